@@ -1,2 +1,315 @@
+// colo-graph: the command-line driver. Each subcommand parses its own options
+// (Boost.Program_options) and returns a sysexits code.
+#include "engine/describe.hh"
+#include "engine/dot.hh"
+#include "engine/graph_file.hh"
+#include "engine/registry.hh"
+#include "engine/runtime.hh"
+
+#include <boost/program_options.hpp>
+
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
 #include <cstdio>
-int main() { std::puts("colo-graph: not yet"); return 0; }
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+namespace po = boost::program_options;
+using namespace colo;
+
+namespace {
+
+constexpr const char* kVersion = "colo-graph 0.1.0";
+
+constexpr const char* kUsage =
+    "Usage: colo-graph COMMAND [ARGS]\n"
+    "\n"
+    "A COLO proxy (QEMU colo-compare, filter-mirror, filter-redirector and\n"
+    "filter-rewriter) as a dataflow graph.\n"
+    "\n"
+    "Commands:\n"
+    "  run FILE        run a graph until its inputs end or SIGINT/SIGTERM\n"
+    "  validate FILE   check a graph file and report every problem\n"
+    "  dot FILE        draw a graph (dot, svg or png)\n"
+    "  nodes           list node types\n"
+    "  inspect TYPE    describe one node type in full\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help      this help; COMMAND --help for a command's options\n"
+    "  --version       print the version\n";
+
+int usage_error(const std::string& msg)
+{
+    std::cerr << "colo-graph: " << msg << "\nTry 'colo-graph --help' for more information.\n";
+    return EX_USAGE;
+}
+
+bool parse_sets(const std::vector<std::string>& sets, VariableOverrides& out)
+{
+    for (const auto& s : sets) {
+        auto eq = s.find('=');
+        if (eq == std::string::npos || eq == 0) {
+            std::cerr << "colo-graph: --set expects NAME=VALUE, got '" << s << "'\n";
+            return false;
+        }
+        out[s.substr(0, eq)] = s.substr(eq + 1);
+    }
+    return true;
+}
+
+// Loads and validates; prints diagnostics. Returns 0 or a sysexits code.
+int load(const std::string& file, const std::vector<std::string>& sets, GraphDecl& g)
+{
+    VariableOverrides vars;
+    if (!parse_sets(sets, vars)) return EX_USAGE;
+    if (!std::filesystem::exists(file)) {
+        std::cerr << file << ": error: no such file\n";
+        return EX_NOINPUT;
+    }
+    Diagnostics diags;
+    g = load_graph(file, vars, diags);
+    diags.print(std::cerr);
+    if (!diags.ok()) {
+        std::cerr << diags.error_count() << " error" << (diags.error_count() == 1 ? "" : "s") << " in " << file << '\n';
+        return EX_CONFIG;
+    }
+    return 0;
+}
+
+struct Parsed {
+    po::variables_map vm;
+    bool help = false;
+};
+
+// Parses a subcommand's options; positional names in order.
+bool parse(const std::vector<std::string>& args, po::options_description& opts,
+           const std::vector<std::string>& positional, Parsed& out, const char* usage)
+{
+    opts.add_options()("help,h", "show this help");
+    po::positional_options_description pos;
+    for (const auto& p : positional) pos.add(p.c_str(), 1);
+    try {
+        po::store(po::command_line_parser(args).options(opts).positional(pos).run(), out.vm);
+        po::notify(out.vm);
+    } catch (const po::error& e) {
+        usage_error(e.what());
+        return false;
+    }
+    if (out.vm.count("help")) {
+        std::cout << usage << "\n" << opts;
+        out.help = true;
+    }
+    return true;
+}
+
+int cmd_validate(const std::vector<std::string>& args)
+{
+    po::options_description opts("validate options");
+    std::vector<std::string> sets;
+    opts.add_options()("file", po::value<std::string>(), "graph file")(
+        "set", po::value(&sets)->composing(), "NAME=VALUE: override a variable (repeatable)");
+    Parsed p;
+    if (!parse(args, opts, {"file"}, p, "Usage: colo-graph validate FILE [--set NAME=VALUE]...")) return EX_USAGE;
+    if (p.help) return 0;
+    if (!p.vm.count("file")) return usage_error("validate: missing FILE");
+    GraphDecl g;
+    int rc = load(p.vm["file"].as<std::string>(), sets, g);
+    if (rc == 0) std::cout << g.file << ": ok (" << g.nodes.size() << " nodes, " << g.links.size() << " links)\n";
+    return rc;
+}
+
+int cmd_dot(const std::vector<std::string>& args)
+{
+    po::options_description opts("dot options");
+    std::vector<std::string> sets;
+    std::string out, format;
+    opts.add_options()("file", po::value<std::string>(), "graph file")("output,o", po::value(&out), "output file (default stdout)")(
+        "format", po::value(&format)->default_value("dot"), "dot, svg or png (svg/png need Graphviz's dot)")(
+        "set", po::value(&sets)->composing(), "NAME=VALUE: override a variable (repeatable)");
+    Parsed p;
+    if (!parse(args, opts, {"file"}, p, "Usage: colo-graph dot FILE [-o OUT] [--format dot|svg|png]")) return EX_USAGE;
+    if (p.help) return 0;
+    if (!p.vm.count("file")) return usage_error("dot: missing FILE");
+    if (format != "dot" && format != "svg" && format != "png") return usage_error("dot: --format must be dot, svg or png");
+    GraphDecl g;
+    if (int rc = load(p.vm["file"].as<std::string>(), sets, g)) return rc;
+    const std::string text = graph_to_dot(g);
+    if (format == "dot") {
+        if (out.empty()) { std::cout << text; return 0; }
+        std::ofstream f(out);
+        f << text;
+        if (!f) { std::cerr << out << ": error: cannot write\n"; return EX_CANTCREAT; }
+        return 0;
+    }
+    if (std::system("command -v dot >/dev/null 2>&1") != 0) {
+        std::cerr << "colo-graph: --format " << format
+                  << " needs Graphviz's 'dot' program, which is not installed (Debian: apt-get install graphviz); "
+                     "--format dot works without it\n";
+        return EX_UNAVAILABLE;
+    }
+    if (out.empty()) return usage_error("dot: --format " + format + " needs -o OUT");
+    const auto tmp = std::filesystem::temp_directory_path() / ("colo-graph-" + std::to_string(::getpid()) + ".dot");
+    { std::ofstream f(tmp); f << text; }
+    const pid_t pid = fork();
+    if (pid == 0) {
+        execlp("dot", "dot", ("-T" + format).c_str(), "-o", out.c_str(), tmp.c_str(), (char*)nullptr);
+        _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    std::filesystem::remove(tmp);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::cerr << out << ": error: Graphviz dot failed\n";
+        return EX_SOFTWARE;
+    }
+    return 0;
+}
+
+int cmd_nodes(const std::vector<std::string>& args)
+{
+    po::options_description opts("nodes options");
+    opts.add_options()("markdown", "print docs/nodes.md");
+    Parsed p;
+    if (!parse(args, opts, {}, p, "Usage: colo-graph nodes [--markdown]")) return EX_USAGE;
+    if (p.help) return 0;
+    std::cout << (p.vm.count("markdown") ? node_types_markdown() : list_node_types());
+    return 0;
+}
+
+int cmd_inspect(const std::vector<std::string>& args)
+{
+    po::options_description opts("inspect options");
+    opts.add_options()("type", po::value<std::string>(), "node type");
+    Parsed p;
+    if (!parse(args, opts, {"type"}, p, "Usage: colo-graph inspect TYPE")) return EX_USAGE;
+    if (p.help) return 0;
+    if (!p.vm.count("type")) return usage_error("inspect: missing TYPE (see 'colo-graph nodes')");
+    const std::string type = p.vm["type"].as<std::string>();
+    const NodeSpec* s = Registry::instance().find(type);
+    if (!s) {
+        std::string hint = Registry::instance().nearest(type);
+        std::cerr << "colo-graph: no node type '" << type << "'" << (hint.empty() ? "" : " (did you mean '" + hint + "'?)") << '\n';
+        return EX_DATAERR;
+    }
+    std::cout << inspect_node_type(*s);
+    return 0;
+}
+
+void write_dot_snapshot(const std::string& dir, const Runtime& rt, const char* phase)
+{
+    if (dir.empty()) return;
+    char stamp[32];
+    std::time_t t = std::time(nullptr);
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", std::localtime(&t));
+    const auto path = std::filesystem::path(dir) / (std::string(stamp) + "-colo-graph." + phase + ".dot");
+    const auto stats = rt.stats();
+    std::ofstream(path) << graph_to_dot(rt.graph(), &stats);
+}
+
+int cmd_run(const std::vector<std::string>& args)
+{
+    po::options_description opts("run options");
+    std::vector<std::string> sets;
+    std::string dot_dir;
+    unsigned threads = 0;
+    std::size_t batch = 256;
+    opts.add_options()("file", po::value<std::string>(), "graph file")(
+        "set", po::value(&sets)->composing(), "NAME=VALUE: override a variable (repeatable)")(
+        "stats", "print a per-node table at exit (like VPP's show runtime)")(
+        "dot-dir", po::value(&dot_dir), "write the live graph as DOT at start, on SIGUSR1 and at exit")(
+        "threads", po::value(&threads), "worker threads (default: all cores)")(
+        "batch", po::value(&batch), "packets per batch read from offline sources (default 256)")(
+        "deterministic", "force replay mode (one thread, packet-time clock)")(
+        "concurrent", "force concurrent mode even when every source is a file");
+    Parsed p;
+    if (!parse(args, opts, {"file"}, p, "Usage: colo-graph run FILE [--set NAME=VALUE]... [--stats] [--dot-dir DIR]"))
+        return EX_USAGE;
+    if (p.help) return 0;
+    if (!p.vm.count("file")) return usage_error("run: missing FILE");
+    if (p.vm.count("deterministic") && p.vm.count("concurrent")) return usage_error("run: --deterministic and --concurrent exclude each other");
+    GraphDecl g;
+    if (int rc = load(p.vm["file"].as<std::string>(), sets, g)) return rc;
+    if (!dot_dir.empty() && !std::filesystem::is_directory(dot_dir)) {
+        std::cerr << dot_dir << ": error: --dot-dir is not a directory\n";
+        return EX_CANTCREAT;
+    }
+
+    // Signals go to one watcher thread: every other thread inherits the mask.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+    RunOptions ro;
+    ro.threads = threads;
+    ro.batch_size = batch;
+    if (p.vm.count("deterministic")) ro.deterministic = true;
+    if (p.vm.count("concurrent")) ro.deterministic = false;
+    std::unique_ptr<Runtime> rt;
+    try {
+        rt = std::make_unique<Runtime>(g, ro);
+    } catch (const std::exception& e) {
+        std::cerr << g.file << ": error: " << e.what() << '\n';
+        return EX_CONFIG;
+    }
+    std::atomic<bool> finished{false};
+    std::thread watcher([&] {
+        timespec tick{0, 100'000'000};
+        while (!finished.load()) {
+            int sig = sigtimedwait(&set, nullptr, &tick);
+            if (sig == SIGUSR1) write_dot_snapshot(dot_dir, *rt, "usr1");
+            else if (sig == SIGINT || sig == SIGTERM) {
+                std::cerr << "colo-graph: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping, draining packets in flight\n";
+                rt->stop();
+            }
+        }
+    });
+    int rc = 0;
+    try {
+        write_dot_snapshot(dot_dir, *rt, "start");
+        rt->run();
+    } catch (const std::exception& e) {
+        std::cerr << g.file << ": error: " << e.what() << '\n';
+        rc = EX_SOFTWARE;
+    }
+    finished.store(true);
+    watcher.join();
+    write_dot_snapshot(dot_dir, *rt, "exit");
+    if (p.vm.count("stats")) std::cout << format_stats(rt->stats());
+    return rc;
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) {
+        std::cerr << kUsage;
+        return EX_USAGE;
+    }
+    const std::string cmd = args[0];
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") { std::cout << kUsage; return 0; }
+    if (cmd == "--version") { std::cout << kVersion << '\n'; return 0; }
+    try {
+        if (cmd == "run") return cmd_run(rest);
+        if (cmd == "validate") return cmd_validate(rest);
+        if (cmd == "dot") return cmd_dot(rest);
+        if (cmd == "nodes") return cmd_nodes(rest);
+        if (cmd == "inspect") return cmd_inspect(rest);
+    } catch (const std::exception& e) {
+        std::cerr << "colo-graph: internal error: " << e.what() << '\n';
+        return EX_SOFTWARE;
+    }
+    return usage_error("unknown command '" + cmd + "'");
+}

@@ -1,0 +1,52 @@
+#include "engine/node_spec.hh"
+
+namespace colo {
+
+const PortSpec* NodeSpec::port(const std::string& name, PortDir dir) const
+{
+    for (const auto& p : ports)
+        if (p.name == name && p.dir == dir) return &p;
+    return nullptr;
+}
+
+int NodeSpec::port_index(const std::string& name, PortDir dir) const
+{
+    int i = 0;
+    for (const auto& p : ports) {
+        if (p.dir != dir) continue;
+        if (p.name == name) return i;
+        ++i;
+    }
+    return -1;
+}
+
+std::vector<const PortSpec*> NodeSpec::ports_of(PortDir dir) const
+{
+    std::vector<const PortSpec*> v;
+    for (const auto& p : ports)
+        if (p.dir == dir) v.push_back(&p);
+    return v;
+}
+
+const PropertySpec* NodeSpec::property(const std::string& name) const
+{
+    for (const auto& p : properties)
+        if (p.name == name) return &p;
+    return nullptr;
+}
+
+const char* to_string(PropType t)
+{
+    switch (t) {
+    case PropType::string: return "string";
+    case PropType::integer: return "integer";
+    case PropType::boolean: return "boolean";
+    case PropType::enumeration: return "enum";
+    case PropType::list: return "list";
+    }
+    return "?";
+}
+
+const char* to_string(PortDir d) { return d == PortDir::in ? "in" : "out"; }
+
+} // namespace colo

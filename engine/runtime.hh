@@ -1,0 +1,77 @@
+// Runtime: instantiates a validated GraphDecl and runs it on the oneTBB flow
+// graph. See docs/architecture.md for how a batch travels and who owns which
+// thread.
+//
+// Order: every emitted batch carries a per-output-port sequence number and
+// every node re-sequences its inbound links before calling push(), so order
+// on an edge is FIFO whatever order TBB delivers messages in ("serial is not
+// ordered", field-notes A.5).
+//
+// Memory: sources block while more than max_in_flight messages are in the
+// graph; nodes that hold packets bound themselves and count their drops.
+#pragma once
+
+#include "engine/graph_file.hh"
+#include "engine/node.hh"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace colo {
+
+struct RunOptions {
+    unsigned threads = 0;            // worker concurrency; 0 = hardware concurrency
+    // Replay mode: one thread, sources merged by timestamp, packet-time clock,
+    // so runs are repeatable. Unset = on exactly when every source is offline.
+    std::optional<bool> deterministic;
+    std::size_t batch_size = 256;    // packets per message pulled from offline sources
+    std::size_t max_in_flight = 64;  // messages in the graph before sources block
+    std::function<void(const std::string&)> log;   // defaults to stderr
+};
+
+struct PortStats {
+    std::string name;
+    uint64_t packets = 0, bytes = 0, batches = 0;
+    uint64_t unlinked_drops = 0;     // output ports with no link: packets discarded
+};
+
+struct NodeStats {
+    std::string name, type;
+    uint64_t calls = 0, busy_ns = 0;
+    std::vector<PortStats> in, out;
+    std::vector<std::pair<std::string, uint64_t>> counters;
+};
+
+class Runtime {
+public:
+    // Builds every node; throws std::runtime_error naming the node on failure.
+    Runtime(const GraphDecl& graph, RunOptions options);
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    // Runs until every offline source is exhausted (when there are no live
+    // sources) or stop() is called; then drains and finishes every node.
+    void run();
+    // Thread-safe; may be called from a signal-watching thread.
+    void stop();
+
+    std::vector<NodeStats> stats() const;
+    const GraphDecl& graph() const;
+    bool deterministic() const;
+
+    struct Impl;
+
+private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// VPP `show runtime`-style table.
+std::string format_stats(const std::vector<NodeStats>& stats);
+
+} // namespace colo

@@ -1,0 +1,19 @@
+#include "nodes/redirector.hh"
+
+#include "engine/registry.hh"
+
+namespace colo {
+
+namespace port { enum { in = 0, indev = 1, out = 0, outdev = 1 }; }
+
+Redirector::Redirector(const Properties& p) : enabled_(p.str("status") == "on") {}
+
+void Redirector::push(int in_port, const Batch& batch, Emit& out)
+{
+    if (in_port == port::indev || !enabled_) out.send(port::out, batch);
+    else out.send(port::outdev, batch);
+}
+
+COLO_REGISTER_NODE(redirector_spec());
+
+} // namespace colo
