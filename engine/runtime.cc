@@ -86,6 +86,12 @@ struct Runtime::Impl {
     bool deterministic = false;
     std::atomic<int> live_sources_left{0};
 
+    std::atomic<int64_t> peak_in_flight{0};
+    void note_in_flight(int64_t n)
+    {
+        int64_t peak = peak_in_flight.load(std::memory_order_relaxed);
+        while (n > peak && !peak_in_flight.compare_exchange_weak(peak, n, std::memory_order_relaxed)) {}
+    }
     void message_done();
     bool wait_for_room();
     void log(const std::string& s) { opt.log ? opt.log(s) : void(std::cerr << s << '\n'); }
@@ -174,7 +180,7 @@ struct NodeRunner final : Injector {
         auto shared = std::make_shared<const Batch>(std::move(b));
         const uint64_t seq = op.next_seq.fetch_add(1, std::memory_order_relaxed);
         for (const auto& s : op.successors) {
-            rt->in_flight.fetch_add(1, std::memory_order_relaxed);
+            rt->note_in_flight(rt->in_flight.fetch_add(1, std::memory_order_relaxed) + 1);
             s.to->fn->try_put(Message{Message::data, s.inbound, seq, 0, shared});
         }
     }
@@ -428,6 +434,7 @@ void Runtime::stop()
 
 const GraphDecl& Runtime::graph() const { return impl_->graph; }
 bool Runtime::deterministic() const { return impl_->deterministic; }
+int64_t Runtime::peak_in_flight() const { return impl_->peak_in_flight.load(); }
 
 std::vector<NodeStats> Runtime::stats() const
 {

@@ -64,6 +64,7 @@ public:
     std::vector<NodeStats> stats() const;
     const GraphDecl& graph() const;
     bool deterministic() const;
+    int64_t peak_in_flight() const;   // most messages ever queued in the graph
 
     struct Impl;
 
