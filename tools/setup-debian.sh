@@ -1,0 +1,15 @@
+#!/bin/sh
+# Installs everything colo-graph needs to build and test on Debian 12.
+# Run as root (CI is root); it is idempotent.
+set -eu
+if [ "$(id -u)" -ne 0 ]; then
+    echo "setup-debian.sh: run as root (apt-get install)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+    build-essential cmake pkg-config \
+    libtbb-dev libyaml-cpp-dev libpcap-dev libboost-program-options-dev catch2 \
+    python3 python3-scapy tcpdump graphviz iproute2 procps curl \
+    >/dev/null
