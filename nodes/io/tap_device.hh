@@ -1,0 +1,34 @@
+// A Linux TAP device (/dev/net/tun with IFF_TAP | IFF_NO_PI, optionally
+// IFF_VNET_HDR): created by name, or attached to an existing one. Plain
+// syscalls; the tap node adds the thread and the graph.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace colo {
+
+class TapDevice {
+public:
+    // Opens (creating if needed) the device `name`. With vnet_hdr, every
+    // frame read or written starts with a virtio-net header of vnet_hdr_len
+    // bytes (10 or 12). Throws std::runtime_error with a clear message, e.g.
+    // when CAP_NET_ADMIN is missing. `persist` keeps a created device after close.
+    TapDevice(const std::string& name, bool vnet_hdr, int vnet_hdr_len, bool bring_up);
+    ~TapDevice();
+    TapDevice(const TapDevice&) = delete;
+    TapDevice& operator=(const TapDevice&) = delete;
+
+    int fd() const { return fd_; }
+    const std::string& name() const { return name_; }
+    // One frame per call; -1 with errno (EAGAIN when nothing is pending).
+    long read_frame(uint8_t* buf, std::size_t cap);
+    long write_frame(const uint8_t* buf, std::size_t len);
+
+private:
+    int fd_ = -1;
+    std::string name_;
+};
+
+} // namespace colo

@@ -1,0 +1,86 @@
+#include "nodes/pcap_live.hh"
+
+#include "engine/registry.hh"
+
+#include <pcap/pcap.h>
+
+#include <stdexcept>
+
+namespace colo {
+
+namespace counter { enum { frames_in, frames_out, drop_inject_error, drop_after_stop }; }
+
+PcapLive::PcapLive(const Properties& p) : device_(p.str("device"))
+{
+    char err[PCAP_ERRBUF_SIZE] = {};
+    pcap_ = pcap_create(device_.c_str(), err);
+    if (!pcap_) throw std::runtime_error(device_ + ": " + err);
+    pcap_set_snaplen(pcap_, int(kMaxFrameLen));
+    pcap_set_immediate_mode(pcap_, 1);
+    pcap_set_promisc(pcap_, 1);
+    const int rc = pcap_activate(pcap_);
+    if (rc < 0) {
+        std::string msg = device_ + ": " + pcap_statustostr(rc) + " " + pcap_geterr(pcap_);
+        if (rc == PCAP_ERROR_PERM_DENIED) msg += " (needs CAP_NET_RAW)";
+        pcap_close(pcap_);
+        pcap_ = nullptr;
+        throw std::runtime_error(msg);
+    }
+    const std::string dir = p.str("direction");
+    pcap_setdirection(pcap_, dir == "in" ? PCAP_D_IN : dir == "out" ? PCAP_D_OUT : PCAP_D_INOUT);
+    if (pcap_datalink(pcap_) != DLT_EN10MB) throw std::runtime_error(device_ + ": not an Ethernet interface");
+    const std::string filter = p.str("filter");
+    if (!filter.empty()) {
+        bpf_program prog{};
+        if (pcap_compile(pcap_, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) < 0 || pcap_setfilter(pcap_, &prog) < 0)
+            throw std::runtime_error(device_ + ": filter '" + filter + "': " + pcap_geterr(pcap_));
+        pcap_freecode(&prog);
+    }
+    pcap_setnonblock(pcap_, 1, err);
+}
+
+PcapLive::~PcapLive() { finish(); }
+
+void PcapLive::start(Injector& injector)
+{
+    injector_ = &injector;
+    reader_.start(pcap_get_selectable_fd(pcap_), [this, &injector] { read_ready(injector); });
+}
+
+void PcapLive::read_ready(Injector& injector)
+{
+    Batch b;
+    while (b.size() < 64) {
+        pcap_pkthdr* h = nullptr;
+        const u_char* data = nullptr;
+        if (pcap_next_ex(pcap_, &h, &data) != 1) break;
+        b.packets.push_back(Packet::copy_of(data, h->caplen, 0, injector.now_ns()));
+    }
+    if (b.empty()) return;
+    const std::size_t n = b.size();
+    count(counter::frames_in, n);
+    if (!injector.inject(0, std::move(b))) count(counter::drop_after_stop, n);
+}
+
+void PcapLive::push(int, const Batch& batch, Emit&)
+{
+    for (const auto& p : batch.packets) {
+        if (pcap_inject(pcap_, p.frame(), p.frame_len()) == int(p.frame_len())) {
+            count(counter::frames_out);
+        } else {
+            if (counter(counter::drop_inject_error) == 0 && injector_) injector_->log(device_ + ": inject failed: " + pcap_geterr(pcap_));
+            count(counter::drop_inject_error);
+        }
+    }
+}
+
+void PcapLive::finish()
+{
+    reader_.stop();
+    if (pcap_) pcap_close(pcap_);
+    pcap_ = nullptr;
+}
+
+COLO_REGISTER_NODE(pcap_live_spec());
+
+} // namespace colo
