@@ -65,6 +65,9 @@ struct Loader {
 
     void load_variables(const YAML::Node& root, const VariableOverrides& overrides)
     {
+        // Built in: the graph file's own folder, so graphs can name files beside them.
+        const auto slash = file.rfind('/');
+        vars["graph_dir"] = slash == std::string::npos ? "." : file.substr(0, slash);
         const YAML::Node v = root["variables"];
         if (v) {
             if (!v.IsMap()) error(v, "'variables' must be a mapping of name: default");

@@ -1,6 +1,7 @@
 // Graph files: YAML that declares nodes and the links between their ports.
 //
 //   variables:              # ${name} defaults; override with --set name=value
+//                           # (${graph_dir} is built in: the file's folder)
 //     dir: /tmp
 //   nodes:
 //     src:  { type: pcap-source, file: "${dir}/in.pcap" }

@@ -1,0 +1,172 @@
+#include "nodes/comparator.hh"
+
+#include "engine/registry.hh"
+#include "nodes/proto/event_json.hh"
+
+#include <stdexcept>
+
+namespace colo {
+
+namespace port { enum { primary = 0, secondary = 1, control = 2, out = 0, events = 1 }; }
+
+namespace {
+
+std::string hex(const uint8_t* p, std::size_t n)
+{
+    static const char* digits = "0123456789abcdef";
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) {
+        s += digits[p[i] >> 4];
+        s += digits[p[i] & 15];
+    }
+    return s;
+}
+
+std::string request_json(const CheckpointRequest& r)
+{
+    JsonObject j;
+    j.add("event", "checkpoint_request").add_time("time", r.time_ns).add("reason", to_string(r.reason))
+        .add("side", to_string(r.side)).add("flow", r.flow.to_string());
+    if (r.divergence) {
+        const Divergence& d = *r.divergence;
+        j.add("offset", d.offset);
+        if (d.tcp) j.add("seq", uint64_t(d.seq));
+        j.add("context_lead", uint64_t(d.lead)).add("primary_bytes", hex(d.primary.data(), d.primary_len))
+            .add("secondary_bytes", hex(d.secondary.data(), d.secondary_len));
+    }
+    return j.str();
+}
+
+} // namespace
+
+NodeSpec comparator_spec()
+{
+    std::vector<CounterSpec> counters;
+    for (const auto& c : compare_counter_info()) counters.push_back({c.name, c.doc});
+    counters.push_back({"unknown_commands", "control messages that were neither checkpoint nor failover"});
+    counters.push_back({"vnet_mismatches", "packets with a virtio-net header while vnet_hdr_support is off"});
+    return {
+        "comparator",
+        "Release primary packets once the secondary sent the same bytes (QEMU colo-compare)",
+        "Queues packets per connection and compares them as QEMU 7.2's colo-compare does, with the "
+        "fixes listed in docs/comparator.md: TCP as a byte stream by sequence position (segmentation "
+        "may differ; headers, options, window, IP id and TTL are ignored; the ACK rule holds), UDP and "
+        "ICMP from the L4 header on, other IP protocols whole; payload extents from the IP total length; "
+        "non-TCP matched oldest first. IPv6 and 802.1Q frames are compared too (properties ipv6, vlan). "
+        "ARP and other non-IP frames pass uncompared from `primary` and are dropped from `secondary`. "
+        "Mismatch, timeout and queue overflow emit a checkpoint_request event (one until the next "
+        "checkpoint); {\"command\":\"checkpoint\"} on `control` releases every queued primary and drops "
+        "every queued secondary. On shutdown queued primaries are released, never lost.",
+        {
+            {"primary", PortDir::in, "the primary guest's output", true},
+            {"secondary", PortDir::in, "the secondary guest's output (sequence numbers already rewritten)", true},
+            {"control", PortDir::in, "{\"command\":\"checkpoint\"} (flush) or {\"command\":\"failover\"}"},
+            {"out", PortDir::out, "released primary packets, byte-identical"},
+            {"events", PortDir::out, "checkpoint_request and checkpoint_done events (JSON)"},
+        },
+        {
+            {"compare_timeout", PropType::integer, "3000", false, 1, UINT32_MAX, {}, "ms a packet may wait for its twin before a checkpoint request"},
+            {"expired_scan_cycle", PropType::integer, "1000", false, 1, UINT32_MAX, {}, "ms between scans for old packets"},
+            {"max_queue_size", PropType::integer, "1024", false, 1, UINT32_MAX, {}, "packets queued per connection and side (this comparator only)"},
+            {"vnet_hdr_support", PropType::boolean, "false", false, INT64_MIN, INT64_MAX, {},
+             "packets may carry virtio-net headers; when off, a packet that has one is counted as a configuration mismatch"},
+            {"idle_timeout", PropType::integer, "60000", false, 1, UINT32_MAX, {}, "ms after which an idle connection with empty queues expires"},
+            {"max_connections", PropType::integer, "65536", false, 1, 16777216, {}, "tracked connections; the least recently active is evicted beyond"},
+            {"ipv6", PropType::boolean, "true", false, INT64_MIN, INT64_MAX, {}, "compare IPv6 (QEMU passes it through)"},
+            {"vlan", PropType::boolean, "true", false, INT64_MIN, INT64_MAX, {}, "compare 802.1Q-tagged frames (QEMU passes them through)"},
+            {"bypass", PropType::list, "", false, INT64_MIN, INT64_MAX, {},
+             "rules 'PROTO [host ADDR[/LEN]] [port N]' whose traffic is released uncompared, e.g. 'tcp port 3389'"},
+        },
+        counters,
+        [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<ComparatorNode>(p); },
+    };
+}
+
+CompareConfig ComparatorNode::config_from(const Properties& p)
+{
+    CompareConfig c;
+    c.compare_timeout_ms = uint32_t(p.integer("compare_timeout"));
+    c.expired_scan_cycle_ms = uint32_t(p.integer("expired_scan_cycle"));
+    c.max_queue_size = uint32_t(p.integer("max_queue_size"));
+    c.idle_timeout_ms = uint32_t(p.integer("idle_timeout"));
+    c.max_connections = uint32_t(p.integer("max_connections"));
+    c.ipv6 = p.boolean("ipv6");
+    c.vlan = p.boolean("vlan");
+    for (const auto& rule : p.list("bypass")) {
+        try {
+            c.bypass.push_back(BypassRule::parse(rule));
+        } catch (const std::exception& e) {
+            throw std::runtime_error("bypass rule '" + rule + "': " + e.what());
+        }
+    }
+    return c;
+}
+
+ComparatorNode::ComparatorNode(const Properties& p) : core_(config_from(p)), vnet_hdr_support_(p.boolean("vnet_hdr_support")) {}
+
+void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
+{
+    for (const auto& p : batch.packets) {
+        if (in_port == port::control) { control(p, out); continue; }
+        if (p.vnet_len && !vnet_hdr_support_ && vnet_mismatches_++ == 0 && injector_)
+            injector_->log("a packet carries a virtio-net header but vnet_hdr_support is off: check the peers' settings");
+        if (in_port == port::primary) core_.primary(p, p.ts_ns, result_);
+        else core_.secondary(p, p.ts_ns, result_);
+    }
+    emit(out);
+}
+
+void ComparatorNode::control(const Packet& command, Emit& out)
+{
+    const std::string cmd = json_string_field(packet_text(command), "command");
+    if (cmd == "checkpoint") {
+        const uint64_t before = core_.counters().released_flush, dropped_before = core_.counters().secondary_dropped_flush;
+        core_.checkpoint_done(result_);
+        out.send(port::events, event_packet(JsonObject()
+                                                .add("event", "checkpoint_done")
+                                                .add_time("time", command.ts_ns)
+                                                .add("released", core_.counters().released_flush - before)
+                                                .add("secondary_dropped", core_.counters().secondary_dropped_flush - dropped_before)
+                                                .str(),
+                                            command.ts_ns));
+    } else if (cmd == "failover") {
+        core_.failover(result_);
+        out.send(port::events, event_packet(JsonObject().add("event", "failover").add_time("time", command.ts_ns).str(), command.ts_ns));
+    } else {
+        ++unknown_commands_;
+        if (injector_) injector_->log("unknown control message: " + std::string(packet_text(command).substr(0, 80)));
+    }
+}
+
+void ComparatorNode::tick(uint64_t now_ns, Emit& out)
+{
+    core_.tick(now_ns, result_);
+    emit(out);
+}
+
+void ComparatorNode::drain(Emit& out)
+{
+    core_.shutdown(result_);
+    emit(out);
+}
+
+void ComparatorNode::emit(Emit& out)
+{
+    for (auto& p : result_.released) out.send(port::out, std::move(p));
+    for (const auto& r : result_.events) out.send(port::events, event_packet(request_json(r), r.time_ns));
+    result_.clear();
+    publish();
+}
+
+void ComparatorNode::publish()
+{
+    const auto info = compare_counter_info();
+    const CompareCounters& c = core_.counters();
+    for (std::size_t i = 0; i < info.size(); ++i) set_counter(i, c.*(info[i].field));
+    set_counter(info.size(), unknown_commands_);
+    set_counter(info.size() + 1, vnet_mismatches_);
+}
+
+COLO_REGISTER_NODE(comparator_spec());
+
+} // namespace colo

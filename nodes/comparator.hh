@@ -1,0 +1,41 @@
+// comparator: QEMU colo-compare as a node (reference §6, docs/comparator.md).
+//
+// Primary packets wait on `primary` until the secondary produced the same
+// bytes on `secondary`, then leave on `out` byte-identical (vnet header
+// included). Mismatch, timeout and queue overflow emit one checkpoint request
+// on `events`; a {"command":"checkpoint"} on `control` (from a notify node,
+// checkpoint-sim or an operator) flushes the queues, {"command":"failover"}
+// switches to pass-through. The logic lives in nodes/proto/comparator.hh.
+#pragma once
+
+#include "engine/node.hh"
+#include "nodes/proto/comparator.hh"
+
+namespace colo {
+
+class ComparatorNode : public Node {
+public:
+    explicit ComparatorNode(const Properties& p);
+    void start(Injector& injector) override { injector_ = &injector; }
+    void push(int in_port, const Batch& batch, Emit& out) override;
+    void tick(uint64_t now_ns, Emit& out) override;
+    uint64_t tick_interval_ns() const override { return uint64_t(core_.config().expired_scan_cycle_ms) * 1'000'000; }
+    void drain(Emit& out) override;
+
+    static CompareConfig config_from(const Properties& p);
+
+private:
+    void control(const Packet& command, Emit& out);
+    void emit(Emit& out);
+    void publish();
+
+    Comparator core_;
+    CompareOutput result_;
+    bool vnet_hdr_support_;
+    uint64_t unknown_commands_ = 0, vnet_mismatches_ = 0;
+    Injector* injector_ = nullptr;
+};
+
+NodeSpec comparator_spec();
+
+} // namespace colo
