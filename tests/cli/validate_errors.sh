@@ -22,7 +22,7 @@ grep -Eq "syntax.yaml:[0-9]+:[0-9]+: error: " "$T/err" || fail "syntax error not
 
 printf 'nodes:\n  a: {type: dump, file: "\377"}\n' >"$T/latin1.yaml"
 expect_rc 78 "$BIN" validate "$T/latin1.yaml"
-grep -q "latin1.yaml:2:24: error: invalid UTF-8" "$T/err" || fail "non-UTF-8 not located"
+grep -q "latin1.yaml:2:26: error: invalid UTF-8" "$T/err" || fail "non-UTF-8 not located"
 
 head -c 5000000 /dev/zero | tr '\0' '#' >"$T/huge.yaml"
 expect_rc 78 "$BIN" validate "$T/huge.yaml"

@@ -1,0 +1,471 @@
+#include "nodes/io/stream_endpoint.hh"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace colo {
+
+namespace {
+
+// Records per sendmsg(): 2 iovecs each, within the kernel's UIO_MAXIOV.
+constexpr std::size_t kMaxIov = 1024;
+// Reads per wake-up, so that a busy input cannot starve output.
+constexpr int kReadsPerWake = 4;
+
+uint64_t now_ns()
+{
+    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count());
+}
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// True if `path` exists and is a socket, without following symlinks.
+// Throws if something else (a symlink, a file) is in the way.
+bool stale_socket_at(const std::string& path, const std::string& label)
+{
+    struct stat st{};
+    if (lstat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) return false;
+        throw std::runtime_error(label + ": cannot inspect socket path: " + errno_text(errno));
+    }
+    if (!S_ISSOCK(st.st_mode))
+        throw std::runtime_error(label + ": refusing to replace " + path + ", which is not a socket");
+    return true;
+}
+
+} // namespace
+
+StreamEndpoint::StreamEndpoint(StreamEndpointConfig config)
+    : config_(std::move(config)),
+      address_(SocketAddress::parse(config_.address)),
+      label_(address_.to_string()),
+      decoder_(config_.vnet_hdr_in),
+      encoder_(config_.vnet_hdr_out)
+{
+    if (config_.reconnect_min.count() <= 0 || config_.reconnect_max < config_.reconnect_min)
+        throw std::invalid_argument(label_ + ": need 0 < reconnect_min <= reconnect_max");
+    if (config_.send_queue_packets == 0 || config_.send_queue_bytes < kMaxFrameLen)
+        throw std::invalid_argument(label_ + ": send queue must hold at least one maximum-size frame");
+    if (config_.read_chunk == 0) throw std::invalid_argument(label_ + ": read_chunk must be > 0");
+}
+
+StreamEndpoint::~StreamEndpoint()
+{
+    stop();
+    if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void StreamEndpoint::start()
+{
+    if (started_) throw std::logic_error(label_ + ": start() called twice");
+    started_ = true;
+    wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), label_ + ": eventfd");
+    if (config_.mode == StreamEndpointConfig::Mode::server) open_listener();
+    read_buf_.resize(config_.read_chunk);
+    backoff_ = config_.reconnect_min;
+    next_connect_ = Clock::now();
+    thread_ = std::thread([this] { run(); });
+}
+
+void StreamEndpoint::stop()
+{
+    if (!thread_.joinable()) return;
+    stopping_.store(true, std::memory_order_release);
+    wake();
+    thread_.join();
+}
+
+void StreamEndpoint::wake()
+{
+    const uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one); // EAGAIN: already pending
+}
+
+std::size_t StreamEndpoint::send(std::span<const Packet> packets)
+{
+    std::lock_guard lock(mu_);
+    if (!connected_.load(std::memory_order_relaxed)) {
+        counters_.drop_no_peer += packets.size();
+        return 0;
+    }
+    const bool was_empty = incoming_.empty();
+    std::size_t accepted = 0;
+    for (const Packet& p : packets) {
+        if (p.len == 0) {
+            ++counters_.drop_zero_length;
+        } else if (p.len > kMaxFrameLen) {
+            ++counters_.drop_oversize;
+        } else if (queued_packets_ >= config_.send_queue_packets ||
+                   queued_bytes_ + p.len > config_.send_queue_bytes) {
+            ++counters_.drop_queue_full;
+        } else {
+            incoming_.push_back(p);
+            ++queued_packets_;
+            queued_bytes_ += p.len;
+            ++accepted;
+        }
+    }
+    // Wake only on the empty -> non-empty edge; the I/O thread empties
+    // incoming_ under this lock, so no wake-up is lost. Done under the lock
+    // so it cannot race with close_all() clearing connected_.
+    if (was_empty && !incoming_.empty()) wake();
+    return accepted;
+}
+
+StreamEndpointCounters StreamEndpoint::counters() const
+{
+    std::lock_guard lock(mu_);
+    return counters_;
+}
+
+void StreamEndpoint::log(LogLevel level, const std::string& message) const
+{
+    if (on_log_)
+        on_log_(level, message);
+    else if (level == LogLevel::warning)
+        std::fprintf(stderr, "%s\n", message.c_str());
+}
+
+// ---------------------------------------------------------------- setup
+
+void StreamEndpoint::open_listener()
+{
+    const bool is_unix = address_.kind == SocketAddress::Kind::unix_path;
+    if (is_unix && stale_socket_at(address_.path, label_)) ::unlink(address_.path.c_str());
+
+    const ResolvedAddress where = resolve(address_);
+    const int fd = ::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::system_error(errno, std::generic_category(), label_ + ": socket");
+    auto fail = [&](const char* what) {
+        const int err = errno;
+        ::close(fd);
+        throw std::runtime_error(label_ + ": " + what + ": " + errno_text(err));
+    };
+    if (is_unix) {
+        // The socket file takes its mode from the socket inode at bind() time,
+        // so there is no window in which other users could connect.
+        if (::fchmod(fd, 0600) != 0) fail("fchmod");
+    } else {
+        const int on = 1;
+        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    }
+    if (::bind(fd, where.get(), where.len) != 0) fail("bind");
+    if (::listen(fd, 4) != 0) fail("listen");
+
+    if (!is_unix && address_.port == 0) {
+        sockaddr_storage bound{};
+        socklen_t len = sizeof bound;
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) fail("getsockname");
+        address_.port = ntohs(bound.ss_family == AF_INET6
+                                  ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                  : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+        if (address_.host.empty()) address_.host = "127.0.0.1";
+        label_ = address_.to_string();
+    }
+    listen_fd_ = fd;
+    log(LogLevel::info, label_ + ": listening");
+}
+
+// ---------------------------------------------------------------- I/O thread
+
+void StreamEndpoint::run()
+{
+    pollfd fds[3];
+    while (!stopping_.load(std::memory_order_acquire)) {
+        nfds_t n = 0;
+        fds[n++] = {wake_fd_, POLLIN, 0};
+        int listen_idx = -1, conn_idx = -1;
+        if (listen_fd_ >= 0 && conn_fd_ < 0) {
+            listen_idx = int(n);
+            fds[n++] = {listen_fd_, POLLIN, 0};
+        }
+        if (conn_fd_ >= 0) {
+            const short events = connecting_ ? POLLOUT : short(POLLIN | (encoder_.empty() ? 0 : POLLOUT));
+            conn_idx = int(n);
+            fds[n++] = {conn_fd_, events, 0};
+        }
+        if (::poll(fds, n, poll_timeout_ms()) < 0) {
+            if (errno == EINTR) continue;
+            log(LogLevel::warning, label_ + ": poll failed: " + errno_text(errno) + ", I/O thread stopping");
+            break;
+        }
+        if (fds[0].revents) {
+            uint64_t count;
+            [[maybe_unused]] const auto r = ::read(wake_fd_, &count, sizeof count);
+        }
+        if (stopping_.load(std::memory_order_acquire)) break;
+
+        take_new_output();
+        if (listen_idx >= 0 && fds[listen_idx].revents) accept_peer();
+        if (conn_idx >= 0 && fds[conn_idx].revents) {
+            if (connecting_)
+                finish_connect();
+            else if (fds[conn_idx].revents & (POLLIN | POLLHUP | POLLERR))
+                read_available();
+        }
+        if (conn_fd_ >= 0 && !connecting_ && !encoder_.empty()) write_pending();
+        if (config_.mode == StreamEndpointConfig::Mode::client && conn_fd_ < 0 &&
+            Clock::now() >= next_connect_)
+            start_connect();
+    }
+    flush_on_stop();
+    close_all();
+}
+
+int StreamEndpoint::poll_timeout_ms() const
+{
+    if (config_.mode != StreamEndpointConfig::Mode::client || conn_fd_ >= 0) return -1;
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_connect_ - Clock::now());
+    return int(std::max<int64_t>(0, wait.count()));
+}
+
+void StreamEndpoint::accept_peer()
+{
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+            log(LogLevel::warning, label_ + ": accept failed: " + errno_text(errno));
+        return;
+    }
+    on_connected(fd);
+}
+
+void StreamEndpoint::start_connect()
+{
+    if (!first_connect_) {
+        std::lock_guard lock(mu_);
+        ++counters_.reconnect_attempts;
+    }
+    first_connect_ = false;
+
+    ResolvedAddress where;
+    try {
+        where = resolve(address_);
+    } catch (const std::exception& e) {
+        connect_failed(e.what());
+        return;
+    }
+    const int fd = ::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        connect_failed("socket: " + errno_text(errno));
+        return;
+    }
+    if (::connect(fd, where.get(), where.len) == 0) {
+        on_connected(fd);
+    } else if (errno == EINPROGRESS) {
+        conn_fd_ = fd;
+        connecting_ = true;
+    } else {
+        const int err = errno;
+        ::close(fd);
+        connect_failed(errno_text(err));
+    }
+}
+
+void StreamEndpoint::finish_connect()
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(conn_fd_, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    const int fd = conn_fd_;
+    conn_fd_ = -1;
+    connecting_ = false;
+    if (err == 0) {
+        on_connected(fd);
+    } else {
+        ::close(fd);
+        connect_failed(errno_text(err));
+    }
+}
+
+void StreamEndpoint::connect_failed(const std::string& reason)
+{
+    // One message per failure streak; the backoff keeps retrying quietly.
+    if (!connect_failing_)
+        log(LogLevel::warning, label_ + ": connect failed: " + reason + ", retrying");
+    connect_failing_ = true;
+    next_connect_ = Clock::now() + backoff_;
+    backoff_ = std::min(backoff_ * 2, config_.reconnect_max);
+}
+
+void StreamEndpoint::on_connected(int fd)
+{
+    if (address_.kind == SocketAddress::Kind::tcp) {
+        const int on = 1;
+        ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+    }
+    conn_fd_ = fd;
+    connect_failing_ = false;
+    backoff_ = config_.reconnect_min;
+    {
+        std::lock_guard lock(mu_);
+        connected_.store(true, std::memory_order_release);
+        ++counters_.connections;
+    }
+    log(LogLevel::info, label_ + ": peer connected");
+}
+
+void StreamEndpoint::disconnect(const std::string& reason, LogLevel level)
+{
+    const bool mid_record = decoder_.mid_record();
+    ::close(conn_fd_);
+    conn_fd_ = -1;
+    decoder_.reset(); // the next peer starts with a clean parser (QEMU does not)
+    const FrameEncoder::Records unsent = encoder_.clear();
+    {
+        std::lock_guard lock(mu_);
+        connected_.store(false, std::memory_order_release);
+        uint64_t bytes = unsent.payload_bytes;
+        for (const Packet& p : incoming_) bytes += p.len;
+        counters_.drop_no_peer += unsent.count + incoming_.size();
+        queued_packets_ -= unsent.count + incoming_.size();
+        queued_bytes_ -= bytes;
+        incoming_.clear();
+        ++counters_.disconnects;
+        if (mid_record) ++counters_.mid_record_disconnects;
+    }
+    log(level, label_ + ": " + reason +
+                   (mid_record ? " in the middle of a record; partial record discarded" : ""));
+    if (config_.mode == StreamEndpointConfig::Mode::client) {
+        next_connect_ = Clock::now() + config_.reconnect_min;
+        backoff_ = config_.reconnect_min;
+    }
+}
+
+void StreamEndpoint::publish_decoder_counters()
+{
+    const FrameDecoderCounters& now = decoder_.counters();
+    FrameDecoderCounters& was = decoder_published_;
+    std::lock_guard lock(mu_);
+    counters_.frames_in += now.frames - was.frames;
+    counters_.bytes_in += now.bytes - was.bytes;
+    counters_.drop_zero_length += now.zero_length - was.zero_length;
+    counters_.drop_bad_vnet += now.bad_vnet - was.bad_vnet;
+    counters_.drop_oversize += now.oversize - was.oversize;
+    was = now;
+}
+
+bool StreamEndpoint::read_available()
+{
+    for (int i = 0; i < kReadsPerWake; ++i) {
+        const ssize_t n = ::recv(conn_fd_, read_buf_.data(), read_buf_.size(), 0);
+        if (n > 0) {
+            const bool ok = decoder_.feed({read_buf_.data(), std::size_t(n)}, now_ns(), frames_);
+            publish_decoder_counters();
+            if (!frames_.empty()) {
+                if (on_frames_) on_frames_(frames_);
+                frames_.clear();
+            }
+            if (!ok) {
+                disconnect(decoder_.error() + ", closing connection", LogLevel::warning);
+                return false;
+            }
+            if (std::size_t(n) < read_buf_.size()) return true; // drained
+            continue;
+        }
+        if (n == 0) {
+            disconnect("peer closed the connection", LogLevel::info);
+            return false;
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+        if (errno == EINTR) continue;
+        disconnect("read failed: " + errno_text(errno), LogLevel::warning);
+        return false;
+    }
+    return true;
+}
+
+void StreamEndpoint::take_new_output()
+{
+    {
+        std::lock_guard lock(mu_);
+        if (incoming_.empty()) return;
+        outgoing_.swap(incoming_);
+    }
+    // incoming_ is only filled while connected_ is set, and disconnect()
+    // clears both under the lock, so these belong to the current peer.
+    for (Packet& p : outgoing_) encoder_.push(std::move(p));
+    outgoing_.clear();
+}
+
+bool StreamEndpoint::write_pending()
+{
+    iovec iov[kMaxIov];
+    while (!encoder_.empty()) {
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = encoder_.fill_iov(iov);
+        const ssize_t n = ::sendmsg(conn_fd_, &msg, MSG_NOSIGNAL);
+        if (n > 0) {
+            const FrameEncoder::Records done = encoder_.advance(std::size_t(n));
+            if (done.count) {
+                std::lock_guard lock(mu_);
+                counters_.frames_out += done.count;
+                counters_.bytes_out += done.payload_bytes;
+                queued_packets_ -= done.count;
+                queued_bytes_ -= done.payload_bytes;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+        disconnect("write failed: " + errno_text(errno), LogLevel::warning);
+        return false;
+    }
+    return true;
+}
+
+void StreamEndpoint::flush_on_stop()
+{
+    if (conn_fd_ < 0 || connecting_) return;
+    take_new_output();
+    const auto deadline = Clock::now() + config_.stop_flush_timeout;
+    while (!encoder_.empty() && write_pending() && !encoder_.empty()) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+        if (left.count() <= 0) break;
+        pollfd pfd{conn_fd_, POLLOUT, 0};
+        if (::poll(&pfd, 1, int(left.count())) < 0 && errno != EINTR) break;
+    }
+}
+
+void StreamEndpoint::close_all()
+{
+    if (conn_fd_ >= 0) ::close(conn_fd_);
+    conn_fd_ = -1;
+    connecting_ = false;
+    const FrameEncoder::Records unsent = encoder_.clear();
+    {
+        std::lock_guard lock(mu_);
+        connected_.store(false, std::memory_order_release);
+        counters_.drop_shutdown += unsent.count + incoming_.size();
+        incoming_.clear();
+        queued_packets_ = 0;
+        queued_bytes_ = 0;
+    }
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        listen_fd_ = -1;
+        struct stat st{};
+        if (address_.kind == SocketAddress::Kind::unix_path && ::lstat(address_.path.c_str(), &st) == 0 &&
+            S_ISSOCK(st.st_mode))
+            ::unlink(address_.path.c_str());
+    }
+}
+
+} // namespace colo

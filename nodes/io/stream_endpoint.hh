@@ -1,0 +1,158 @@
+// One chardev-like socket carrying QEMU records (reference §1), as a server
+// (like `-chardev socket,server=on`) or a client that keeps reconnecting.
+//
+// Threading: one I/O thread per endpoint owns the socket and polls it together
+// with an eventfd used to wake it for new output and for stop(). send() may be
+// called from any thread and never blocks on the network.
+#pragma once
+
+#include "engine/packet.hh"
+#include "nodes/io/socket_address.hh"
+#include "nodes/proto/chardev_framing.hh"
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace colo {
+
+struct StreamEndpointConfig {
+    enum class Mode { server, client };
+
+    std::string address;            // "tcp:HOST:PORT" (empty HOST = loopback) or "unix:PATH"
+    Mode mode = Mode::server;
+    // VNET_LEN presence per direction. They differ only on the Xen notify
+    // channel, whose inbound records carry VNET_LEN and outbound ones never do.
+    bool vnet_hdr_in = false;
+    bool vnet_hdr_out = false;
+
+    std::chrono::milliseconds reconnect_min{100};   // client: first retry delay
+    std::chrono::milliseconds reconnect_max{5000};  // client: backoff cap (doubling)
+    std::size_t send_queue_packets = 8192;          // output bound, in packets ...
+    std::size_t send_queue_bytes = 32u << 20;       // ... and payload bytes
+    std::size_t read_chunk = 256u << 10;            // bytes per read()
+    std::chrono::milliseconds stop_flush_timeout{1000};
+};
+
+struct StreamEndpointCounters {
+    uint64_t frames_in = 0, bytes_in = 0;     // delivered to the frame handler (payload bytes)
+    uint64_t frames_out = 0, bytes_out = 0;   // completely written to a peer
+    uint64_t connections = 0;                 // peers accepted / connects that succeeded
+    uint64_t disconnects = 0;                 // connections closed, for any reason
+    uint64_t reconnect_attempts = 0;          // client: connect attempts after the first
+    uint64_t mid_record_disconnects = 0;      // peer left in the middle of a record
+    // Packets dropped, by reason.
+    uint64_t drop_queue_full = 0;   // send() beyond the queue bounds
+    uint64_t drop_no_peer = 0;      // send() while unconnected, or queued when the peer left
+    uint64_t drop_shutdown = 0;     // still queued when stop() gave up flushing
+    uint64_t drop_oversize = 0;     // received LEN > kMaxFrameLen (connection closed), or send()
+    uint64_t drop_zero_length = 0;  // received LEN = 0, or an empty packet given to send()
+    uint64_t drop_bad_vnet = 0;     // received VNET_LEN > LEN or > 20
+};
+
+class StreamEndpoint {
+public:
+    enum class LogLevel { info, warning };
+    // Receives one batch per read(), in arrival order. It runs on the I/O
+    // thread and may move the packets out; the vector is cleared afterwards.
+    // It may block briefly to apply back-pressure: while it does, nothing is
+    // read, the kernel buffer fills and the peer is slowed down (TCP flow
+    // control / a full unix socket), and queued output waits too.
+    using FrameHandler = std::function<void(std::vector<Packet>& frames)>;
+    // Messages start with the endpoint address, e.g. "tcp:127.0.0.1:9003:
+    // oversized record (70000 bytes > 69632), closing connection". Called on
+    // the I/O thread (or in start()). Without a handler, warnings go to stderr.
+    using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
+
+    explicit StreamEndpoint(StreamEndpointConfig config);   // throws std::invalid_argument
+    ~StreamEndpoint();
+    StreamEndpoint(const StreamEndpoint&) = delete;
+    StreamEndpoint& operator=(const StreamEndpoint&) = delete;
+
+    // Set both before start().
+    void on_frames(FrameHandler handler) { on_frames_ = std::move(handler); }
+    void on_log(LogHandler handler) { on_log_ = std::move(handler); }
+
+    // A server binds and listens here, so errors (port in use, a non-socket
+    // file at the unix path) throw std::runtime_error; a client connects
+    // from the I/O thread. Call once.
+    void start();
+    // Tries to write queued output for up to stop_flush_timeout, then closes
+    // the sockets (removing the unix socket file of a server) and joins.
+    void stop();
+
+    // Queues packets for the current peer and returns how many were accepted.
+    // Never blocks: without a peer, or beyond the queue bounds, packets are
+    // dropped and counted (QEMU loses them too when no client is connected).
+    std::size_t send(std::span<const Packet> packets);
+
+    bool connected() const { return connected_.load(std::memory_order_acquire); }
+    StreamEndpointCounters counters() const;
+    // Address text; for a server on port 0 it shows the port actually bound.
+    const std::string& address() const { return label_; }
+    uint16_t port() const { return address_.port; }
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    void run();
+    void open_listener();
+    void accept_peer();
+    void start_connect();
+    void finish_connect();
+    void on_connected(int fd);
+    void connect_failed(const std::string& reason);
+    void disconnect(const std::string& reason, LogLevel level);
+    void publish_decoder_counters();
+    bool read_available();
+    bool write_pending();
+    void take_new_output();
+    void flush_on_stop();
+    void close_all();
+    void wake();
+    int poll_timeout_ms() const;
+    void log(LogLevel level, const std::string& message) const;
+
+    const StreamEndpointConfig config_;
+    SocketAddress address_;
+    std::string label_;
+    FrameHandler on_frames_;
+    LogHandler on_log_;
+
+    // I/O thread state.
+    int listen_fd_ = -1;
+    int conn_fd_ = -1;
+    int wake_fd_ = -1;
+    bool connecting_ = false;
+    bool connect_failing_ = false;   // a failure was already logged in this streak
+    bool first_connect_ = true;
+    std::chrono::milliseconds backoff_{0};
+    Clock::time_point next_connect_{};
+    std::vector<uint8_t> read_buf_;
+    std::vector<Packet> frames_;
+    FrameDecoder decoder_;
+    FrameDecoderCounters decoder_published_;   // decoder counts already in counters_
+    FrameEncoder encoder_;
+    std::vector<Packet> outgoing_;             // taken from incoming_, reused
+    std::thread thread_;
+    std::atomic<bool> stopping_{false};
+    std::atomic<bool> connected_{false};
+    bool started_ = false;
+
+    // Shared with send(); guarded by mu_.
+    mutable std::mutex mu_;
+    std::vector<Packet> incoming_;     // accepted by send(), not yet taken by the I/O thread
+    std::size_t queued_packets_ = 0;   // incoming_ + encoder, for the bounds
+    uint64_t queued_bytes_ = 0;
+    StreamEndpointCounters counters_;
+};
+
+} // namespace colo

@@ -1,0 +1,197 @@
+#include "nodes/proto/chardev_framing.hh"
+
+#include <algorithm>
+#include <cstring>
+
+namespace colo {
+
+// ---------------------------------------------------------------- decoder
+
+bool FrameDecoder::feed(std::span<const uint8_t> input, uint64_t ts_ns, std::vector<Packet>& out)
+{
+    const uint8_t* p = input.data();
+    const uint8_t* const end = p + input.size();
+
+    while (p < end) {
+        switch (state_) {
+        case State::failed:
+            return false;
+
+        case State::header: {
+            const auto avail = std::size_t(end - p);
+            if (header_have_ == 0 && avail >= header_len_) {
+                // Common case: the whole header is in this read, parse in place.
+                on_header(p);
+                p += header_len_;
+            } else {
+                const auto n = std::min<std::size_t>(header_len_ - header_have_, avail);
+                std::memcpy(header_buf_.data() + header_have_, p, n);
+                header_have_ += uint32_t(n);
+                p += n;
+                if (header_have_ == header_len_) {
+                    header_have_ = 0;
+                    on_header(header_buf_.data());
+                }
+            }
+            break;
+        }
+
+        case State::payload: {
+            const auto n = std::min<std::size_t>(record_len_ - payload_have_, std::size_t(end - p));
+            std::memcpy(packet_.buf.get()->data() + payload_have_, p, n);
+            payload_have_ += uint32_t(n);
+            p += n;
+            if (payload_have_ == record_len_) finish_payload(ts_ns, out);
+            break;
+        }
+
+        case State::skip: {
+            const auto n = std::min<std::size_t>(record_len_ - payload_have_, std::size_t(end - p));
+            payload_have_ += uint32_t(n);
+            p += n;
+            if (payload_have_ == record_len_) state_ = State::header;
+            break;
+        }
+        }
+    }
+    return state_ != State::failed;
+}
+
+void FrameDecoder::on_header(const uint8_t* header)
+{
+    record_len_ = load_be32(header);
+    record_vnet_ = header_len_ == 8 ? load_be32(header + 4) : 0;
+    payload_have_ = 0;
+
+    if (record_len_ == 0) {
+        ++counters_.zero_length;
+        return; // stay in State::header
+    }
+    if (record_len_ > kMaxFrameLen) {
+        ++counters_.oversize;
+        state_ = State::failed;
+        return;
+    }
+    if (record_vnet_ > record_len_ || record_vnet_ > kMaxVnetHdrLen) {
+        ++counters_.bad_vnet;
+        state_ = State::skip;
+        return;
+    }
+    packet_ = Packet::with_capacity(record_len_);
+    state_ = State::payload;
+}
+
+void FrameDecoder::finish_payload(uint64_t ts_ns, std::vector<Packet>& out)
+{
+    packet_.len = record_len_;
+    packet_.vnet_len = record_vnet_;
+    packet_.ts_ns = ts_ns;
+    ++counters_.frames;
+    counters_.bytes += record_len_;
+    out.push_back(std::move(packet_));
+    packet_ = Packet{};
+    state_ = State::header;
+}
+
+std::string FrameDecoder::error() const
+{
+    if (state_ != State::failed) return {};
+    return "oversized record (" + std::to_string(record_len_) + " bytes > " +
+           std::to_string(kMaxFrameLen) + ")";
+}
+
+bool FrameDecoder::mid_record() const
+{
+    return header_have_ > 0 || state_ == State::payload || state_ == State::skip;
+}
+
+void FrameDecoder::reset()
+{
+    state_ = State::header;
+    header_have_ = 0;
+    record_len_ = 0;
+    record_vnet_ = 0;
+    payload_have_ = 0;
+    packet_ = Packet{};
+}
+
+// ---------------------------------------------------------------- encoder
+
+bool FrameEncoder::push(Packet packet)
+{
+    if (packet.len == 0) {
+        ++skipped_empty_;
+        return false;
+    }
+    if (packet.len > kMaxFrameLen) {
+        ++skipped_oversize_;
+        return false;
+    }
+    Record& r = records_.emplace_back();
+    store_be32(r.header.data(), packet.len);
+    if (header_len_ == 8) store_be32(r.header.data() + 4, packet.vnet_len);
+    pending_wire_bytes_ += header_len_ + packet.len;
+    pending_payload_bytes_ += packet.len;
+    r.packet = std::move(packet);
+    return true;
+}
+
+std::size_t FrameEncoder::fill_iov(std::span<iovec> iov) const
+{
+    std::size_t used = 0;
+    std::size_t offset = head_offset_;
+    for (std::size_t i = head_; i < records_.size() && used < iov.size(); ++i, offset = 0) {
+        const Record& r = records_[i];
+        if (offset < header_len_) {
+            iov[used++] = {const_cast<uint8_t*>(r.header.data()) + offset, header_len_ - offset};
+            offset = header_len_;
+            if (used == iov.size()) break;
+        }
+        const std::size_t data_off = offset - header_len_;
+        iov[used++] = {const_cast<uint8_t*>(r.packet.data()) + data_off, r.packet.len - data_off};
+    }
+    return used;
+}
+
+FrameEncoder::Records FrameEncoder::advance(std::size_t bytes)
+{
+    Records done;
+    pending_wire_bytes_ -= bytes;
+    while (bytes > 0) {
+        Record& r = records_[head_];
+        const std::size_t left = header_len_ + r.packet.len - head_offset_;
+        if (bytes < left) {
+            head_offset_ += bytes;
+            break;
+        }
+        bytes -= left;
+        ++done.count;
+        done.payload_bytes += r.packet.len;
+        pending_payload_bytes_ -= r.packet.len;
+        r.packet = Packet{}; // give the buffer back to the pool now
+        ++head_;
+        head_offset_ = 0;
+    }
+    if (head_ == records_.size()) {
+        records_.clear(); // keeps capacity: no allocation in steady state
+        head_ = 0;
+    } else if (head_ >= 1024 && head_ * 2 >= records_.size()) {
+        // A writer that never fully drains must not grow the vector forever.
+        records_.erase(records_.begin(), records_.begin() + std::ptrdiff_t(head_));
+        head_ = 0;
+    }
+    return done;
+}
+
+FrameEncoder::Records FrameEncoder::clear()
+{
+    const Records dropped{pending_records(), pending_payload_bytes_};
+    records_.clear();
+    head_ = 0;
+    head_offset_ = 0;
+    pending_wire_bytes_ = 0;
+    pending_payload_bytes_ = 0;
+    return dropped;
+}
+
+} // namespace colo

@@ -1,0 +1,177 @@
+// Comparator ingress and per-connection comparison. Scans, flushes and
+// eviction are in comparator_maintenance.cc.
+#include "nodes/proto/comparator.hh"
+
+#include <stdexcept>
+
+#include "nodes/proto/datagram_compare.hh"
+
+namespace colo {
+
+namespace {
+
+constexpr uint8_t kProtoIcmp = 1, kProtoUdp = 17, kProtoIcmp6 = 58;
+
+CompareKind kind_of(const ParsedFrame& f)
+{
+    if (f.is_tcp()) return CompareKind::tcp;
+    if (f.l4_proto == kProtoUdp || f.l4_proto == kProtoIcmp || f.l4_proto == kProtoIcmp6) return CompareKind::l4;
+    // Other protocols, and TCP fragments or truncated TCP headers.
+    return CompareKind::frame;
+}
+
+// The bytes compared for a packet of the given kind; all end at the IP
+// datagram's end, so Ethernet padding is never compared (reference §12).
+void set_region(QueuedPacket& q, const ParsedFrame& f, CompareKind kind)
+{
+    uint32_t begin = f.vnet_len;
+    if (kind == CompareKind::tcp) begin = f.payload_off;
+    else if (kind == CompareKind::l4) begin = f.l4_off;
+    q.region_off = begin;
+    q.region_len = f.l3_end > begin ? f.l3_end - begin : 0;
+}
+
+} // namespace
+
+Comparator::Comparator(CompareConfig config) : config_(std::move(config))
+{
+    if (auto err = config_.validate(); !err.empty()) throw std::invalid_argument("comparator: " + err);
+}
+
+bool Comparator::supported(const ParsedFrame& f) const
+{
+    return f.ok() && (f.ip_version == 4 || config_.ipv6) && (f.vlan_tags == 0 || config_.vlan);
+}
+
+void Comparator::pass_or_drop(CompareSide side, Packet&& pkt, CompareOutput& out, uint64_t& released, uint64_t& dropped)
+{
+    if (side == CompareSide::primary) {
+        out.released.push_back(std::move(pkt));
+        ++released;
+    } else {
+        ++dropped;
+    }
+}
+
+void Comparator::ingress(CompareSide side, Packet pkt, uint64_t now_ns, CompareOutput& out)
+{
+    ++(side == CompareSide::primary ? counters_.primary_packets_in : counters_.secondary_packets_in);
+    if (passthrough_) {
+        pass_or_drop(side, std::move(pkt), out, counters_.released_passthrough, counters_.secondary_dropped_passthrough);
+        return;
+    }
+    const ParsedFrame f = pkt.buf ? parse_frame(pkt.data(), pkt.len, pkt.vnet_len) : ParsedFrame{};
+    if (!supported(f)) {
+        pass_or_drop(side, std::move(pkt), out, counters_.released_unsupported, counters_.secondary_dropped_unsupported);
+        return;
+    }
+    const FlowKey key = FlowKey::from_frame(f);
+    if (bypassed(config_.bypass, key)) {
+        pass_or_drop(side, std::move(pkt), out, counters_.released_bypass, counters_.secondary_dropped_bypass);
+        return;
+    }
+    const CompareKind kind = kind_of(f);
+    const uint32_t id = connection_for(key, kind, now_ns, out);
+    if (table_[id].kind != kind) {
+        // Only a malformed TCP packet whose key collides with a port-0 stream.
+        pass_or_drop(side, std::move(pkt), out, counters_.released_unsupported, counters_.secondary_dropped_unsupported);
+        return;
+    }
+    enqueue(id, side, f, std::move(pkt), now_ns, out);
+}
+
+uint32_t Comparator::connection_for(const FlowKey& key, CompareKind kind, uint64_t now_ns, CompareOutput& out)
+{
+    if (uint32_t id = table_.find(key); id != ConnectionTable::npos) return id;
+    if (table_.size() >= config_.max_connections) make_room(out);
+    const uint32_t id = table_.insert(key);
+    CompareConnection& conn = table_[id];
+    conn.kind = kind;
+    conn.first_seen = next_serial_++;
+    conn.last_active_ns = now_ns;
+    ++counters_.connections_created;
+    counters_.connections_active = table_.size();
+    return id;
+}
+
+void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Packet&& pkt, uint64_t now_ns,
+                         CompareOutput& out)
+{
+    CompareConnection& conn = table_[id];
+    const bool is_primary = side == CompareSide::primary;
+    table_.touch(id);
+    conn.last_active_ns = now_ns;
+    ++(is_primary ? conn.primary_packets : conn.secondary_packets);
+    (is_primary ? conn.primary_bytes : conn.secondary_bytes) += pkt.frame_len();
+
+    if (conn.kind == CompareKind::tcp) {
+        // A SYN starts a new incarnation of the tuple: a stale compare_seq
+        // would make the new stream's data look already verified.
+        if (f.tcp_flags & tcpflag::SYN) {
+            conn.tcp.reset();
+            conn.closing = false;
+        }
+        if (f.tcp_flags & (tcpflag::FIN | tcpflag::RST)) conn.closing = true;
+    }
+
+    PacketQueue& queue = is_primary ? conn.primary : conn.secondary;
+    if (queue.size() >= config_.max_queue_size) {
+        ++(is_primary ? counters_.primary_lost_queue_full : counters_.secondary_dropped_queue_full);
+        request(CheckpointReason::queue_full, side, conn.key, now_ns, std::nullopt, out);
+        return;
+    }
+
+    QueuedPacket q;
+    q.enqueued_ns = now_ns;
+    set_region(q, f, conn.kind);
+    q.packet = std::move(pkt);
+    if (conn.kind == CompareKind::tcp) {
+        q.seq = f.seq;
+        q.ack = f.ack;
+        q.tcp_flags = f.tcp_flags;
+        if (f.tcp_flags & tcpflag::ACK) {
+            if (is_primary) conn.tcp.note_primary_ack(f.ack);
+            else conn.tcp.note_secondary_ack(f.ack);
+        }
+        queue.insert_by_seq(std::move(q));
+    } else {
+        queue.push_back(std::move(q));
+    }
+    ++(is_primary ? counters_.queued_primary : counters_.queued_secondary);
+    compare(conn, now_ns, out);
+}
+
+void Comparator::compare(CompareConnection& conn, uint64_t now_ns, CompareOutput& out)
+{
+    const CompareProgress progress = conn.kind == CompareKind::tcp
+                                         ? conn.tcp.run(conn.primary, conn.secondary, out.released)
+                                         : compare_datagrams(conn.primary, conn.secondary, out.released);
+    counters_.released_matched += progress.released;
+    counters_.released_retransmit += progress.retransmits;
+    counters_.secondary_matched += progress.secondaries_consumed;
+    counters_.bytes_matched += progress.bytes_matched;
+    counters_.queued_primary -= progress.released;
+    counters_.queued_secondary -= progress.secondaries_consumed;
+    conn.matched_packets += progress.released;
+    conn.matched_bytes += progress.bytes_matched;
+    if (progress.ack_gate_hold) ++counters_.ack_gate_holds;
+    if (progress.mismatch) {
+        ++counters_.mismatches;
+        if (!conn.first_divergence) conn.first_divergence = std::make_unique<Divergence>(*progress.mismatch);
+        request(CheckpointReason::mismatch, CompareSide::primary, conn.key, now_ns, progress.mismatch, out);
+    }
+}
+
+void Comparator::request(CheckpointReason reason, CompareSide side, const FlowKey& key, uint64_t now_ns,
+                         const std::optional<Divergence>& divergence, CompareOutput& out)
+{
+    if (pending_) {
+        ++counters_.requests_suppressed;
+        return;
+    }
+    pending_ = true;
+    ++counters_.checkpoint_requests;
+    out.events.push_back(CheckpointRequest{reason, side, key, now_ns, divergence});
+}
+
+} // namespace colo

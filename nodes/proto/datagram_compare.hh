@@ -1,0 +1,25 @@
+// Datagram comparison for UDP, ICMP/ICMPv6 and other IP protocols
+// (reference §6.5), matched first-in first-out.
+//
+// Each queued packet carries its compared region (set at enqueue): UDP and
+// ICMP from the L4 header to the end of the IP datagram, other protocols the
+// whole frame after the virtio-net header up to the end of the IP datagram.
+// Two packets are equal when their regions have the same length and bytes.
+//
+// The oldest primary is matched against the oldest equal secondary; if none
+// is equal the pass stops with a mismatch (described against the oldest
+// secondary) and both queues stay as they are. QEMU 7.x tries the newest
+// primary first (LIFO, reference §6.5); FIFO is the deliberate fix.
+#pragma once
+
+#include <vector>
+
+#include "engine/packet.hh"
+#include "nodes/proto/divergence.hh"
+#include "nodes/proto/packet_queue.hh"
+
+namespace colo {
+
+CompareProgress compare_datagrams(PacketQueue& primary, PacketQueue& secondary, std::vector<Packet>& released);
+
+} // namespace colo

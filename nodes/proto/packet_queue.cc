@@ -1,0 +1,56 @@
+#include "nodes/proto/packet_queue.hh"
+
+#include <utility>
+
+namespace colo {
+
+void PacketQueue::grow()
+{
+    const uint32_t cap = cap_ ? cap_ * 2 : 4;
+    auto slots = std::make_unique<QueuedPacket[]>(cap);
+    for (uint32_t i = 0; i < size_; ++i) slots[i] = std::move((*this)[i]);
+    slots_ = std::move(slots);
+    cap_ = cap;
+    head_ = 0;
+}
+
+void PacketQueue::push_back(QueuedPacket&& p)
+{
+    if (size_ == cap_) grow();
+    ++size_;
+    (*this)[size_ - 1] = std::move(p);
+}
+
+void PacketQueue::insert_by_seq(QueuedPacket&& p)
+{
+    push_back(std::move(p));
+    // In-order arrival is the common case: the loop then does nothing.
+    for (uint32_t i = size_ - 1; i > 0 && seq_after((*this)[i - 1].seq, (*this)[i].seq); --i)
+        std::swap((*this)[i - 1], (*this)[i]);
+}
+
+QueuedPacket PacketQueue::pop_front()
+{
+    QueuedPacket p = std::move(front());
+    front() = QueuedPacket{}; // drop the moved-from slot's buffer reference now
+    head_ = (head_ + 1) & (cap_ - 1);
+    --size_;
+    return p;
+}
+
+void PacketQueue::erase(uint32_t i)
+{
+    for (; i + 1 < size_; ++i) (*this)[i] = std::move((*this)[i + 1]);
+    (*this)[size_ - 1] = QueuedPacket{};
+    --size_;
+}
+
+void PacketQueue::release_storage()
+{
+    if (size_ != 0) return;
+    slots_.reset();
+    cap_ = 0;
+    head_ = 0;
+}
+
+} // namespace colo

@@ -1,0 +1,427 @@
+#include "nodes/proto/tcp_rewriter.hh"
+
+#include "nodes/proto/checksum.hh"
+#include "nodes/proto/tcp_options.hh"
+
+#include <algorithm>
+#include <iterator>
+
+namespace colo {
+
+namespace {
+
+// virtio_net_hdr.flags bit: the checksum field holds only the pseudo-header
+// sum and the receiver completes it, so edits must leave it alone.
+constexpr uint8_t kVnetNeedsCsum = 0x01;
+
+// a is at or after b in sequence space (RFC 1982 serial arithmetic).
+bool seq_at_or_after(uint32_t a, uint32_t b) { return int32_t(a - b) >= 0; }
+
+bool in_close_states(TcpState s)
+{
+    return s != TcpState::closed && s != TcpState::syn_sent && s != TcpState::syn_received;
+}
+
+enum class Field : uint8_t { seq, ack, sack_edge, tsval, tsecr };
+
+constexpr TcpRewriterCounterInfo kCounters[] = {
+    {"packets", "frames offered to the rewriter", &TcpRewriterCounters::packets},
+    {"passed_not_tcp", "non-TCP, unparsable or fragmented frames passed untouched",
+     &TcpRewriterCounters::passed_not_tcp},
+    {"passed_untracked", "TCP segments of untracked connections passed untouched",
+     &TcpRewriterCounters::passed_untracked},
+    {"tracked", "TCP segments of tracked connections", &TcpRewriterCounters::tracked},
+    {"rewritten", "segments with at least one field changed", &TcpRewriterCounters::rewritten},
+    {"seq_rewrites", "SEQ fields moved into PVM space (from the guest)", &TcpRewriterCounters::seq_rewrites},
+    {"ack_rewrites", "ACK fields moved into SVM space (to the guest)", &TcpRewriterCounters::ack_rewrites},
+    {"sack_edge_rewrites", "SACK block edges moved into SVM space (to the guest)",
+     &TcpRewriterCounters::sack_edge_rewrites},
+    {"tsval_rewrites", "timestamp TSval fields moved to the PVM clock (from the guest)",
+     &TcpRewriterCounters::tsval_rewrites},
+    {"tsecr_rewrites", "timestamp TSecr fields moved to the SVM clock (to the guest)",
+     &TcpRewriterCounters::tsecr_rewrites},
+    {"copied_for_write", "rewritten packets whose shared buffer had to be copied first",
+     &TcpRewriterCounters::copied_for_write},
+    {"checksum_left_partial", "rewritten packets whose vnet header asks the receiver to finish the checksum",
+     &TcpRewriterCounters::checksum_left_partial},
+    {"malformed_options", "tracked segments with a malformed TCP option list (options left alone)",
+     &TcpRewriterCounters::malformed_options},
+    {"connections_opened", "connections created by a SYN", &TcpRewriterCounters::connections_opened},
+    {"offsets_learned", "connections whose sequence offset was learned from the handshake",
+     &TcpRewriterCounters::offsets_learned},
+    {"connections_closed", "connections removed after both FINs were acknowledged",
+     &TcpRewriterCounters::connections_closed},
+    {"connections_reset", "connections removed by a RST", &TcpRewriterCounters::connections_reset},
+    {"connections_expired", "connections removed after idle_timeout_ms without traffic",
+     &TcpRewriterCounters::connections_expired},
+    {"connections_evicted", "least recently used connections dropped at max_connections",
+     &TcpRewriterCounters::connections_evicted},
+    {"checkpoints", "checkpoint events (all offsets reset to 0)", &TcpRewriterCounters::checkpoints},
+    {"failovers", "failover events", &TcpRewriterCounters::failovers},
+};
+
+} // namespace
+
+const char* to_string(TcpState s)
+{
+    switch (s) {
+    case TcpState::closed: return "closed";
+    case TcpState::syn_sent: return "syn_sent";
+    case TcpState::syn_received: return "syn_received";
+    case TcpState::established: return "established";
+    case TcpState::fin_wait_1: return "fin_wait_1";
+    case TcpState::fin_wait_2: return "fin_wait_2";
+    case TcpState::closing: return "closing";
+    case TcpState::time_wait: return "time_wait";
+    case TcpState::close_wait: return "close_wait";
+    case TcpState::last_ack: return "last_ack";
+    }
+    return "?";
+}
+
+// The fields of one TCP segment the rewriter reads.
+struct TcpRewriter::Segment {
+    const uint8_t* data;
+    const ParsedFrame& frame;
+    TcpOptionScan options;
+    std::optional<uint32_t> tsval, tsecr;
+
+    Segment(const uint8_t* d, const ParsedFrame& f) : data(d), frame(f), options(scan_tcp_options(d, f))
+    {
+        if (options.tsval_off) {
+            tsval = load_be32(d + *options.tsval_off);
+            tsecr = load_be32(d + *options.tsval_off + 4);
+        }
+    }
+    bool has(uint8_t flag) const { return frame.tcp_flags & flag; }
+    uint32_t seq() const { return frame.seq; }
+    uint32_t ack() const { return frame.ack; }
+    // Sequence number just past this segment's FIN (payload, then the FIN).
+    uint32_t fin_end(uint32_t seq) const { return seq + frame.payload_len + 1; }
+};
+
+// The 32-bit fields one segment needs changed; unchanged values are dropped.
+class TcpRewriter::EditList {
+public:
+    struct Edit {
+        Field field;
+        uint32_t off; // offset in the buffer
+        uint32_t old_value, new_value;
+    };
+    void add(Field field, uint32_t off, uint32_t old_value, uint32_t new_value)
+    {
+        if (old_value != new_value) items_[size_++] = {field, off, old_value, new_value};
+    }
+    std::span<const Edit> items() const { return {items_.data(), size_}; }
+
+private:
+    // seq + ack + TSval + TSecr + 4 SACK blocks of two edges
+    std::array<Edit, 4 + 2 * tcpopt::kMaxSackBlocks> items_{};
+    std::size_t size_ = 0;
+};
+
+TcpRewriter::TcpRewriter(TcpRewriterConfig config) : config_(config)
+{
+    config_.max_connections = std::max<std::size_t>(1, config_.max_connections);
+}
+
+std::span<const TcpRewriterCounterInfo> TcpRewriter::counter_table() { return kCounters; }
+
+FlowKey TcpRewriter::key_of(const ParsedFrame& f, Direction d)
+{
+    const FlowKey k = FlowKey::from_frame(f);
+    return d == Direction::to_guest ? k.reversed() : k;
+}
+
+std::optional<TcpConnectionInfo> TcpRewriter::connection(const FlowKey& key) const
+{
+    const auto it = table_.find(key);
+    if (it == table_.end()) return std::nullopt;
+    return it->second.info;
+}
+
+RewriteResult TcpRewriter::process(Packet& p, Direction d, uint64_t now_ns)
+{
+    ++counters_.packets;
+    const ParsedFrame f = parse_frame(p.data(), p.len, p.vnet_len);
+    if (!f.is_tcp()) {
+        ++counters_.passed_not_tcp;
+        return RewriteResult::passed;
+    }
+    const FlowKey key = key_of(f, d);
+    Connection* c = find_or_open(key, f.tcp_flags, now_ns);
+    if (!c) {
+        ++counters_.passed_untracked;
+        return RewriteResult::passed;
+    }
+    ++counters_.tracked;
+
+    const Segment s(p.data(), f);
+    if (s.options.malformed) ++counters_.malformed_options;
+    if (d == Direction::to_guest) track_to_guest(*c, s);
+    else track_from_guest(*c, s);
+
+    EditList edits;
+    plan_edits(*c, s, d, edits);
+    const bool changed = apply_edits(p, f, edits);
+
+    if (s.has(tcpflag::RST)) {
+        remove(key);
+        ++counters_.connections_reset;
+    } else {
+        track_close(*c, s, d);
+        if (c->guest_fin_acked && c->peer_fin_acked) {
+            remove(key);
+            ++counters_.connections_closed;
+        }
+    }
+    return changed ? RewriteResult::rewritten : RewriteResult::tracked;
+}
+
+TcpRewriter::Connection* TcpRewriter::find_or_open(const FlowKey& key, uint8_t tcp_flags, uint64_t now_ns)
+{
+    if (auto it = table_.find(key); it != table_.end()) {
+        Connection& c = it->second;
+        lru_.splice(lru_.end(), lru_, c.lru);
+        c.info.last_seen_ns = now_ns;
+        return &c;
+    }
+    // Only a bare SYN starts something the rewriter can learn offsets from.
+    const bool bare_syn = (tcp_flags & (tcpflag::SYN | tcpflag::ACK | tcpflag::RST)) == tcpflag::SYN;
+    if (!bare_syn || failover_mode_) return nullptr;
+
+    if (table_.size() >= config_.max_connections) {
+        const FlowKey oldest = lru_.front();
+        remove(oldest);
+        ++counters_.connections_evicted;
+    }
+    lru_.push_back(key);
+    Connection& c = table_[key];
+    c.lru = std::prev(lru_.end());
+    c.info.last_seen_ns = now_ns;
+    ++by_state_[std::size_t(TcpState::closed)];
+    ++counters_.connections_opened;
+    return &c;
+}
+
+void TcpRewriter::reopen(Connection& c)
+{
+    set_state(c, TcpState::closed);
+    Connection fresh;
+    fresh.info.last_seen_ns = c.info.last_seen_ns;
+    fresh.lru = c.lru;
+    c = fresh;
+}
+
+void TcpRewriter::set_state(Connection& c, TcpState s)
+{
+    --by_state_[std::size_t(c.info.state)];
+    ++by_state_[std::size_t(s)];
+    c.info.state = s;
+}
+
+void TcpRewriter::learn_offsets(Connection& c)
+{
+    if (!c.info.seq_synced && c.svm_isn && c.pvm_isn) {
+        c.info.seq_offset = *c.svm_isn - *c.pvm_isn;
+        c.info.seq_synced = true;
+        ++counters_.offsets_learned;
+    }
+    if (!c.info.ts_synced && c.svm_tsval && c.pvm_tsval) {
+        c.info.ts_offset = *c.svm_tsval - *c.pvm_tsval;
+        c.info.ts_synced = true;
+    }
+}
+
+// Peer -> guest. The peer acknowledges the PVM's sequence numbers, so its
+// handshake ACK reveals PVM_ISN (ack − 1) and its TSecr the PVM's TSval.
+void TcpRewriter::track_to_guest(Connection& c, const Segment& s)
+{
+    const TcpState state = c.info.state;
+    if (s.has(tcpflag::SYN) && !s.has(tcpflag::ACK)) {
+        // A retransmitted SYN keeps what was learned; any other SYN is a new connection.
+        if (state != TcpState::syn_received) {
+            reopen(c);
+            set_state(c, TcpState::syn_received);
+        }
+    } else if (s.has(tcpflag::SYN)) {
+        // Guest-opened: the server's SYN/ACK acknowledges the PVM's ISN.
+        if (state == TcpState::syn_sent) {
+            if (!c.info.seq_synced) {
+                c.pvm_isn = s.ack() - 1;
+                c.pvm_tsval = s.tsecr;
+                learn_offsets(c);
+            }
+            set_state(c, TcpState::established);
+        }
+    } else if (s.has(tcpflag::ACK) && state == TcpState::syn_received) {
+        // Passive open, step 3. The guest's SYN/ACK may still be on its way
+        // (e.g. the SVM was paused): remember the PVM side and finish later.
+        if (!c.info.seq_synced && !c.pvm_isn) {
+            c.pvm_isn = s.ack() - 1;
+            c.pvm_tsval = s.tsecr;
+            learn_offsets(c);
+        }
+        if (c.info.seq_synced) set_state(c, TcpState::established);
+    }
+}
+
+// Guest -> peer. The guest's SYN or SYN/ACK carries SVM_ISN and its TSval.
+void TcpRewriter::track_from_guest(Connection& c, const Segment& s)
+{
+    if (s.has(tcpflag::SYN) && !s.has(tcpflag::ACK)) {
+        if (c.info.state != TcpState::syn_sent) {
+            reopen(c);
+            set_state(c, TcpState::syn_sent);
+        }
+        if (!c.info.seq_synced) {
+            c.svm_isn = s.seq();
+            c.svm_tsval = s.tsval;
+        }
+    } else if (s.has(tcpflag::SYN)) {
+        if (c.info.state == TcpState::syn_received && !c.info.seq_synced) {
+            c.svm_isn = s.seq();
+            c.svm_tsval = s.tsval;
+            learn_offsets(c);
+            // Completes only if the peer's handshake ACK was already seen.
+            if (c.info.seq_synced) set_state(c, TcpState::established);
+        }
+    }
+}
+
+// FIN bookkeeping. Each FIN's end is kept in a space that offsets never
+// change: the guest's in PVM space (what the peer acknowledges), the peer's
+// in its own (what the guest acknowledges). QEMU compared the guest's FIN in
+// PVM space with an ACK already moved to SVM space, so it never matched.
+void TcpRewriter::track_close(Connection& c, const Segment& s, Direction d)
+{
+    if (!in_close_states(c.info.state)) return;
+    const TcpState state = c.info.state;
+    if (d == Direction::to_guest) {
+        if (s.has(tcpflag::ACK) && c.guest_fin_end && !c.guest_fin_acked &&
+            seq_at_or_after(s.ack(), *c.guest_fin_end)) {
+            c.guest_fin_acked = true;
+            if (state == TcpState::fin_wait_1) set_state(c, TcpState::fin_wait_2);
+            else if (state == TcpState::closing) set_state(c, TcpState::time_wait);
+        }
+        if (s.has(tcpflag::FIN) && !c.peer_fin_end) {
+            c.peer_fin_end = s.fin_end(s.seq());
+            switch (c.info.state) {
+            case TcpState::established: set_state(c, TcpState::close_wait); break;
+            case TcpState::fin_wait_1: set_state(c, TcpState::closing); break;
+            case TcpState::fin_wait_2: set_state(c, TcpState::time_wait); break;
+            default: break;
+            }
+        }
+    } else {
+        if (s.has(tcpflag::ACK) && c.peer_fin_end && !c.peer_fin_acked &&
+            seq_at_or_after(s.ack(), *c.peer_fin_end))
+            c.peer_fin_acked = true;
+        if (s.has(tcpflag::FIN) && !c.guest_fin_end) {
+            c.guest_fin_end = s.fin_end(s.seq() - c.info.seq_offset);
+            if (state == TcpState::established) set_state(c, TcpState::fin_wait_1);
+            else if (state == TcpState::close_wait) set_state(c, TcpState::last_ack);
+        }
+    }
+}
+
+void TcpRewriter::plan_edits(const Connection& c, const Segment& s, Direction d, EditList& edits) const
+{
+    const TcpConnectionInfo& i = c.info;
+    const uint32_t tcp = s.frame.l4_off;
+    if (d == Direction::to_guest) {
+        // Segments without ACK carry no meaningful ACK or TSecr (RFC 7323 §3.2).
+        if (s.has(tcpflag::ACK) && i.seq_synced)
+            edits.add(Field::ack, tcp + 8, s.ack(), s.ack() + i.seq_offset);
+        if (s.has(tcpflag::ACK) && i.ts_synced && s.tsecr)
+            edits.add(Field::tsecr, *s.options.tsval_off + 4, *s.tsecr, *s.tsecr + i.ts_offset);
+        // SACK blocks acknowledge the guest's data, i.e. PVM-space numbers.
+        if (i.seq_synced && s.options.sack_off) {
+            for (uint32_t e = 0; e < 2u * s.options.sack_blocks; ++e) {
+                const uint32_t off = *s.options.sack_off + 4 * e;
+                const uint32_t edge = load_be32(s.data + off);
+                edits.add(Field::sack_edge, off, edge, edge + i.seq_offset);
+            }
+        }
+    } else if (!s.has(tcpflag::SYN)) {
+        // The guest's SYN and SYN/ACK are the source of SVM_ISN and stay as sent.
+        if (i.seq_synced) edits.add(Field::seq, tcp + 4, s.seq(), s.seq() - i.seq_offset);
+        if (i.ts_synced && s.tsval) edits.add(Field::tsval, *s.options.tsval_off, *s.tsval, *s.tsval - i.ts_offset);
+    }
+}
+
+bool TcpRewriter::apply_edits(Packet& p, const ParsedFrame& f, const EditList& edits)
+{
+    if (edits.items().empty()) return false;
+    if (!p.buf.unique()) ++counters_.copied_for_write;
+    uint8_t* w = p.mutable_data();
+    const uint32_t checksum_off = f.l4_off + l4_checksum_field(6);
+    uint16_t checksum = load_be16(w + checksum_off);
+    for (const auto& e : edits.items()) {
+        store_be32(w + e.off, e.new_value);
+        checksum = checksum_update32(checksum, e.old_value, e.new_value, (e.off - f.l4_off) & 1);
+        switch (e.field) {
+        case Field::seq: ++counters_.seq_rewrites; break;
+        case Field::ack: ++counters_.ack_rewrites; break;
+        case Field::sack_edge: ++counters_.sack_edge_rewrites; break;
+        case Field::tsval: ++counters_.tsval_rewrites; break;
+        case Field::tsecr: ++counters_.tsecr_rewrites; break;
+        }
+    }
+    if (f.vnet_len > 0 && (w[0] & kVnetNeedsCsum)) ++counters_.checksum_left_partial;
+    else store_be16(w + checksum_off, checksum);
+    ++counters_.rewritten;
+    return true;
+}
+
+void TcpRewriter::remove(const FlowKey& key)
+{
+    const auto it = table_.find(key);
+    if (it == table_.end()) return;
+    --by_state_[std::size_t(it->second.info.state)];
+    lru_.erase(it->second.lru);
+    table_.erase(it);
+}
+
+void TcpRewriter::checkpoint()
+{
+    ++counters_.checkpoints;
+    for (auto& [key, c] : table_) {
+        c.info.seq_offset = 0;
+        c.info.ts_offset = 0;
+        c.info.seq_synced = true;
+        c.info.ts_synced = true;
+        c.svm_isn.reset();
+        c.pvm_isn.reset();
+        c.svm_tsval.reset();
+        c.pvm_tsval.reset();
+    }
+}
+
+void TcpRewriter::failover()
+{
+    ++counters_.failovers;
+    const bool translating = std::any_of(table_.begin(), table_.end(), [](const auto& entry) {
+        return entry.second.info.seq_offset != 0 || entry.second.info.ts_offset != 0;
+    });
+    if (!translating) failover_mode_ = true;
+}
+
+std::size_t TcpRewriter::expire(uint64_t now_ns)
+{
+    if (config_.idle_timeout_ms == 0) return 0;
+    const uint64_t timeout_ns = config_.idle_timeout_ms * 1'000'000;
+    std::size_t n = 0;
+    // The LRU list is in last-seen order, so the scan stops at the first live one.
+    while (!lru_.empty()) {
+        const Connection& c = table_.at(lru_.front());
+        if (now_ns < c.info.last_seen_ns || now_ns - c.info.last_seen_ns < timeout_ns) break;
+        const FlowKey oldest = lru_.front();
+        remove(oldest);
+        ++n;
+    }
+    counters_.connections_expired += n;
+    return n;
+}
+
+} // namespace colo

@@ -1,0 +1,153 @@
+// TcpRewriter: QEMU's filter-rewriter (reference §5) as a plain class, with
+// QEMU's known bugs fixed (§5.8, §12). Runs on the secondary.
+//
+// The client only ever talks to the primary guest (PVM), so it sees the PVM's
+// initial sequence number and TCP timestamp clock; the secondary guest (SVM)
+// has its own. Per connection the rewriter learns both offsets from the
+// handshake and translates every segment crossing it:
+//   to the guest:   ACK, SACK edges +seq_offset; TSecr +ts_offset
+//   from the guest: SEQ −seq_offset; TSval −ts_offset
+// Checksums are patched incrementally, in place, and only after
+// Packet::mutable_data() (the buffer may be shared with a mirror).
+// docs/rewriter.md lists the rules and every deliberate difference from QEMU.
+#pragma once
+
+#include "engine/packet.hh"
+#include "nodes/proto/flow_key.hh"
+#include "nodes/proto/frame_parse.hh"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <list>
+#include <optional>
+#include <span>
+#include <unordered_map>
+
+namespace colo {
+
+enum class Direction : uint8_t { to_guest, from_guest };
+
+// The secondary guest's side of a connection, as far as the rewriter can tell.
+enum class TcpState : uint8_t {
+    closed, syn_sent, syn_received, established,
+    fin_wait_1, fin_wait_2, closing, time_wait, // guest closed first
+    close_wait, last_ack,                       // peer closed first
+};
+constexpr std::size_t kTcpStateCount = 10;
+const char* to_string(TcpState s);
+
+enum class RewriteResult : uint8_t {
+    passed,     // not a tracked TCP segment: untouched
+    tracked,    // tracked, nothing needed changing
+    rewritten,  // at least one field changed
+};
+
+struct TcpRewriterConfig {
+    uint64_t idle_timeout_ms = 300000;   // expire() drops connections idle this long; 0 = never
+    std::size_t max_connections = 65536; // opening one more evicts the least recently used
+};
+
+struct TcpRewriterCounters {
+    uint64_t packets = 0;
+    uint64_t passed_not_tcp = 0;
+    uint64_t passed_untracked = 0;
+    uint64_t tracked = 0;
+    uint64_t rewritten = 0;
+    uint64_t seq_rewrites = 0;
+    uint64_t ack_rewrites = 0;
+    uint64_t sack_edge_rewrites = 0;
+    uint64_t tsval_rewrites = 0;
+    uint64_t tsecr_rewrites = 0;
+    uint64_t copied_for_write = 0;
+    uint64_t checksum_left_partial = 0;
+    uint64_t malformed_options = 0;
+    uint64_t connections_opened = 0;
+    uint64_t offsets_learned = 0;
+    uint64_t connections_closed = 0;
+    uint64_t connections_reset = 0;
+    uint64_t connections_expired = 0;
+    uint64_t connections_evicted = 0;
+    uint64_t checkpoints = 0;
+    uint64_t failovers = 0;
+};
+
+struct TcpRewriterCounterInfo {
+    const char* name;
+    const char* doc;
+    uint64_t TcpRewriterCounters::*field;
+};
+
+// A read-only view of one tracked connection.
+struct TcpConnectionInfo {
+    TcpState state = TcpState::closed;
+    bool seq_synced = false;    // seq_offset known (learned, or zeroed by a checkpoint)
+    uint32_t seq_offset = 0;    // SVM − PVM, mod 2^32
+    bool ts_synced = false;
+    uint32_t ts_offset = 0;     // SVM TSval − PVM TSval, mod 2^32
+    uint64_t last_seen_ns = 0;
+};
+
+class TcpRewriter {
+public:
+    explicit TcpRewriter(TcpRewriterConfig config = {});
+
+    // Parses `p`, updates the connection and patches the packet in place
+    // when a field must change. Non-TCP, unparsable and fragmented frames,
+    // and segments of untracked connections, pass untouched.
+    RewriteResult process(Packet& p, Direction d, uint64_t now_ns);
+
+    // COLO checkpoint: both guests are identical again, so every offset
+    // becomes 0 (states kept).
+    void checkpoint();
+    // COLO failover, QEMU's rule: if no tracked connection needs translation,
+    // stop tracking new connections; otherwise keep going unchanged.
+    void failover();
+    bool failover_mode() const { return failover_mode_; }
+
+    // Drops connections idle for idle_timeout_ms; returns how many.
+    std::size_t expire(uint64_t now_ns);
+
+    const TcpRewriterCounters& counters() const { return counters_; }
+    static std::span<const TcpRewriterCounterInfo> counter_table();
+
+    std::size_t connection_count() const { return table_.size(); }
+    const std::array<std::size_t, kTcpStateCount>& connections_by_state() const { return by_state_; }
+
+    // The connection's key: `src` is always the guest's endpoint.
+    static FlowKey key_of(const ParsedFrame& f, Direction d);
+    std::optional<TcpConnectionInfo> connection(const FlowKey& key) const;
+
+private:
+    struct Connection {
+        TcpConnectionInfo info;
+        // Handshake observations; offsets are learned once both sides are seen.
+        std::optional<uint32_t> svm_isn, pvm_isn, svm_tsval, pvm_tsval;
+        // Sequence number just past each FIN: the guest's in PVM space, the peer's in its own.
+        std::optional<uint32_t> guest_fin_end, peer_fin_end;
+        bool guest_fin_acked = false, peer_fin_acked = false;
+        std::list<FlowKey>::iterator lru;
+    };
+    struct Segment;
+    class EditList;
+
+    Connection* find_or_open(const FlowKey& key, uint8_t tcp_flags, uint64_t now_ns);
+    void reopen(Connection& c);
+    void set_state(Connection& c, TcpState s);
+    void learn_offsets(Connection& c);
+    void track_to_guest(Connection& c, const Segment& s);
+    void track_from_guest(Connection& c, const Segment& s);
+    void track_close(Connection& c, const Segment& s, Direction d);
+    void plan_edits(const Connection& c, const Segment& s, Direction d, EditList& edits) const;
+    bool apply_edits(Packet& p, const ParsedFrame& f, const EditList& edits);
+    void remove(const FlowKey& key);
+
+    TcpRewriterConfig config_;
+    TcpRewriterCounters counters_;
+    std::unordered_map<FlowKey, Connection, FlowKeyHash> table_;
+    std::list<FlowKey> lru_; // least recently used first
+    std::array<std::size_t, kTcpStateCount> by_state_{};
+    bool failover_mode_ = false;
+};
+
+} // namespace colo

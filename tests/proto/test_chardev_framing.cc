@@ -1,0 +1,309 @@
+#include <catch2/catch.hpp>
+
+#include "nodes/proto/chardev_framing.hh"
+#include "nodes/proto/frame_parse.hh"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+using namespace colo;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+// A payload whose bytes identify it: seed, seed+1, ...
+Bytes payload(uint32_t len, uint8_t seed)
+{
+    Bytes b(len);
+    for (uint32_t i = 0; i < len; ++i) b[i] = uint8_t(seed + i);
+    return b;
+}
+
+// One record in QEMU's wire format, written by hand (independent of FrameEncoder).
+void append_record(Bytes& wire, const Bytes& body, bool vnet, uint32_t vnet_len = 0, uint32_t len_field = ~0u)
+{
+    uint8_t h[8];
+    store_be32(h, len_field == ~0u ? uint32_t(body.size()) : len_field);
+    store_be32(h + 4, vnet_len);
+    wire.insert(wire.end(), h, h + (vnet ? 8 : 4));
+    wire.insert(wire.end(), body.begin(), body.end());
+}
+
+Bytes bytes_of(const Packet& p) { return Bytes(p.data(), p.data() + p.len); }
+
+struct Expected {
+    Bytes body;
+    uint32_t vnet_len;
+};
+
+// Three records of different sizes (one that spans many small reads).
+std::vector<Expected> sample_records(bool vnet)
+{
+    return {{payload(60, 1), vnet ? 12u : 0u}, {payload(1, 7), 0}, {payload(1514, 9), vnet ? 10u : 0u}};
+}
+
+Bytes wire_of(const std::vector<Expected>& records, bool vnet)
+{
+    Bytes wire;
+    for (const auto& r : records) append_record(wire, r.body, vnet, r.vnet_len);
+    return wire;
+}
+
+void check_frames(const std::vector<Packet>& got, const std::vector<Expected>& want)
+{
+    REQUIRE(got.size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        CHECK(bytes_of(got[i]) == want[i].body);
+        CHECK(got[i].vnet_len == want[i].vnet_len);
+    }
+}
+
+// Writes the encoder's pending bytes into `wire`, at most `limit` bytes per
+// "write" and at most `max_iov` iovecs, as a non-blocking writer would.
+void drain(FrameEncoder& enc, Bytes& wire, std::size_t limit, std::size_t max_iov = 64)
+{
+    std::vector<iovec> iov(max_iov);
+    while (!enc.empty()) {
+        const std::size_t n = enc.fill_iov(iov);
+        REQUIRE(n > 0);
+        std::size_t written = 0;
+        for (std::size_t i = 0; i < n && written < limit; ++i) {
+            const std::size_t take = std::min(iov[i].iov_len, limit - written);
+            const auto* base = static_cast<const uint8_t*>(iov[i].iov_base);
+            wire.insert(wire.end(), base, base + take);
+            written += take;
+        }
+        enc.advance(written);
+    }
+}
+
+} // namespace
+
+TEST_CASE("FrameDecoder: every split point of a multi-record stream", "[framing]")
+{
+    for (const bool vnet : {false, true}) {
+        CAPTURE(vnet);
+        const auto want = sample_records(vnet);
+        const Bytes wire = wire_of(want, vnet);
+        for (std::size_t cut = 0; cut <= wire.size(); ++cut) {
+            CAPTURE(cut);
+            FrameDecoder dec(vnet);
+            std::vector<Packet> out;
+            REQUIRE(dec.feed({wire.data(), cut}, 1, out));
+            REQUIRE(dec.feed({wire.data() + cut, wire.size() - cut}, 2, out));
+            check_frames(out, want);
+            CHECK_FALSE(dec.mid_record());
+        }
+    }
+}
+
+TEST_CASE("FrameDecoder: one byte at a time, timestamps from the completing feed", "[framing]")
+{
+    for (const bool vnet : {false, true}) {
+        const auto want = sample_records(vnet);
+        const Bytes wire = wire_of(want, vnet);
+        FrameDecoder dec(vnet);
+        std::vector<Packet> out;
+        for (std::size_t i = 0; i < wire.size(); ++i) REQUIRE(dec.feed({&wire[i], 1}, 1000 + i, out));
+        check_frames(out, want);
+        // Record 0 completes with its last byte, at offset header + 60 - 1.
+        CHECK(out[0].ts_ns == 1000 + record_header_len(vnet) + 60 - 1);
+        CHECK(out.back().ts_ns == 1000 + wire.size() - 1);
+        CHECK(dec.counters().frames == 3);
+        CHECK(dec.counters().bytes == 60 + 1 + 1514);
+    }
+}
+
+TEST_CASE("FrameDecoder: a vnet mismatch desynchronises the stream", "[framing]")
+{
+    Bytes wire;
+    append_record(wire, payload(8, 0), /*vnet=*/true, 4); // LEN=8, VNET_LEN=4, bytes 0..7
+    FrameDecoder dec(false);
+    std::vector<Packet> out;
+    // Without vnet the record is LEN=8 followed by the VNET word and 4 payload
+    // bytes; the last 4 payload bytes (04 05 06 07) then read as a huge LEN.
+    CHECK_FALSE(dec.feed(wire, 0, out));
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].vnet_len == 0);
+    CHECK(bytes_of(out[0]) == Bytes{0, 0, 0, 4, 0, 1, 2, 3});
+    CHECK(dec.error() == "oversized record (67438087 bytes > 69632)");
+}
+
+TEST_CASE("FrameDecoder: 69632-byte record accepted, 69633 rejected", "[framing]")
+{
+    for (const bool vnet : {false, true}) {
+        Bytes wire;
+        append_record(wire, payload(kMaxFrameLen, 3), vnet);
+        append_record(wire, payload(kMaxFrameLen + 1, 4), vnet);
+        FrameDecoder dec(vnet);
+        std::vector<Packet> out;
+        CHECK_FALSE(dec.feed(wire, 0, out));
+        REQUIRE(out.size() == 1);
+        CHECK(out[0].len == kMaxFrameLen);
+        CHECK(bytes_of(out[0]) == payload(kMaxFrameLen, 3));
+        CHECK(dec.failed());
+        CHECK(dec.error() == "oversized record (69633 bytes > 69632)");
+        CHECK(dec.counters().oversize == 1);
+
+        // Failed decoders consume nothing until reset().
+        Bytes good;
+        append_record(good, payload(20, 5), vnet);
+        CHECK_FALSE(dec.feed(good, 0, out));
+        CHECK(out.size() == 1);
+        dec.reset();
+        CHECK(dec.error().empty());
+        REQUIRE(dec.feed(good, 0, out));
+        REQUIRE(out.size() == 2);
+        CHECK(bytes_of(out[1]) == payload(20, 5));
+    }
+}
+
+TEST_CASE("FrameDecoder: zero-length records are ignored and counted", "[framing]")
+{
+    for (const bool vnet : {false, true}) {
+        Bytes wire;
+        append_record(wire, {}, vnet);
+        append_record(wire, payload(30, 2), vnet);
+        append_record(wire, {}, vnet);
+        append_record(wire, {}, vnet);
+        append_record(wire, payload(31, 3), vnet);
+        FrameDecoder dec(vnet);
+        std::vector<Packet> out;
+        REQUIRE(dec.feed(wire, 0, out));
+        REQUIRE(out.size() == 2);
+        CHECK(bytes_of(out[0]) == payload(30, 2));
+        CHECK(bytes_of(out[1]) == payload(31, 3));
+        CHECK(dec.counters().zero_length == 3);
+        CHECK(dec.counters().frames == 2);
+    }
+}
+
+TEST_CASE("FrameDecoder: bad VNET_LEN drops only that record", "[framing]")
+{
+    Bytes wire;
+    append_record(wire, payload(100, 1), true, 21);  // > kMaxVnetHdrLen
+    append_record(wire, payload(8, 2), true, 9);     // > LEN
+    append_record(wire, payload(100, 3), true, 20);  // largest legal header
+    append_record(wire, payload(12, 4), true, 12);   // header only: legal
+    FrameDecoder dec(true);
+    std::vector<Packet> out;
+    for (std::size_t i = 0; i < wire.size(); i += 7) // skipping must also work across reads
+        REQUIRE(dec.feed({wire.data() + i, std::min<std::size_t>(7, wire.size() - i)}, 0, out));
+    REQUIRE(out.size() == 2);
+    CHECK(bytes_of(out[0]) == payload(100, 3));
+    CHECK(out[0].vnet_len == 20);
+    CHECK(out[1].vnet_len == 12);
+    CHECK(dec.counters().bad_vnet == 2);
+    CHECK_FALSE(dec.mid_record());
+}
+
+TEST_CASE("FrameDecoder: reset() after a partial record starts clean", "[framing]")
+{
+    for (const bool vnet : {false, true}) {
+        for (const std::size_t partial : {std::size_t(2), std::size_t(6), std::size_t(50)}) {
+            CAPTURE(vnet, partial);
+            Bytes dead;
+            append_record(dead, payload(100, 1), vnet);
+            FrameDecoder dec(vnet);
+            std::vector<Packet> out;
+            REQUIRE(dec.feed({dead.data(), partial}, 0, out));
+            CHECK(dec.mid_record());
+            dec.reset();
+            CHECK_FALSE(dec.mid_record());
+
+            Bytes fresh;
+            append_record(fresh, payload(40, 9), vnet, vnet ? 10 : 0);
+            REQUIRE(dec.feed(fresh, 0, out));
+            REQUIRE(out.size() == 1);
+            CHECK(bytes_of(out[0]) == payload(40, 9));
+        }
+    }
+}
+
+TEST_CASE("FrameEncoder: exact record bytes with and without VNET_LEN", "[framing]")
+{
+    Packet p = Packet::copy_of(payload(5, 0xa0).data(), 5, 2);
+    for (const bool vnet : {false, true}) {
+        FrameEncoder enc(vnet);
+        REQUIRE(enc.push(p));
+        Bytes wire;
+        drain(enc, wire, 1 << 20);
+        Bytes want = {0, 0, 0, 5};
+        if (vnet) want.insert(want.end(), {0, 0, 0, 2});
+        want.insert(want.end(), {0xa0, 0xa1, 0xa2, 0xa3, 0xa4});
+        CHECK(wire == want);
+    }
+}
+
+TEST_CASE("FrameEncoder: round trip through the decoder with partial writes", "[framing]")
+{
+    for (const bool vnet : {false, true}) {
+        for (const std::size_t limit : {std::size_t(1), std::size_t(3), std::size_t(7), std::size_t(1000),
+                                        std::size_t(1) << 20}) {
+            for (const std::size_t max_iov : {std::size_t(1), std::size_t(3), std::size_t(64)}) {
+                CAPTURE(vnet, limit, max_iov);
+                FrameEncoder enc(vnet);
+                std::vector<Expected> want;
+                for (uint32_t i = 0; i < 40; ++i) {
+                    const uint32_t len = 1 + (i * 97) % 1600;
+                    const uint32_t vlen = vnet ? (i % 3) * 10 % 21 : 0;
+                    want.push_back({payload(len, uint8_t(i)), std::min(vlen, len)});
+                    REQUIRE(enc.push(Packet::copy_of(want.back().body.data(), len, want.back().vnet_len)));
+                }
+                CHECK_FALSE(enc.push(Packet::with_capacity(16))); // empty: never framed
+                CHECK(enc.skipped_empty() == 1);
+                CHECK(enc.pending_records() == 40);
+
+                Bytes wire;
+                drain(enc, wire, limit, max_iov);
+                CHECK(enc.pending_wire_bytes() == 0);
+                CHECK(enc.pending_payload_bytes() == 0);
+
+                FrameDecoder dec(vnet);
+                std::vector<Packet> out;
+                REQUIRE(dec.feed(wire, 0, out));
+                check_frames(out, want);
+            }
+        }
+    }
+}
+
+TEST_CASE("FrameEncoder: progress accounting, buffer release and clear()", "[framing]")
+{
+    FrameEncoder enc(false);
+    Packet a = Packet::copy_of(payload(10, 1).data(), 10);
+    Packet b = Packet::copy_of(payload(20, 2).data(), 20);
+    REQUIRE(enc.push(a));
+    REQUIRE(enc.push(b));
+    CHECK_FALSE(a.buf.unique()); // the encoder holds a reference
+    CHECK(enc.pending_wire_bytes() == 4 + 10 + 4 + 20);
+
+    auto done = enc.advance(3); // inside the first header
+    CHECK(done.count == 0);
+    done = enc.advance(11 + 2); // rest of record a, 2 bytes into b's header
+    CHECK(done.count == 1);
+    CHECK(done.payload_bytes == 10);
+    CHECK(a.buf.unique()); // released as soon as it is written
+
+    // A writer resuming mid-header gets the remaining header bytes first.
+    iovec iov[4];
+    REQUIRE(enc.fill_iov(iov) == 2);
+    CHECK(iov[0].iov_len == 2);
+    CHECK(static_cast<const uint8_t*>(iov[0].iov_base)[1] == 20);
+    CHECK(iov[1].iov_base == b.data()); // payload is not copied
+    CHECK(iov[1].iov_len == 20);
+
+    Packet oversize = Packet::with_capacity(kMaxFrameLen + 1);
+    oversize.len = kMaxFrameLen + 1;
+    CHECK_FALSE(enc.push(oversize));
+    CHECK(enc.skipped_oversize() == 1);
+
+    const auto dropped = enc.clear();
+    CHECK(dropped.count == 1);
+    CHECK(dropped.payload_bytes == 20);
+    CHECK(enc.empty());
+    CHECK(b.buf.unique());
+    CHECK(enc.fill_iov(iov) == 0);
+}

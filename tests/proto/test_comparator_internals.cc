@@ -1,0 +1,110 @@
+// Comparator building blocks: counters table, configuration, memory footprint,
+// the connection table and the packet queue.
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "tests/proto/test_comparator_harness.hh"
+
+using namespace colo;
+
+TEST_CASE("compare: counters table and configuration checks", "[compare]")
+{
+    std::set<std::string> names;
+    CompareCounters c;
+    for (const CounterInfo& info : compare_counter_info()) {
+        CHECK(names.insert(info.name).second);
+        CHECK(std::string(info.doc).size() > 10);
+        c.*info.field += 1;
+    }
+    CHECK(c.released_matched == 1);
+    CHECK(c.connections_active == 1);
+    CHECK(names.count("primary_lost_queue_full") == 1);
+
+    CompareConfig bad;
+    bad.max_queue_size = 0;
+    CHECK(bad.validate() == "'max_queue_size' requires a positive value");
+    CHECK_THROWS_AS(Comparator(bad), std::invalid_argument);
+    CHECK(CompareConfig{}.validate().empty());
+}
+
+TEST_CASE("compare: an idle tracked connection stays small", "[compare]")
+{
+    // Per-connection state excluding the 8-byte index slot.
+    CHECK(sizeof(CompareConnection) <= 256);
+}
+
+TEST_CASE("compare: connection table survives heavy insert and erase", "[compare]")
+{
+    ConnectionTable table;
+    const auto key = [](uint32_t i) {
+        FlowKey k;
+        k.ip_version = 4;
+        k.proto = 6;
+        k.src[0] = uint8_t(i >> 8);
+        k.src[1] = uint8_t(i);
+        k.sport = uint16_t(i * 7);
+        return k;
+    };
+    std::vector<uint32_t> ids;
+    for (uint32_t i = 0; i < 5000; ++i) ids.push_back(table.insert(key(i)));
+    for (uint32_t i = 0; i < 5000; i += 2) table.erase(ids[i]);
+    CHECK(table.size() == 2500);
+    for (uint32_t i = 0; i < 5000; ++i) {
+        const uint32_t id = table.find(key(i));
+        if (i % 2) CHECK(id == ids[i]);
+        else CHECK(id == ConnectionTable::npos);
+    }
+    // First-seen order skips the erased ones; touching reorders activity only.
+    CHECK(table[table.oldest()].key == key(1));
+    table.touch(ids[1]);
+    CHECK(table[table.least_active()].key == key(3));
+    CHECK(table[table.oldest()].key == key(1));
+    for (uint32_t i = 0; i < 5000; i += 2) ids[i] = table.insert(key(i)); // reuses freed slots
+    CHECK(table.size() == 5000);
+    for (uint32_t i = 0; i < 5000; ++i) CHECK(table.find(key(i)) == ids[i]);
+}
+
+TEST_CASE("compare: packet queue order, erase and storage", "[compare]")
+{
+    const auto queued = [](uint32_t seq, uint8_t tag) {
+        QueuedPacket q;
+        q.seq = seq;
+        q.tcp_flags = tag; // identifies the packet in this test
+        return q;
+    };
+    const auto tags = [](PacketQueue& q) {
+        std::string s;
+        for (uint32_t i = 0; i < q.size(); ++i) s += char(q[i].tcp_flags);
+        return s;
+    };
+
+    PacketQueue q;
+    // Sequence order across the 2^32 wrap; equal sequence numbers keep arrival order.
+    q.insert_by_seq(queued(5, 'c'));
+    q.insert_by_seq(queued(0xfffffff0, 'a'));
+    q.insert_by_seq(queued(5, 'd'));
+    q.insert_by_seq(queued(1, 'b'));
+    q.insert_by_seq(queued(9, 'e'));
+    CHECK(tags(q) == "abcde");
+
+    // Wrap the ring around its storage (capacity 8), erase, then grow while wrapped.
+    CHECK(q.pop_front().tcp_flags == 'a');
+    CHECK(q.pop_front().tcp_flags == 'b');
+    for (uint8_t t = 'f'; t <= 'j'; ++t) q.push_back(queued(0, t));
+    CHECK(tags(q) == "cdefghij");
+    q.erase(3);
+    q.erase(0);
+    CHECK(tags(q) == "deghij");
+    for (uint8_t t = 'k'; t <= 'm'; ++t) q.push_back(queued(0, t));
+    CHECK(tags(q) == "deghijklm");
+
+    q.release_storage(); // refused while packets are queued
+    CHECK(q.size() == 9);
+    while (!q.empty()) q.pop_front();
+    q.release_storage();
+    q.push_back(queued(0, 'z'));
+    CHECK(tags(q) == "z");
+}

@@ -1,0 +1,427 @@
+#include <catch2/catch.hpp>
+
+#include "nodes/io/stream_endpoint.hh"
+#include "nodes/proto/chardev_framing.hh"
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+using namespace colo;
+using namespace std::chrono_literals;
+using Mode = StreamEndpointConfig::Mode;
+
+namespace {
+
+using Bytes = std::vector<uint8_t>;
+
+struct TempDir {
+    std::filesystem::path path;
+    TempDir()
+    {
+        char tmpl[] = "/tmp/colo-endpoint-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl) != nullptr);
+        path = tmpl;
+    }
+    ~TempDir() { std::filesystem::remove_all(path); }
+    std::string unix_address(const char* name) const { return "unix:" + (path / name).string(); }
+};
+
+template <class Pred>
+bool wait_until(Pred pred, std::chrono::milliseconds limit = 1500ms)
+{
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred()) {
+        if (std::chrono::steady_clock::now() > deadline) return false;
+        std::this_thread::sleep_for(1ms);
+    }
+    return true;
+}
+
+// Frames and log lines an endpoint produced, readable from the test thread.
+// Declare before the endpoint it is attached to, so it outlives the I/O thread.
+struct Sink {
+    std::mutex mu;
+    std::vector<Packet> frames;
+    std::vector<std::string> logs;
+
+    void attach(StreamEndpoint& ep)
+    {
+        ep.on_frames([this](std::vector<Packet>& batch) {
+            std::lock_guard lock(mu);
+            for (auto& p : batch) frames.push_back(std::move(p));
+        });
+        ep.on_log([this](StreamEndpoint::LogLevel, std::string_view msg) {
+            std::lock_guard lock(mu);
+            logs.emplace_back(msg);
+        });
+    }
+    std::size_t count()
+    {
+        std::lock_guard lock(mu);
+        return frames.size();
+    }
+    bool logged(const std::string& text)
+    {
+        std::lock_guard lock(mu);
+        for (const auto& l : logs)
+            if (l.find(text) != std::string::npos) return true;
+        return false;
+    }
+    std::size_t logged_count(const std::string& text)
+    {
+        std::lock_guard lock(mu);
+        std::size_t n = 0;
+        for (const auto& l : logs) n += l.find(text) != std::string::npos;
+        return n;
+    }
+};
+
+// A frame of `len` bytes whose first four bytes are `index`.
+Packet numbered(uint32_t index, uint32_t len = 64)
+{
+    Packet p = Packet::with_capacity(len);
+    uint8_t* d = p.mutable_data();
+    for (uint32_t i = 0; i < len; ++i) d[i] = uint8_t(i * 7 + index);
+    store_be32(d, index);
+    p.len = len;
+    return p;
+}
+
+uint32_t index_of(const Packet& p) { return load_be32(p.data()); }
+
+StreamEndpointConfig config(std::string address, Mode mode)
+{
+    StreamEndpointConfig c;
+    c.address = std::move(address);
+    c.mode = mode;
+    c.reconnect_min = 10ms;
+    c.reconnect_max = 40ms;
+    return c;
+}
+
+// Blocking raw sockets, standing in for QEMU or a misbehaving peer.
+int raw_connect(const StreamEndpoint& server)
+{
+    const SocketAddress a = SocketAddress::parse(server.address());
+    const ResolvedAddress r = resolve(a);
+    const int fd = ::socket(r.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    REQUIRE(::connect(fd, r.get(), r.len) == 0);
+    timeval tv{1, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+void raw_write(int fd, const Bytes& b)
+{
+    REQUIRE(::send(fd, b.data(), b.size(), MSG_NOSIGNAL) == ssize_t(b.size()));
+}
+
+Bytes record(const Bytes& body, uint32_t len_field, bool vnet = false, uint32_t vnet_len = 0)
+{
+    Bytes r(vnet ? 8 : 4);
+    store_be32(r.data(), len_field);
+    if (vnet) store_be32(r.data() + 4, vnet_len);
+    r.insert(r.end(), body.begin(), body.end());
+    return r;
+}
+
+Bytes body(std::size_t n, uint8_t seed) { Bytes b(n); for (auto& x : b) x = seed++; return b; }
+
+} // namespace
+
+TEST_CASE("StreamEndpoint: 10,000 frames round trip in order (unix and tcp)", "[endpoint]")
+{
+    TempDir dir;
+    for (const std::string& address : {dir.unix_address("rt.sock"), std::string("tcp:127.0.0.1:0")}) {
+        CAPTURE(address);
+        auto server_cfg = config(address, Mode::server);
+        server_cfg.send_queue_packets = 20000;
+        Sink server_sink;
+        StreamEndpoint server(server_cfg);
+        server_sink.attach(server);
+        server.on_frames([&](std::vector<Packet>& batch) { server.send(batch); }); // echo
+        server.start();
+
+        auto client_cfg = config(server.address(), Mode::client);
+        client_cfg.send_queue_packets = 20000;
+        Sink back;
+        StreamEndpoint client(client_cfg);
+        back.attach(client);
+        client.start();
+        REQUIRE(wait_until([&] { return client.connected(); }));
+
+        constexpr uint32_t kFrames = 10000;
+        std::vector<Packet> batch;
+        for (uint32_t i = 0; i < kFrames; ++i) {
+            batch.push_back(numbered(i, 60 + i % 1400));
+            if (batch.size() == 500) {
+                REQUIRE(client.send(batch) == batch.size());
+                batch.clear();
+            }
+        }
+        REQUIRE(wait_until([&] { return back.count() == kFrames; }));
+        {
+            std::lock_guard lock(back.mu);
+            for (uint32_t i = 0; i < kFrames; ++i) {
+                REQUIRE(index_of(back.frames[i]) == i);
+                REQUIRE(back.frames[i].len == 60 + i % 1400);
+                REQUIRE(back.frames[i].data()[5] == uint8_t(5 * 7 + i));
+                REQUIRE(back.frames[i].ts_ns > 0);
+            }
+        }
+        const auto cc = client.counters();
+        const auto sc = server.counters();
+        CHECK(cc.frames_out == kFrames);
+        CHECK(cc.frames_in == kFrames);
+        CHECK(sc.frames_in == kFrames);
+        CHECK(sc.frames_out == kFrames);
+        CHECK(sc.bytes_in == cc.bytes_out);
+        CHECK(sc.connections == 1);
+        CHECK(cc.connections == 1);
+        CHECK(cc.drop_queue_full + cc.drop_no_peer + sc.drop_queue_full + sc.drop_no_peer == 0);
+        client.stop();
+        server.stop();
+    }
+}
+
+TEST_CASE("StreamEndpoint: a peer leaving mid-record leaves no stale parser state", "[endpoint]")
+{
+    TempDir dir;
+    Sink sink;
+    StreamEndpoint server(config(dir.unix_address("mid.sock"), Mode::server));
+    sink.attach(server);
+    server.start();
+
+    const int first = raw_connect(server);
+    Bytes half = record(body(100, 1), 100);
+    half.resize(4 + 50);
+    raw_write(first, half);
+    ::close(first);
+    REQUIRE(wait_until([&] { return server.counters().mid_record_disconnects == 1; }));
+    CHECK(sink.logged(server.address() + ": peer closed the connection in the middle of a record"));
+
+    const int second = raw_connect(server);
+    raw_write(second, record(body(30, 9), 30));
+    REQUIRE(wait_until([&] { return sink.count() == 1; }));
+    {
+        std::lock_guard lock(sink.mu);
+        CHECK(Bytes(sink.frames[0].data(), sink.frames[0].data() + sink.frames[0].len) == body(30, 9));
+    }
+    ::close(second);
+    REQUIRE(wait_until([&] { return server.counters().disconnects == 2; }));
+    const auto c = server.counters();
+    CHECK(c.connections == 2);
+    CHECK(c.mid_record_disconnects == 1);
+    CHECK(c.frames_in == 1);
+}
+
+TEST_CASE("StreamEndpoint: an oversized record closes only that connection", "[endpoint]")
+{
+    Sink sink;
+    StreamEndpoint server(config("tcp:127.0.0.1:0", Mode::server));
+    sink.attach(server);
+    server.start();
+    CHECK(server.address() == "tcp:127.0.0.1:" + std::to_string(server.port()));
+
+    const int bad = raw_connect(server);
+    Bytes wire = record(body(20, 1), 20);
+    const Bytes huge = record(body(64, 2), 70000);
+    wire.insert(wire.end(), huge.begin(), huge.end());
+    raw_write(bad, wire);
+    REQUIRE(wait_until([&] { return server.counters().drop_oversize == 1; }));
+    CHECK(sink.logged(server.address() + ": oversized record (70000 bytes > 69632), closing connection"));
+    uint8_t byte;
+    const ssize_t r = ::recv(bad, &byte, 1, 0);
+    CHECK((r == 0 || (r < 0 && errno == ECONNRESET))); // closed, not a timeout
+    ::close(bad);
+
+    const int good = raw_connect(server);
+    raw_write(good, record(body(kMaxFrameLen, 3), kMaxFrameLen));
+    REQUIRE(wait_until([&] { return sink.count() == 2; }));
+    {
+        std::lock_guard lock(sink.mu);
+        CHECK(sink.frames[0].len == 20);
+        CHECK(sink.frames[1].len == kMaxFrameLen);
+    }
+    ::close(good);
+    CHECK(server.counters().connections == 2);
+}
+
+TEST_CASE("StreamEndpoint: no-peer and queue-full drops are counted", "[endpoint]")
+{
+    TempDir dir;
+    auto cfg = config(dir.unix_address("q.sock"), Mode::server);
+    cfg.send_queue_packets = 16;
+    StreamEndpoint server(cfg);
+    server.start();
+
+    std::vector<Packet> early = {numbered(0), numbered(1)};
+    CHECK(server.send(early) == 0);
+    CHECK(server.counters().drop_no_peer == 2);
+
+    const int peer = raw_connect(server); // connects, does not read yet
+    REQUIRE(wait_until([&] { return server.connected(); }));
+
+    constexpr uint32_t kTotal = 1000;
+    std::vector<uint32_t> accepted;
+    for (uint32_t i = 0; i < kTotal; i += 8) {
+        std::vector<Packet> batch;
+        for (uint32_t j = i; j < i + 8; ++j) batch.push_back(numbered(j, 2000));
+        // Tail drop: the first `n` of each batch are queued.
+        const std::size_t n = server.send(batch);
+        for (std::size_t j = 0; j < n; ++j) accepted.push_back(i + uint32_t(j));
+    }
+    const auto c = server.counters();
+    CHECK(c.drop_queue_full > 0);
+    CHECK(c.drop_queue_full + accepted.size() == kTotal);
+
+    // Everything accepted arrives, in order; nothing else does.
+    FrameDecoder dec(false);
+    std::vector<Packet> got;
+    std::vector<uint8_t> buf(1 << 16);
+    while (got.size() < accepted.size()) {
+        const ssize_t r = ::recv(peer, buf.data(), buf.size(), 0);
+        REQUIRE(r > 0);
+        REQUIRE(dec.feed({buf.data(), std::size_t(r)}, 0, got));
+    }
+    REQUIRE(got.size() == accepted.size());
+    for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(index_of(got[i]) == accepted[i]);
+    REQUIRE(wait_until([&] { return server.counters().frames_out == accepted.size(); }));
+    ::close(peer);
+}
+
+TEST_CASE("StreamEndpoint: unix socket permissions and stale files", "[endpoint]")
+{
+    TempDir dir;
+    const auto path = dir.path / "perm.sock";
+
+    // A socket file left behind by a dead process is replaced.
+    {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un un{};
+        un.sun_family = AF_UNIX;
+        std::strcpy(un.sun_path, path.c_str());
+        REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&un), sizeof un) == 0);
+        ::close(fd);
+    }
+    {
+        StreamEndpoint server(config("unix:" + path.string(), Mode::server));
+        server.start();
+        struct stat st{};
+        REQUIRE(::lstat(path.c_str(), &st) == 0);
+        CHECK(S_ISSOCK(st.st_mode));
+        CHECK((st.st_mode & 07777) == 0600);
+        server.stop();
+        CHECK_FALSE(std::filesystem::exists(std::filesystem::symlink_status(path)));
+    }
+
+    // Anything else at the path is left alone.
+    const auto target = dir.path / "precious";
+    std::ofstream(target) << "data";
+    std::filesystem::create_symlink(target, path);
+    StreamEndpoint via_symlink(config("unix:" + path.string(), Mode::server));
+    CHECK_THROWS_WITH(via_symlink.start(), Catch::Contains("not a socket"));
+    CHECK(std::filesystem::is_symlink(path));
+    CHECK(std::filesystem::file_size(target) == 4);
+
+    std::filesystem::remove(path);
+    std::filesystem::copy_file(target, path);
+    StreamEndpoint over_file(config("unix:" + path.string(), Mode::server));
+    CHECK_THROWS_WITH(over_file.start(), Catch::Contains("not a socket"));
+    CHECK(std::filesystem::is_regular_file(path));
+}
+
+TEST_CASE("StreamEndpoint: client retries with backoff and reconnects", "[endpoint]")
+{
+    TempDir dir;
+    const std::string address = dir.unix_address("re.sock");
+    Sink client_sink;
+    StreamEndpoint client(config(address, Mode::client));
+    client_sink.attach(client);
+    client.start();
+
+    // No server yet: attempts at 10, 20, 40, 40 ... ms; one message per streak.
+    REQUIRE(wait_until([&] { return client.counters().reconnect_attempts >= 3; }));
+    CHECK(client_sink.logged_count(address + ": connect failed: ") == 1);
+    std::vector<Packet> lost = {numbered(7)};
+    CHECK(client.send(lost) == 0);
+
+    for (int round = 0; round < 2; ++round) {
+        CAPTURE(round);
+        Sink sink;
+        StreamEndpoint server(config(address, Mode::server));
+        sink.attach(server);
+        server.start();
+        REQUIRE(wait_until([&] { return client.connected(); }));
+        std::vector<Packet> one = {numbered(100 + round)};
+        REQUIRE(client.send(one) == 1);
+        REQUIRE(wait_until([&] { return sink.count() == 1; }));
+        std::lock_guard lock(sink.mu);
+        CHECK(index_of(sink.frames[0]) == 100u + round);
+        // Leaving the scope stops the server; the client must notice.
+    }
+    REQUIRE(wait_until([&] { return client.counters().disconnects == 2; }));
+    const auto c = client.counters();
+    CHECK(c.connections == 2);
+    CHECK(c.drop_no_peer == 1);
+    CHECK(c.frames_out == 2);
+}
+
+TEST_CASE("StreamEndpoint: stop() flushes queued output", "[endpoint]")
+{
+    Sink sink;
+    StreamEndpoint server(config("tcp:127.0.0.1:0", Mode::server));
+    sink.attach(server);
+    server.start();
+
+    StreamEndpoint client(config(server.address(), Mode::client));
+    client.start();
+    REQUIRE(wait_until([&] { return client.connected(); }));
+    std::vector<Packet> batch;
+    for (uint32_t i = 0; i < 5000; ++i) batch.push_back(numbered(i, 1000));
+    REQUIRE(client.send(batch) == batch.size());
+    client.stop();
+    const auto c = client.counters();
+    CHECK(c.frames_out == 5000);
+    CHECK(c.drop_shutdown == 0);
+    REQUIRE(wait_until([&] { return sink.count() == 5000; }));
+}
+
+TEST_CASE("StreamEndpoint: VNET_LEN can be inbound only (notify channel)", "[endpoint]")
+{
+    auto cfg = config("tcp:127.0.0.1:0", Mode::server);
+    cfg.vnet_hdr_in = true;
+    cfg.vnet_hdr_out = false;
+    StreamEndpoint server(cfg);
+    server.on_frames([&](std::vector<Packet>& batch) { server.send(batch); }); // echo
+    server.start();
+
+    const int peer = raw_connect(server);
+    const Bytes msg = body(15, 'A');
+    raw_write(peer, record(msg, 15, /*vnet=*/true, 0));
+    Bytes want = record(msg, 15); // echoed without the VNET_LEN word
+    Bytes got(want.size());
+    std::size_t have = 0;
+    while (have < got.size()) {
+        const ssize_t r = ::recv(peer, got.data() + have, got.size() - have, 0);
+        REQUIRE(r > 0);
+        have += std::size_t(r);
+    }
+    CHECK(got == want);
+    ::close(peer);
+}
