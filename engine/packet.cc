@@ -11,7 +11,9 @@ namespace colo {
 // maximum. Free lists are capped so an idle process gives memory back.
 class BufferPool {
 public:
-    static BufferPool& instance() { static BufferPool p; return p; }
+    // Never destroyed: packets may outlive static destructors, and cached
+    // buffers stay reachable (not leaks) until the process ends.
+    static BufferPool& instance() { static BufferPool* p = new BufferPool; return *p; }
 
     Buffer* take(uint32_t capacity)
     {

@@ -31,7 +31,7 @@ grep -q "the limit is" "$T/err" || fail "huge file"
 printf 'nodes:\n  a: &x {type: dump, file: *x}\n' >"$T/alias.yaml"
 expect_rc 78 "$BIN" validate "$T/alias.yaml"
 
-printf 'variables:\n  f: a.txt\nnodes:\n  a: {type: dump, file: "${f}"}\n' >"$T/vars.yaml"
+printf 'variables:\n  n: 5\nnodes:\n  a: {type: generator, count: "${n}"}\n' >"$T/vars.yaml"
 expect_rc 0 "$BIN" validate "$T/vars.yaml"
 expect_rc 78 "$BIN" validate "$T/vars.yaml" --set g=1
 grep -q "the graph declares no variable 'g'" "$T/err" || fail "unknown --set"
