@@ -66,11 +66,12 @@ Packet make(const Seg& s)
     ep.vnet_len = l.vnet_len;
     if (s.dir == kFrom) ep = ep.reversed();
 
-    std::string payload(s.payload, 'x');
+    const std::string payload(s.payload, 'x');
     std::vector<uint8_t> frame = frames::tcp(ep, s.seq, s.ack, s.flags, payload, s.options, 64240);
     if (l.ip_option_words) add_ip_options(frame, l.vnet_len, l.ip_option_words);
     const ParsedFrame f = parse_frame(frame.data(), frame.size(), l.vnet_len);
     REQUIRE(f.is_tcp());
+    REQUIRE(f.l4_off - f.l3_off == (l.ipv6 ? 40u : 20u + 4u * l.ip_option_words));
     REQUIRE(l4_checksum_ok(frame.data(), f));
     if (l.vnet_flags) {
         frame[0] = l.vnet_flags;

@@ -1,0 +1,162 @@
+#!/bin/bash
+# A real COLO pair, end to end, in network namespaces.
+#
+#   client ns ── tap ── [colo-graph primary] ── tap ── pvm ns
+#                              │  loopback sockets (mirror, compare)
+#                       [colo-graph secondary] ── tap ── svm ns
+#
+# pvm and svm carry the same IP and MAC and run the same HTTP server on the
+# same files, with real Linux TCP stacks (so different ISNs and timestamp
+# clocks: the secondary's rewriter must translate). A small script plays the
+# COLO frame on the primary's notify socket: every DO_CHECKPOINT is answered
+# with COLO_CHECKPOINT (a flush). Usage: colo_pair.sh COLO_GRAPH SOURCE_DIR
+set -u
+BIN=$1
+SRC=$2
+if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root (network namespaces, TAP devices)"; exit 77; fi
+for tool in ip curl python3 sha256sum; do
+    command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+
+ID=$$
+NS_C=cgc$ID NS_P=cgp$ID NS_S=cgs$ID
+TAP_C=cgtc$ID TAP_P=cgtp$ID TAP_S=cgts$ID
+PORT_BASE=$((20000 + ID % 20000))
+MIRROR=tcp:127.0.0.1:$PORT_BASE COMPARE=tcp:127.0.0.1:$((PORT_BASE + 1)) NOTIFY_PORT=$((PORT_BASE + 2))
+GUEST_IP=10.199.0.2 CLIENT_IP=10.199.0.1 GUEST_MAC=52:54:00:12:34:56
+W=$(mktemp -d)
+PIDS=()
+failures=0
+passes=0
+
+say() { echo "--- $*"; }
+check() { # check NAME CMD... : run, report PASS/FAIL
+    local name=$1; shift
+    if "$@"; then echo "PASS: $name"; passes=$((passes + 1)); else echo "FAIL: $name"; failures=$((failures + 1)); fi
+}
+cleanup() {
+    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    sleep 0.3
+    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+    for ns in $NS_C $NS_P $NS_S; do ip netns del $ns 2>/dev/null; done
+    for t in $TAP_C $TAP_P $TAP_S; do ip link del $t 2>/dev/null; done
+    rm -rf "$W"
+}
+trap cleanup EXIT
+
+# Content: identical on both guests, except diverge.txt.
+mkdir -p "$W/pvm" "$W/svm"
+python3 -c "
+import random, sys
+r = random.Random(7)
+with open(sys.argv[1], 'wb') as f:
+    for _ in range(50):
+        f.write(r.randbytes(1 << 20))
+" "$W/pvm/big.bin"
+ln "$W/pvm/big.bin" "$W/svm/big.bin"
+head -c 20000 "$W/pvm/big.bin" > "$W/pvm/small.bin" && cp "$W/pvm/small.bin" "$W/svm/small.bin"
+python3 -c "import sys; sys.stdout.write('A' * 30000)" > "$W/pvm/diverge.txt"
+python3 -c "import sys; sys.stdout.write('A' * 20000 + 'B' + 'A' * 9999)" > "$W/svm/diverge.txt"
+mkdir -p "$W/client" && head -c 300000 "$W/pvm/big.bin" > "$W/client/upstream.bin"
+
+say "namespaces and TAP devices"
+for ns in $NS_C $NS_P $NS_S; do ip netns add $ns || exit 1; ip -n $ns link set lo up; done
+for t in $TAP_C $TAP_P $TAP_S; do ip tuntap add dev $t mode tap || exit 1; done
+
+start_primary() {
+    "$BIN" run "$SRC/graphs/primary.yaml" --set client_dev=$TAP_C --set guest_dev=$TAP_P \
+        --set mirror_addr=$MIRROR --set compare_addr=$COMPARE --set notify_addr=tcp:127.0.0.1:$NOTIFY_PORT \
+        --set compare_timeout=300 --set expired_scan_cycle=100 --set events="$W/events.jsonl" \
+        --stats >"$W/primary.out" 2>"$W/primary.err" &
+    PRIMARY=$!
+    PIDS+=($PRIMARY)
+}
+start_secondary() {
+    "$BIN" run "$SRC/graphs/secondary.yaml" --set guest_dev=$TAP_S --set mirror_addr=$MIRROR \
+        --set compare_addr=$COMPARE --stats >>"$W/secondary.out" 2>>"$W/secondary.err" &
+    SECONDARY=$!
+    PIDS+=($SECONDARY)
+}
+start_primary
+sleep 0.5
+start_secondary
+python3 "$SRC/tests/e2e/colo_frame.py" 127.0.0.1 $NOTIFY_PORT "$W/checkpoints" &
+PIDS+=($!)
+sleep 1
+
+# Attached devices move into their namespaces; the open file keeps working.
+ip link set $TAP_C netns $NS_C && ip link set $TAP_P netns $NS_P && ip link set $TAP_S netns $NS_S || exit 1
+ip -n $NS_C addr add $CLIENT_IP/24 dev $TAP_C && ip -n $NS_C link set $TAP_C up
+for ns_tap in "$NS_P $TAP_P" "$NS_S $TAP_S"; do
+    set -- $ns_tap
+    ip -n $1 link set $2 address $GUEST_MAC
+    ip -n $1 addr add $GUEST_IP/24 dev $2
+    ip -n $1 link set $2 up
+    # Both guests must emit the same frames: no IPv6 chatter, no offload differences.
+    ip netns exec $1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+done
+ip netns exec $NS_C sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+ip netns exec $NS_P python3 "$SRC/tests/e2e/http_server.py" "$W/pvm" 8000 & PIDS+=($!)
+ip netns exec $NS_S python3 "$SRC/tests/e2e/http_server.py" "$W/svm" 8000 & PIDS+=($!)
+ip netns exec $NS_C python3 "$SRC/tests/e2e/http_server.py" "$W/client" 8080 & PIDS+=($!)
+sleep 1
+C="ip netns exec $NS_C"
+
+say "ping"
+check "ping from the client reaches the protected guest" $C ping -c 3 -W 2 -q $GUEST_IP
+
+say "50 MB download"
+want=$(sha256sum < "$W/pvm/big.bin" | cut -d' ' -f1)
+got=$($C curl -s --max-time 120 http://$GUEST_IP:8000/big.bin | sha256sum | cut -d' ' -f1)
+check "a 50 MB file arrives intact (sha256)" [ "$got" = "$want" ]
+
+say "20 parallel connections"
+CURLS=()
+for i in $(seq 1 20); do $C curl -s --max-time 60 -o "$W/par.$i" http://$GUEST_IP:8000/small.bin & CURLS+=($!); done
+for p in "${CURLS[@]}"; do wait $p; done
+same=0
+for i in $(seq 1 20); do cmp -s "$W/par.$i" "$W/pvm/small.bin" && same=$((same + 1)); done
+check "20 parallel connections all complete ($same/20)" [ $same -eq 20 ]
+
+say "a connection opened by the guests"
+# Both guests run the same client, with the same source port, like replicas would.
+ip netns exec $NS_S curl -s --max-time 30 --local-port 41000 -o "$W/guest.svm" http://$CLIENT_IP:8080/upstream.bin & SVMCURL=$!
+ip netns exec $NS_P curl -s --max-time 30 --local-port 41000 -o "$W/guest.pvm" http://$CLIENT_IP:8080/upstream.bin
+wait $SVMCURL
+check "the primary guest's outbound connection works" cmp -s "$W/guest.pvm" "$W/client/upstream.bin"
+check "the secondary guest's outbound connection works through the rewriter" cmp -s "$W/guest.svm" "$W/client/upstream.bin"
+
+say "divergent content on the secondary"
+before=$(cat "$W/checkpoints" 2>/dev/null || echo 0)
+$C curl -s --max-time 60 --local-port 42000 -o "$W/diverge.got" http://$GUEST_IP:8000/diverge.txt
+check "after the flush the client has the primary's bytes" cmp -s "$W/diverge.got" "$W/pvm/diverge.txt"
+check "the comparator asked for a checkpoint naming that connection" \
+    grep -q "\"reason\":\"mismatch\".*\"flow\":\"tcp $GUEST_IP:8000 > $CLIENT_IP:42000\"" "$W/events.jsonl"
+after=$(cat "$W/checkpoints" 2>/dev/null || echo 0)
+check "the COLO frame saw DO_CHECKPOINT ($before -> $after)" [ "$after" -gt "$before" ]
+
+say "secondary killed"
+kill -9 $SECONDARY
+rss_before=$(ps -o rss= -p $PRIMARY)
+for i in $(seq 1 5); do $C curl -s --max-time 30 -o "$W/dead.$i" http://$GUEST_IP:8000/small.bin; done
+ok=0; for i in $(seq 1 5); do cmp -s "$W/dead.$i" "$W/pvm/small.bin" && ok=$((ok + 1)); done
+check "with the secondary dead, timeouts trigger checkpoints and the client is served ($ok/5)" [ $ok -eq 5 ]
+check "timeout checkpoint requests were raised" grep -q '"reason":"timeout"' "$W/events.jsonl"
+$C curl -s --max-time 60 -o /dev/null http://$GUEST_IP:8000/big.bin
+rss_after=$(ps -o rss= -p $PRIMARY)
+echo "primary RSS: ${rss_before} KiB before, ${rss_after} KiB after 50 MB with the secondary dead"
+check "primary memory stays bounded (< 200 MiB)" [ "$rss_after" -lt 204800 ]
+
+say "secondary restarted"
+start_secondary
+sleep 2
+got=$($C curl -s --max-time 60 http://$GUEST_IP:8000/small.bin | sha256sum | cut -d' ' -f1)
+check "service resumes after the secondary restarts" [ "$got" = "$(sha256sum < "$W/pvm/small.bin" | cut -d' ' -f1)" ]
+check "the restarted secondary reconnected" grep -q "peer connected" "$W/primary.err"
+
+kill -TERM $PRIMARY $SECONDARY 2>/dev/null
+wait $PRIMARY 2>/dev/null
+echo "=== primary stats"; cat "$W/primary.out"; echo "=== primary log"; tail -20 "$W/primary.err"
+echo "=== checkpoint requests answered: $(cat "$W/checkpoints" 2>/dev/null || echo 0)"
+echo "$passes passed, $failures failed"
+[ $failures -eq 0 ]
