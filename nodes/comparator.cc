@@ -153,7 +153,10 @@ void ComparatorNode::drain(Emit& out)
 void ComparatorNode::emit(Emit& out)
 {
     for (auto& p : result_.released) out.send(port::out, std::move(p));
-    for (const auto& r : result_.events) out.send(port::events, event_packet(request_json(r), r.time_ns));
+    for (const auto& r : result_.events) {
+        if (observer_) observer_(r);
+        out.send(port::events, event_packet(request_json(r), r.time_ns));
+    }
     result_.clear();
     publish();
 }

@@ -11,6 +11,8 @@
 #include "engine/node.hh"
 #include "nodes/proto/comparator.hh"
 
+#include <functional>
+
 namespace colo {
 
 class ComparatorNode : public Node {
@@ -24,6 +26,12 @@ public:
 
     static CompareConfig config_from(const Properties& p);
 
+    // For tools that replay captures (colo-graph compare): the comparison
+    // state, and a callback that sees every checkpoint request as it leaves
+    // on `events`. Both are for the graph's own thread (replay mode).
+    const Comparator& core() const { return core_; }
+    void observe_requests(std::function<void(const CheckpointRequest&)> observer) { observer_ = std::move(observer); }
+
 private:
     void control(const Packet& command, Emit& out);
     void emit(Emit& out);
@@ -34,6 +42,7 @@ private:
     bool vnet_hdr_support_;
     uint64_t unknown_commands_ = 0, vnet_mismatches_ = 0;
     Injector* injector_ = nullptr;
+    std::function<void(const CheckpointRequest&)> observer_;
 };
 
 NodeSpec comparator_spec();

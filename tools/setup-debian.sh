@@ -11,5 +11,5 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     build-essential cmake pkg-config \
     libtbb-dev libyaml-cpp-dev libpcap-dev libboost-program-options-dev catch2 \
-    python3 python3-scapy tcpdump graphviz iproute2 procps curl \
+    python3 python3-scapy tcpdump graphviz iproute2 iputils-ping procps curl qemu-system-x86 \
     >/dev/null

@@ -1,6 +1,7 @@
 #include "nodes/io/socket_address.hh"
 
 #include <charconv>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 

@@ -7,7 +7,6 @@
 #include <stdexcept>
 #include <system_error>
 
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>

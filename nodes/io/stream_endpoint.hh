@@ -1,9 +1,18 @@
 // One chardev-like socket carrying QEMU records (reference §1), as a server
 // (like `-chardev socket,server=on`) or a client that keeps reconnecting.
 //
-// Threading: one I/O thread per endpoint owns the socket and polls it together
-// with an eventfd used to wake it for new output and for stop(). send() may be
-// called from any thread and never blocks on the network.
+// A server serves one peer at a time, like a QEMU chardev server: later
+// clients wait in the listen backlog until the current peer leaves. TCP
+// servers listen on loopback unless a host is given; a unix server replaces a
+// stale socket file (never a symlink or any other file) and creates its socket
+// with mode 0600. A client retries with exponential backoff, one log message
+// per failure streak. Every new connection starts with a clean parser, and
+// output queued for a peer that left is dropped, never sent to the next one.
+//
+// Threading: one I/O thread per endpoint owns the sockets and polls them
+// together with an eventfd used to wake it for new output and for stop().
+// send() may be called from any thread and never blocks on the network. The
+// handlers run on the I/O thread and must not call stop().
 #pragma once
 
 #include "engine/packet.hh"

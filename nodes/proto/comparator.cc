@@ -165,11 +165,17 @@ void Comparator::compare(CompareConnection& conn, uint64_t now_ns, CompareOutput
 void Comparator::request(CheckpointReason reason, CompareSide side, const FlowKey& key, uint64_t now_ns,
                          const std::optional<Divergence>& divergence, CompareOutput& out)
 {
-    if (pending_) {
+    // One request per checkpoint; but a request can be lost (no COLO frame
+    // listening yet, a reconnecting notify channel), so a still-pending one
+    // is repeated once per compare_timeout rather than never.
+    const uint64_t retry_ns = uint64_t(config_.compare_timeout_ms) * 1'000'000;
+    if (pending_ && now_ns < pending_since_ns_ + retry_ns) {
         ++counters_.requests_suppressed;
         return;
     }
+    if (pending_) ++counters_.requests_repeated;
     pending_ = true;
+    pending_since_ns_ = now_ns;
     ++counters_.checkpoint_requests;
     out.events.push_back(CheckpointRequest{reason, side, key, now_ns, divergence});
 }

@@ -19,8 +19,9 @@
 // timestamps in replay); the class never reads a clock.
 //
 // Checkpoint requests are de-duplicated: after one is emitted, later ones
-// only count as requests_suppressed until checkpoint_done() (QEMU emits one
-// per event, reference §6.8).
+// only count as requests_suppressed until checkpoint_done(), except that a
+// request still pending after compare_timeout is repeated (requests_repeated),
+// since the first may have been lost. QEMU emits one per event (§6.8).
 //
 // Not thread-safe: one instance is driven by one caller at a time.
 #pragma once
@@ -107,6 +108,7 @@ private:
     uint64_t next_serial_ = 0;
     uint64_t next_scan_ns_ = 0;
     bool pending_ = false;     // a checkpoint request is outstanding
+    uint64_t pending_since_ns_ = 0;
     bool passthrough_ = false; // after failover() or shutdown()
 };
 

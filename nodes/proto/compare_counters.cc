@@ -30,6 +30,7 @@ constexpr std::array kCounters{
     CounterInfo{"timeouts", "scans that found a packet queued longer than compare_timeout", &C::timeouts, false},
     CounterInfo{"checkpoint_requests", "checkpoint requests emitted", &C::checkpoint_requests, false},
     CounterInfo{"requests_suppressed", "checkpoint requests not emitted because one was pending", &C::requests_suppressed, false},
+    CounterInfo{"requests_repeated", "pending requests emitted again after compare_timeout without a checkpoint", &C::requests_repeated, false},
     CounterInfo{"checkpoints_done", "checkpoint completions (flushes) received", &C::checkpoints_done, false},
     CounterInfo{"connections_created", "connections tracked since start", &C::connections_created, false},
     CounterInfo{"connections_expired", "connections removed after idle_timeout or after FIN/RST", &C::connections_expired, false},

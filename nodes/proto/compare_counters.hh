@@ -36,6 +36,7 @@ struct CompareCounters {
     uint64_t timeouts = 0;
     uint64_t checkpoint_requests = 0;
     uint64_t requests_suppressed = 0;
+    uint64_t requests_repeated = 0;
     uint64_t checkpoints_done = 0;
     uint64_t connections_created = 0;
     uint64_t connections_expired = 0;

@@ -14,7 +14,7 @@ set -u
 BIN=$1
 SRC=$2
 if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root (network namespaces, TAP devices)"; exit 77; fi
-for tool in ip curl python3 sha256sum; do
+for tool in ip ping curl python3 sha256sum; do
     command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 done
 
@@ -40,7 +40,7 @@ cleanup() {
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
     for ns in $NS_C $NS_P $NS_S; do ip netns del $ns 2>/dev/null; done
     for t in $TAP_C $TAP_P $TAP_S; do ip link del $t 2>/dev/null; done
-    rm -rf "$W"
+    if [ -n "${KEEP:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
 }
 trap cleanup EXIT
 

@@ -211,3 +211,26 @@ TEST_CASE("compare: max_connections evicts idle connections first", "[compare]")
         if (r.active) active_ports.insert(r.key.sport);
     CHECK(active_ports == std::set<uint16_t>{3, 4});
 }
+
+TEST_CASE("a pending request that no checkpoint answered is repeated after compare_timeout", "[compare]")
+{
+    CompareConfig c;
+    c.compare_timeout_ms = 500;
+    c.expired_scan_cycle_ms = 200;
+    CompareHarness h(c);
+    const uint64_t t0 = h.now;
+    Endpoints ep;
+    h.primary(frames::udp(ep, "unanswered"));
+    h.tick_at(t0 + 520 * kMs);
+    REQUIRE(h.take_events().size() == 1);          // first request: perhaps lost
+    h.tick_at(t0 + 720 * kMs);
+    h.tick_at(t0 + 920 * kMs);
+    CHECK(h.out.events.empty());                   // de-duplicated while recent
+    CHECK(h.counters().requests_suppressed == 2);
+    h.tick_at(t0 + 1040 * kMs);                    // 520 ms after the first: ask again
+    auto again = h.take_events();
+    REQUIRE(again.size() == 1);
+    CHECK(again[0].reason == CheckpointReason::timeout);
+    CHECK(h.counters().requests_repeated == 1);
+    CHECK(h.counters().checkpoint_requests == 2);
+}
