@@ -227,7 +227,7 @@ TEST_CASE("a pending request that no checkpoint answered is repeated after compa
     h.tick_at(t0 + 920 * kMs);
     CHECK(h.out.events.empty());                   // de-duplicated while recent
     CHECK(h.counters().requests_suppressed == 2);
-    h.tick_at(t0 + 1040 * kMs);                    // 520 ms after the first: ask again
+    h.tick_at(t0 + 1120 * kMs);                    // next scan, 600 ms after the first: ask again
     auto again = h.take_events();
     REQUIRE(again.size() == 1);
     CHECK(again[0].reason == CheckpointReason::timeout);
