@@ -1,5 +1,6 @@
 #include "packet.hh"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -8,7 +9,10 @@
 namespace colo {
 
 // Two size classes cover every frame: an MTU-sized class and the chardev
-// maximum. Free lists are capped so an idle process gives memory back.
+// maximum. Each thread keeps a small cache of free buffers and trades them
+// with a shared free list in bulk, so the common take/give touches no lock
+// and no shared cache line (a reader thread allocates, a worker frees).
+// The shared list is capped so an idle process gives memory back.
 class BufferPool {
 public:
     // Never destroyed: packets may outlive static destructors, and cached
@@ -17,55 +21,126 @@ public:
 
     Buffer* take(uint32_t capacity)
     {
-        const uint8_t cls = capacity <= kSmall ? 0 : 1;
-        const uint32_t cap = cls == 0 ? kSmall : (capacity <= kMaxFrameLen + 64 ? kMaxFrameLen + 64 : capacity);
+        const uint8_t cls = capacity <= kSmall ? 0 : capacity <= kBig ? 1 : 2;
         Buffer* b = nullptr;
-        if (cap <= kMaxFrameLen + 64) {
-            std::lock_guard lock(mu_);
-            auto& fl = free_[cls];
+        ThreadCache& tc = local();
+        if (cls < 2) {
+            auto& fl = tc.free[cls];
+            if (fl.empty()) refill(fl, cls);
             if (!fl.empty()) { b = fl.back(); fl.pop_back(); }
         }
-        if (!b) {
-            void* mem = std::malloc(sizeof(Buffer) + cap);
-            if (!mem) throw std::bad_alloc();
-            b = new (mem) Buffer();
-            b->capacity_ = cap;
-            b->size_class_ = cap <= kMaxFrameLen + 64 ? cls : 2;
-        }
-        allocated_.fetch_add(1, std::memory_order_relaxed);
-        bytes_.fetch_add(b->capacity_, std::memory_order_relaxed);
+        if (!b) b = fresh(cls == 0 ? kSmall : cls == 1 ? kBig : capacity, cls);
+        tc.count(+1, b->capacity_);
         return b;
     }
 
     void give(Buffer* b)
     {
-        allocated_.fetch_sub(1, std::memory_order_relaxed);
-        bytes_.fetch_sub(b->capacity_, std::memory_order_relaxed);
-        if (b->size_class_ < 2) {
-            std::lock_guard lock(mu_);
-            auto& fl = free_[b->size_class_];
-            if (fl.size() < kMaxCached[b->size_class_]) { fl.push_back(b); return; }
-        }
-        b->~Buffer();
-        std::free(b);
+        ThreadCache& tc = local();
+        tc.count(-1, b->capacity_);
+        if (b->size_class_ == 2) { destroy(b); return; }
+        auto& fl = tc.free[b->size_class_];
+        fl.push_back(b);
+        if (fl.size() > kThreadCached[b->size_class_]) spill(fl, b->size_class_, fl.size() / 2);
     }
 
     BufferPoolStats stats()
     {
-        BufferPoolStats s;
-        s.allocated = allocated_.load();
-        s.bytes_in_use = bytes_.load();
         std::lock_guard lock(mu_);
-        s.cached = free_[0].size() + free_[1].size();
-        return s;
+        int64_t n = retired_count_, bytes = retired_bytes_;
+        uint64_t cached = free_[0].size() + free_[1].size();
+        for (auto* tc : caches_) {
+            n += tc->n.load(std::memory_order_relaxed);
+            bytes += tc->bytes.load(std::memory_order_relaxed);
+            cached += tc->cached.load(std::memory_order_relaxed);
+        }
+        return {uint64_t(std::max<int64_t>(n, 0)), cached, uint64_t(std::max<int64_t>(bytes, 0))};
     }
 
 private:
-    static constexpr uint32_t kSmall = 2048;
-    static constexpr std::size_t kMaxCached[2] = {65536, 256};
+    static constexpr uint32_t kSmall = 2048, kBig = kMaxFrameLen + 64;
+    static constexpr std::size_t kThreadCached[2] = {512, 16};
+    static constexpr std::size_t kSharedCached[2] = {65536, 256};
+
+    struct ThreadCache {
+        std::vector<Buffer*> free[2];
+        std::atomic<int64_t> n{0}, bytes{0};   // this thread's takes minus gives; single writer
+        std::atomic<uint64_t> cached{0};
+        void count(int64_t d, uint32_t cap)
+        {
+            n.store(n.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
+            bytes.store(bytes.load(std::memory_order_relaxed) + d * int64_t(cap), std::memory_order_relaxed);
+            cached.store(free[0].size() + free[1].size(), std::memory_order_relaxed);
+        }
+        ThreadCache() { BufferPool::instance().attach(this); }
+        ~ThreadCache() { BufferPool::instance().detach(this); }
+    };
+
+    static ThreadCache& local()
+    {
+        thread_local ThreadCache tc;
+        return tc;
+    }
+
+    void attach(ThreadCache* tc)
+    {
+        std::lock_guard lock(mu_);
+        caches_.push_back(tc);
+    }
+
+    void detach(ThreadCache* tc)
+    {
+        for (uint8_t cls = 0; cls < 2; ++cls) spill(tc->free[cls], cls, tc->free[cls].size());
+        std::lock_guard lock(mu_);
+        retired_count_ += tc->n.load();
+        retired_bytes_ += tc->bytes.load();
+        caches_.erase(std::find(caches_.begin(), caches_.end(), tc));
+    }
+
+    void refill(std::vector<Buffer*>& fl, uint8_t cls)
+    {
+        std::lock_guard lock(mu_);
+        auto& shared = free_[cls];
+        const std::size_t n = std::min(shared.size(), kThreadCached[cls] / 2);
+        fl.insert(fl.end(), shared.end() - std::ptrdiff_t(n), shared.end());
+        shared.resize(shared.size() - n);
+    }
+
+    void spill(std::vector<Buffer*>& fl, uint8_t cls, std::size_t n)
+    {
+        std::vector<Buffer*> excess;
+        {
+            std::lock_guard lock(mu_);
+            auto& shared = free_[cls];
+            for (std::size_t i = 0; i < n; ++i) {
+                if (shared.size() < kSharedCached[cls]) shared.push_back(fl.back());
+                else excess.push_back(fl.back());
+                fl.pop_back();
+            }
+        }
+        for (auto* b : excess) destroy(b);
+    }
+
+    static Buffer* fresh(uint32_t cap, uint8_t cls)
+    {
+        void* mem = std::malloc(sizeof(Buffer) + cap);
+        if (!mem) throw std::bad_alloc();
+        Buffer* b = new (mem) Buffer();
+        b->capacity_ = cap;
+        b->size_class_ = cls;
+        return b;
+    }
+
+    static void destroy(Buffer* b)
+    {
+        b->~Buffer();
+        std::free(b);
+    }
+
     std::mutex mu_;
     std::vector<Buffer*> free_[2];
-    std::atomic<uint64_t> allocated_{0}, bytes_{0};
+    std::vector<ThreadCache*> caches_;
+    int64_t retired_count_ = 0, retired_bytes_ = 0;
 };
 
 BufRef BufRef::allocate(uint32_t capacity)

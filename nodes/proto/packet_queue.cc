@@ -40,8 +40,16 @@ QueuedPacket PacketQueue::pop_front()
 
 void PacketQueue::erase(uint32_t i)
 {
-    for (; i + 1 < size_; ++i) (*this)[i] = std::move((*this)[i + 1]);
-    (*this)[size_ - 1] = QueuedPacket{};
+    // Shift whichever side is shorter; matches are usually at the front, so
+    // this is normally O(1) rather than O(queue length).
+    if (i < size_ / 2) {
+        for (; i > 0; --i) (*this)[i] = std::move((*this)[i - 1]);
+        front() = QueuedPacket{};
+        head_ = (head_ + 1) & (cap_ - 1);
+    } else {
+        for (; i + 1 < size_; ++i) (*this)[i] = std::move((*this)[i + 1]);
+        (*this)[size_ - 1] = QueuedPacket{};
+    }
     --size_;
 }
 
