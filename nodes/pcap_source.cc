@@ -61,6 +61,7 @@ bool PcapSource::read_one()
         if (rc == -1) {
             // libpcap reports a record cut short as an error; the file ends here.
             count(counter::truncated_files);
+            if (injector_) injector_->log(file_ + ": " + pcap_geterr(pcap_) + "; the rest of the file is ignored");
             eof_ = true;
             break;
         }
@@ -99,6 +100,7 @@ bool PcapSource::pull(std::size_t max, uint64_t until_ns, int& out_port, Batch& 
 
 void PcapSource::start(Injector& injector)
 {
+    injector_ = &injector;
     if (paced_) thread_ = std::thread([this, &injector] { paced_loop(injector); });
 }
 

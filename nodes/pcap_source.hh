@@ -46,6 +46,7 @@ private:
     Packet next_;
     uint64_t seq_ = 0;
     std::thread thread_;
+    Injector* injector_ = nullptr;
     std::atomic<bool> stop_{false};
 };
 

@@ -5,14 +5,20 @@
 #include "engine/graph_file.hh"
 #include "engine/registry.hh"
 #include "engine/runtime.hh"
+#include "tools/commands.hh"
 
 #include <boost/program_options.hpp>
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
@@ -40,6 +46,8 @@ constexpr const char* kUsage =
     "  dot FILE        draw a graph (dot, svg or png)\n"
     "  nodes           list node types\n"
     "  inspect TYPE    describe one node type in full\n"
+    "  compare PRIMARY.pcap SECONDARY.pcap\n"
+    "                  replay two captures through a comparator; report divergences\n"
     "\n"
     "Options:\n"
     "  -h, --help      this help; COMMAND --help for a command's options\n"
@@ -202,6 +210,17 @@ int cmd_inspect(const std::vector<std::string>& args)
     return 0;
 }
 
+// Devices and files are open by now; the rest needs no privilege.
+std::string drop_privileges(const std::string& user)
+{
+    const passwd* pw = getpwnam(user.c_str());
+    if (!pw) return "no user '" + user + "'";
+    if (setgroups(0, nullptr) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+        return std::string("cannot switch to '") + user + "': " + std::strerror(errno);
+    if (setuid(0) == 0) return "privileges could be regained after dropping them";
+    return "";
+}
+
 void write_dot_snapshot(const std::string& dir, const Runtime& rt, const char* phase)
 {
     if (dir.empty()) return;
@@ -227,7 +246,8 @@ int cmd_run(const std::vector<std::string>& args)
         "threads", po::value(&threads), "worker threads (default: all cores)")(
         "batch", po::value(&batch), "packets per batch read from offline sources (default 256)")(
         "deterministic", "force replay mode (one thread, packet-time clock)")(
-        "concurrent", "force concurrent mode even when every source is a file");
+        "concurrent", "force concurrent mode even when every source is a file")(
+        "user", po::value<std::string>(), "after opening devices and files, drop root privileges to this user");
     Parsed p;
     if (!parse(args, opts, {"file"}, p, "Usage: colo-graph run FILE [--set NAME=VALUE]... [--stats] [--dot-dir DIR]"))
         return EX_USAGE;
@@ -261,6 +281,13 @@ int cmd_run(const std::vector<std::string>& args)
         std::cerr << g.file << ": error: " << e.what() << '\n';
         return EX_CONFIG;
     }
+    if (p.vm.count("user")) {
+        std::string err = drop_privileges(p.vm["user"].as<std::string>());
+        if (!err.empty()) {
+            std::cerr << "colo-graph: --user: " << err << '\n';
+            return EX_NOPERM;
+        }
+    }
     std::atomic<bool> finished{false};
     std::thread watcher([&] {
         timespec tick{0, 100'000'000};
@@ -284,7 +311,11 @@ int cmd_run(const std::vector<std::string>& args)
     finished.store(true);
     watcher.join();
     write_dot_snapshot(dot_dir, *rt, "exit");
-    if (p.vm.count("stats")) std::cout << format_stats(rt->stats());
+    if (p.vm.count("stats")) {
+        rusage ru{};
+        getrusage(RUSAGE_SELF, &ru);
+        std::cout << format_stats(rt->stats()) << "peak RSS: " << ru.ru_maxrss << " KiB\n";
+    }
     return rc;
 }
 
@@ -307,6 +338,7 @@ int main(int argc, char** argv)
         if (cmd == "dot") return cmd_dot(rest);
         if (cmd == "nodes") return cmd_nodes(rest);
         if (cmd == "inspect") return cmd_inspect(rest);
+        if (cmd == "compare") return cmd_compare(rest);
     } catch (const std::exception& e) {
         std::cerr << "colo-graph: internal error: " << e.what() << '\n';
         return EX_SOFTWARE;
