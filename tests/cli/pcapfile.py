@@ -45,6 +45,8 @@ def main():
             f.write(header())
             for i in range(n):
                 f.write(record(t0 + 10 * i, udp_frame(5000, 53, b"pkt%08d" % i)))
+        elif kind == "empty":
+            f.write(header())
         else:
             raise SystemExit("unknown kind " + kind)
 

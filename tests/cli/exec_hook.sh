@@ -1,0 +1,26 @@
+# The exec hook runs its argv without a shell: an event whose text looks like
+# shell syntax reaches the command verbatim and runs nothing.
+. "$(dirname "$0")/lib.inc"
+python3 "$SRC/tests/cli/pcapfile.py" one-flow "$T/p.pcap" 300
+python3 "$SRC/tests/cli/pcapfile.py" empty "$T/s.pcap"
+cat >"$T/hook.sh" <<H
+#!/bin/sh
+printf '%s\n' "\$COLO_REASON|\$COLO_FLOW|\$1" >>"$T/hook.log"
+H
+chmod +x "$T/hook.sh"
+cat >"$T/g.yaml" <<Y
+nodes:
+  pri: { type: pcap-source, file: "$T/p.pcap" }
+  sec: { type: pcap-source, file: "$T/s.pcap" }
+  cmp: { type: comparator, compare_timeout: 1, expired_scan_cycle: 1 }
+  hook: { type: exec, command: ["$T/hook.sh", "\$(touch $T/pwned); \`id\`"] }
+  out: { type: null-sink }
+links: [ pri -> cmp.primary, sec -> cmp.secondary, cmp.out -> out, cmp.events -> hook ]
+Y
+expect_rc 0 "$BIN" run "$T/g.yaml" --stats
+[ -s "$T/hook.log" ] || { cat "$T/out" "$T/err"; fail "hook did not run"; }
+cat "$T/hook.log"
+grep -q '^timeout|udp 10.0.0.2:5000 > 10.0.0.1:53|\$(touch' "$T/hook.log" || fail "event fields or argv not passed verbatim"
+[ ! -e "$T/pwned" ] || fail "a shell interpreted the argument"
+grep -Eq '^    started [1-9]' "$T/out" || fail "started counter"
+echo ok
