@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -25,14 +26,25 @@ namespace colo {
 // the call returns, one message per non-empty output port.
 class Emit {
 public:
-    explicit Emit(std::size_t n_out) : out_(n_out) {}
+    explicit Emit(std::size_t n_out, bool can_forward = false) : out_(n_out), can_forward_(can_forward) {}
     void send(int port, Packet p) { out_[port].packets.push_back(std::move(p)); }
     void send(int port, const Batch& b) { auto& v = out_[port].packets; v.insert(v.end(), b.packets.begin(), b.packets.end()); }
+    // Inside push(): send the input batch itself on `port`, untouched. It is
+    // shared, not copied (no per-packet work at all), and leaves ahead of
+    // anything send() adds to that port in the same call.
+    void forward(int port)
+    {
+        if (!can_forward_) throw std::logic_error("Emit::forward() outside push()");
+        forwarded_.push_back(port);
+    }
     Batch& port(int port) { return out_[port]; }
     std::vector<Batch>& ports() { return out_; }
+    const std::vector<int>& forwarded() const { return forwarded_; }
 
 private:
     std::vector<Batch> out_;
+    std::vector<int> forwarded_;
+    bool can_forward_;
 };
 
 // Thread-safe entry for sources that produce packets on their own threads.

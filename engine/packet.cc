@@ -150,12 +150,7 @@ BufRef BufRef::allocate(uint32_t capacity)
     return BufRef(b);
 }
 
-void BufRef::release()
-{
-    if (b_ && b_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1)
-        BufferPool::instance().give(b_);
-    b_ = nullptr;
-}
+void BufRef::recycle(Buffer* b) { BufferPool::instance().give(b); }
 
 BufferPoolStats buffer_pool_stats() { return BufferPool::instance().stats(); }
 

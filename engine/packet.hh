@@ -51,7 +51,13 @@ public:
 
 private:
     explicit BufRef(Buffer* b) : b_(b) {}
-    void release();
+    // Inline: most handles dropped are moved-from or not the last reference.
+    void release()
+    {
+        if (b_ && b_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) recycle(b_);
+        b_ = nullptr;
+    }
+    static void recycle(Buffer* b);   // back to the pool
     Buffer* b_ = nullptr;
 };
 

@@ -3,6 +3,7 @@
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/global_control.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -37,6 +38,7 @@ struct Message {
     uint64_t seq = 0;       // per sending port, 0, 1, 2, ...
     uint64_t now_ns = 0;    // tick time
     std::shared_ptr<const Batch> batch;
+    uint64_t bytes = 0;     // batch->bytes(), computed once by the sender
 };
 
 struct NodeRunner;
@@ -144,24 +146,25 @@ struct NodeRunner final : Injector {
     {
         ++in.expected;
         in.packets.add(m.batch->size());
-        in.bytes.add(m.batch->bytes());
+        in.bytes.add(m.bytes);
         in.batches.add(1);
-        call([&](Emit& e) { node->push(in.port, *m.batch, e); });
+        call([&](Emit& e) { node->push(in.port, *m.batch, e); }, &m);
         rt->message_done();
     }
 
-    template <class F> void call(F&& f)
+    template <class F> void call(F&& f, const Message* input = nullptr)
     {
-        Emit e(out.size());
+        Emit e(out.size(), input != nullptr);
         const uint64_t t0 = steady_ns();
         f(e);
         busy_ns.add(steady_ns() - t0);
         calls.add(1);
-        dispatch(e);
+        dispatch(e, input);
     }
 
-    void dispatch(Emit& e)
+    void dispatch(Emit& e, const Message* input)
     {
+        for (int port : e.forwarded()) send_shared(port, input->batch, input->bytes);
         auto& ports = e.ports();
         for (std::size_t i = 0; i < ports.size(); ++i)
             if (!ports[i].empty()) send(int(i), std::move(ports[i]));
@@ -169,26 +172,31 @@ struct NodeRunner final : Injector {
 
     void send(int port, Batch&& b)
     {
+        const uint64_t bytes = b.bytes();
+        send_shared(port, std::make_shared<const Batch>(std::move(b)), bytes);
+    }
+
+    void send_shared(int port, const std::shared_ptr<const Batch>& b, uint64_t bytes)
+    {
         OutPort& op = *out[port];
-        op.packets.add(b.size());
-        op.bytes.add(b.bytes());
+        op.packets.add(b->size());
+        op.bytes.add(bytes);
         op.batches.add(1);
         if (op.successors.empty()) {
-            op.unlinked.add(b.size());
+            op.unlinked.add(b->size());
             return;
         }
-        auto shared = std::make_shared<const Batch>(std::move(b));
         const uint64_t seq = op.next_seq.fetch_add(1, std::memory_order_relaxed);
         for (const auto& s : op.successors) {
             rt->note_in_flight(rt->in_flight.fetch_add(1, std::memory_order_relaxed) + 1);
-            s.to->fn->try_put(Message{Message::data, s.inbound, seq, 0, shared});
+            s.to->fn->try_put(Message{Message::data, s.inbound, seq, 0, b, bytes});
         }
     }
 
     void put_control(Message::Kind kind, uint64_t now_ns)
     {
         rt->in_flight.fetch_add(1, std::memory_order_relaxed);
-        fn->try_put(Message{kind, 0, 0, now_ns, nullptr});
+        fn->try_put(Message{kind, 0, 0, now_ns, nullptr, 0});
     }
 
     // Injector
@@ -290,9 +298,17 @@ void Runtime::Impl::drive_offline()
             else if (ts < next_ts) next_ts = ts;
         }
         if (!best) break;
+        // In replay a batch also ends before the next tick, so that time-driven
+        // work (a comparator's timeout scan, a simulated checkpoint) happens
+        // between the right packets even when one source runs alone for long.
+        uint64_t until = next_ts;
+        if (deterministic)
+            for (auto& r : runners)
+                if (const uint64_t interval = r->node->tick_interval_ns())   // the first tick comes one interval in
+                    until = std::min(until, (r->next_tick ? r->next_tick : best_ts + interval) - 1);
         Batch b;
         int port = 0;
-        if (!best->node->pull(opt.batch_size, next_ts, port, b)) { best->exhausted = true; continue; }
+        if (!best->node->pull(opt.batch_size, until, port, b)) { best->exhausted = true; continue; }
         if (b.empty()) continue;
         if (deterministic) advance_sim_time(b.packets.front().ts_ns);
         const uint64_t last = b.packets.back().ts_ns;
@@ -433,6 +449,13 @@ void Runtime::stop()
 }
 
 const GraphDecl& Runtime::graph() const { return impl_->graph; }
+
+Node* Runtime::node(const std::string& name) const
+{
+    const int i = impl_->graph.node_index(name);
+    return i < 0 ? nullptr : impl_->runners[i]->node.get();
+}
+
 bool Runtime::deterministic() const { return impl_->deterministic; }
 int64_t Runtime::peak_in_flight() const { return impl_->peak_in_flight.load(); }
 

@@ -6,8 +6,8 @@ namespace colo {
 
 void Mirror::push(int, const Batch& batch, Emit& out)
 {
-    out.send(0, batch);
-    out.send(1, batch);
+    out.forward(0);
+    out.forward(1);
 }
 
 COLO_REGISTER_NODE(mirror_spec());

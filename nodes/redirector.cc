@@ -10,8 +10,7 @@ Redirector::Redirector(const Properties& p) : enabled_(p.str("status") == "on") 
 
 void Redirector::push(int in_port, const Batch& batch, Emit& out)
 {
-    if (in_port == port::indev || !enabled_) out.send(port::out, batch);
-    else out.send(port::outdev, batch);
+    out.forward(in_port == port::indev || !enabled_ ? port::out : port::outdev);
 }
 
 COLO_REGISTER_NODE(redirector_spec());
