@@ -63,6 +63,10 @@ public:
 
     std::vector<NodeStats> stats() const;
     const GraphDecl& graph() const;
+    // The node instance named `name` in the graph file, or nullptr. For
+    // tools that inspect a node's state after run(); not thread-safe while
+    // the graph is running.
+    Node* node(const std::string& name) const;
     bool deterministic() const;
     int64_t peak_in_flight() const;   // most messages ever queued in the graph
 

@@ -135,6 +135,14 @@ TEST_CASE("the text report gives each connection a verdict and lists requests wi
     CHECK(contains(text, "Times are seconds since the first packet, 2023-11-14 22:13:20.000000 UTC."));
 }
 
+TEST_CASE("the text report counts requests repeated because no checkpoint came", "[report]")
+{
+    ComparisonResult r = sample_result();
+    r.counters.requests_repeated = 1;
+    CHECK(contains(text_report(r), "Checkpoint requests: 2, 1 of them repeated after compare_timeout without a checkpoint "
+                                   "(and 7 while one was pending, not sent)\n"));
+}
+
 TEST_CASE("the text report says when expired connections fell out of the history", "[report]")
 {
     ComparisonResult r = sample_result();
