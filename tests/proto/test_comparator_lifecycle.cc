@@ -234,3 +234,27 @@ TEST_CASE("a pending request that no checkpoint answered is repeated after compa
     CHECK(h.counters().requests_repeated == 1);
     CHECK(h.counters().checkpoint_requests == 2);
 }
+
+TEST_CASE("IP fragments are compared datagram by datagram, never parsed as TCP or UDP", "[compare]")
+{
+    CompareHarness h;
+    Endpoints ep;
+    auto fragment = [&](std::string_view payload) {
+        auto f = frames::udp(ep, payload);
+        f[14 + 6] |= 0x20;   // more fragments: a first fragment
+        return f;
+    };
+    const auto same = fragment("first fragment of a large datagram");
+    h.primary(same);
+    h.secondary(same);
+    CHECK(h.take_released() == Frames{same});
+    CHECK(h.take_events().empty());
+
+    h.primary(fragment("AAAA fragment"));
+    h.secondary(fragment("AAAB fragment"));
+    CHECK(h.take_released().empty());
+    auto events = h.take_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].reason == CheckpointReason::mismatch);
+    CHECK(events[0].flow.sport == 0);   // ports are not read from a fragment
+}
