@@ -26,16 +26,30 @@ PcapLive::PcapLive(const Properties& p) : device_(p.str("device"))
         pcap_ = nullptr;
         throw std::runtime_error(msg);
     }
+    try {
+        configure(p);
+    } catch (...) {
+        pcap_close(pcap_);   // the destructor does not run for a throwing constructor
+        pcap_ = nullptr;
+        throw;
+    }
+}
+
+void PcapLive::configure(const Properties& p)
+{
     const std::string dir = p.str("direction");
     pcap_setdirection(pcap_, dir == "in" ? PCAP_D_IN : dir == "out" ? PCAP_D_OUT : PCAP_D_INOUT);
     if (pcap_datalink(pcap_) != DLT_EN10MB) throw std::runtime_error(device_ + ": not an Ethernet interface");
     const std::string filter = p.str("filter");
     if (!filter.empty()) {
         bpf_program prog{};
-        if (pcap_compile(pcap_, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) < 0 || pcap_setfilter(pcap_, &prog) < 0)
+        if (pcap_compile(pcap_, &prog, filter.c_str(), 1, PCAP_NETMASK_UNKNOWN) < 0)
             throw std::runtime_error(device_ + ": filter '" + filter + "': " + pcap_geterr(pcap_));
+        const int rc = pcap_setfilter(pcap_, &prog);
         pcap_freecode(&prog);
+        if (rc < 0) throw std::runtime_error(device_ + ": filter '" + filter + "': " + pcap_geterr(pcap_));
     }
+    char err[PCAP_ERRBUF_SIZE] = {};
     pcap_setnonblock(pcap_, 1, err);
 }
 

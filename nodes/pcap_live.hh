@@ -23,6 +23,7 @@ public:
     void finish() override;
 
 private:
+    void configure(const Properties& p);
     void read_ready(Injector& injector);
 
     std::string device_;
