@@ -21,5 +21,12 @@ wait $pid || { cat "$T/err"; fail "exit code $?"; }
 echo "uids while running: $uid"
 nobody=$(id -u nobody)
 [ "$uid" = "$nobody $nobody $nobody $nobody" ] || fail "still privileged: $uid"
+# Without CAP_NET_ADMIN a TAP node fails with a clear error.
+if command -v setpriv >/dev/null; then
+    cp "$BIN" "$T/colo-graph" && chmod 755 "$T/colo-graph" "$T/g.yaml"
+    expect_rc 78 setpriv --reuid=$nobody --regid=$nobody --clear-groups "$T/colo-graph" run "$T/g.yaml"
+    grep -q "needs CAP_NET_ADMIN" "$T/err" || { cat "$T/err"; fail "no clear CAP_NET_ADMIN error"; }
+    cat "$T/err"
+fi
 expect_rc 77 sh -c "\"$BIN\" run \"$T/g.yaml\" --user no-such-user-here >/dev/null 2>&1; [ \$? -eq 77 ] && exit 77"
 echo ok
