@@ -1,0 +1,69 @@
+#include "nodes/control_script.hh"
+
+#include "engine/registry.hh"
+#include "nodes/proto/event_json.hh"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+#include <stdexcept>
+
+namespace colo {
+
+namespace {
+
+// Whole decimal seconds to nanoseconds without floating point, so that
+// "1700000000.020000" is exactly the capture's microsecond timestamp.
+bool parse_seconds(const std::string& text, uint64_t& ns)
+{
+    const auto dot = text.find('.');
+    const std::string whole = text.substr(0, dot), frac = dot == std::string::npos ? "" : text.substr(dot + 1);
+    const auto digits = [](const std::string& s) { return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }); };
+    if (whole.empty() || whole.size() > 10 || !digits(whole) || frac.size() > 9 || !digits(frac)) return false;
+    if (dot != std::string::npos && frac.empty()) return false;
+    ns = std::stoull(whole) * 1'000'000'000ull + (frac.empty() ? 0 : std::stoull(frac + std::string(9 - frac.size(), '0')));
+    return true;
+}
+
+} // namespace
+
+ControlScript::Step ControlScript::parse_step(const std::string& item)
+{
+    std::istringstream in(item);
+    std::string seconds, command, extra;
+    Step step{};
+    if (!(in >> seconds >> command) || (in >> extra) || !parse_seconds(seconds, step.ts_ns))
+        throw std::runtime_error("'" + item + "' is not \"SECONDS COMMAND\" (e.g. \"1700000000.020000 checkpoint\")");
+    step.command = command;
+    return step;
+}
+
+ControlScript::ControlScript(const Properties& p)
+{
+    for (const auto& item : p.list("at")) steps_.push_back(parse_step(item));
+    std::stable_sort(steps_.begin(), steps_.end(), [](const Step& a, const Step& b) { return a.ts_ns < b.ts_ns; });
+}
+
+bool ControlScript::peek_time(uint64_t& ts_ns)
+{
+    if (next_ >= steps_.size()) return false;
+    ts_ns = steps_[next_].ts_ns;
+    return true;
+}
+
+bool ControlScript::pull(std::size_t max, uint64_t until_ns, int& out_port, Batch& out)
+{
+    out_port = 0;
+    while (out.size() < max && next_ < steps_.size()) {
+        const Step& s = steps_[next_];
+        if (!out.empty() && s.ts_ns > until_ns) break;
+        out.packets.push_back(event_packet(JsonObject().add("command", s.command).str(), s.ts_ns));
+        ++next_;
+    }
+    count(0, out.size());
+    return !out.empty();
+}
+
+COLO_REGISTER_NODE(control_script_spec());
+
+} // namespace colo
