@@ -1,0 +1,135 @@
+#include "nodes/qmp.hh"
+
+#include "engine/registry.hh"
+#include "nodes/proto/event_json.hh"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <regex>
+
+namespace colo {
+
+namespace counter { enum { requests_sent, requests_failed, resumes, qmp_errors, connections }; }
+
+namespace {
+
+// QMP puts a space after colons; match `"event": "RESUME"` tolerantly.
+bool has_member(const std::string& line, const char* key, const char* value = nullptr)
+{
+    const std::regex re(std::string("\"") + key + "\"\\s*:\\s*" + (value ? std::string("\"") + value + "\"" : std::string()));
+    return std::regex_search(line, re);
+}
+
+} // namespace
+
+Qmp::Qmp(const Properties& p) : path_(p.str("path")), checkpoint_delay_ms_(p.integer("checkpoint_delay")) {}
+
+Qmp::~Qmp() { stop(); }
+
+void Qmp::start(Injector& injector)
+{
+    thread_ = std::thread([this, &injector] { run(injector); });
+}
+
+void Qmp::stop()
+{
+    stop_.store(true);
+    {
+        std::lock_guard lock(fd_mu_);
+        if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
+    }
+    if (thread_.joinable()) thread_.join();
+}
+
+void Qmp::run(Injector& injector)
+{
+    auto backoff = std::chrono::milliseconds(100);
+    bool said = false;
+    while (!stop_.load() && !injector.stopping()) {
+        if (!session(injector)) {
+            if (!said) injector.log("qmp " + path_ + ": not connected; retrying");
+            said = true;
+            for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop_.load(); waited += std::chrono::milliseconds(50))
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
+        } else {
+            said = false;
+            backoff = std::chrono::milliseconds(100);
+        }
+    }
+}
+
+bool Qmp::session(Injector& injector)
+{
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path_.c_str(), sizeof addr.sun_path - 1);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        if (fd >= 0) ::close(fd);
+        return false;
+    }
+    {
+        std::lock_guard lock(fd_mu_);
+        fd_ = fd;
+    }
+    std::string buf;
+    bool ready = false;
+    char chunk[4096];
+    while (!stop_.load()) {
+        pollfd pfd{fd, POLLIN, 0};
+        if (::poll(&pfd, 1, 200) <= 0) continue;
+        const ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n <= 0) break;
+        buf.append(chunk, std::size_t(n));
+        for (std::size_t nl; (nl = buf.find('\n')) != std::string::npos; buf.erase(0, nl + 1)) {
+            const std::string line = buf.substr(0, nl);
+            if (!ready && has_member(line, "QMP")) {
+                send_line(R"({"execute":"qmp_capabilities"})");
+            } else if (!ready && has_member(line, "return")) {
+                ready = true;
+                count(counter::connections);
+                injector.log("qmp " + path_ + ": connected");
+            } else if (has_member(line, "event", "RESUME")) {
+                count(counter::resumes);
+                Batch b;
+                b.packets.push_back(event_packet(JsonObject().add("command", "checkpoint").str(), injector.now_ns()));
+                injector.inject(0, std::move(b));
+            } else if (has_member(line, "error")) {
+                count(counter::qmp_errors);
+                injector.log("qmp " + path_ + ": " + line.substr(0, 200));
+            }
+        }
+    }
+    std::lock_guard lock(fd_mu_);
+    ::close(fd);
+    fd_ = -1;
+    return ready || stop_.load();
+}
+
+bool Qmp::send_line(const std::string& json)
+{
+    std::lock_guard lock(fd_mu_);
+    if (fd_ < 0) return false;
+    const std::string line = json + "\n";
+    return ::send(fd_, line.data(), line.size(), MSG_NOSIGNAL) == ssize_t(line.size());
+}
+
+void Qmp::push(int, const Batch& batch, Emit&)
+{
+    for (const auto& p : batch.packets) {
+        if (json_string_field(packet_text(p), "event") != "checkpoint_request") continue;
+        const std::string cmd = R"({"execute":"migrate-set-parameters","arguments":{"x-checkpoint-delay":)" +
+                                std::to_string(checkpoint_delay_ms_) + "}}";
+        count(send_line(cmd) ? counter::requests_sent : counter::requests_failed);
+    }
+}
+
+COLO_REGISTER_NODE(qmp_spec());
+
+} // namespace colo
