@@ -96,7 +96,13 @@ struct Runtime::Impl {
     }
     void message_done();
     bool wait_for_room();
-    void log(const std::string& s) { opt.log ? opt.log(s) : void(std::cerr << s << '\n'); }
+    std::mutex log_mu;
+    void log(const std::string& s)
+    {
+        if (opt.log) return opt.log(s);
+        std::lock_guard lock(log_mu);   // one whole line per message, whatever thread logs
+        std::cerr << (s + '\n') << std::flush;
+    }
     uint64_t now() const { return deterministic ? sim_now.load() : wall_clock_ns(); }
     std::vector<int> topological_order() const;
     void drive_offline();
