@@ -9,5 +9,8 @@ cmake --build build -j"$(nproc)" --target colo-graph
 out=${OUT:-/tmp/colo-demo}
 mkdir -p "$out"
 build/tools/colo-graph run graphs/demo-replay.yaml --set out="$out" --stats
-echo "outputs in $out:"
-ls -l "$out"
+echo
+echo "checkpoint events ($out/events.jsonl):"
+cat "$out/events.jsonl"
+echo
+echo "released packets: $out/released.pcap ($(tcpdump -nr "$out/released.pcap" 2>/dev/null | wc -l) frames; tcpdump -nr reads it)"
