@@ -3,9 +3,6 @@
 #include "engine/registry.hh"
 #include "nodes/proto/frame_parse.hh"
 
-#include <cerrno>
-#include <cstring>
-#include <stdexcept>
 
 namespace colo {
 
@@ -76,31 +73,15 @@ std::string describe_packet(const Packet& p, uint64_t base_ts_ns)
     return s + buf;
 }
 
-DumpSink::DumpSink(const Properties& p) : file_(p.str("file"))
-{
-    out_ = file_ == "-" ? stdout : std::fopen(file_.c_str(), "w");
-    if (!out_) throw std::runtime_error(file_ + ": " + std::strerror(errno));
-}
-
-DumpSink::~DumpSink() { finish(); }
+DumpSink::DumpSink(const Properties& p) : out_(p.str("file")) {}
 
 void DumpSink::push(int, const Batch& batch, Emit&)
 {
     for (const auto& p : batch.packets) {
         if (!base_ts_) base_ts_ = p.ts_ns;
-        const std::string line = describe_packet(p, base_ts_);
-        std::fwrite(line.data(), 1, line.size(), out_);
-        std::fputc('\n', out_);
+        out_.line(describe_packet(p, base_ts_));
     }
     count(0, batch.size());
-}
-
-void DumpSink::finish()
-{
-    if (!out_) return;
-    if (out_ == stdout) std::fflush(out_);
-    else std::fclose(out_);
-    out_ = nullptr;
 }
 
 COLO_REGISTER_NODE(dump_sink_spec());

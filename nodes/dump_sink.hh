@@ -8,8 +8,8 @@
 #pragma once
 
 #include "engine/node.hh"
+#include "nodes/io/text_output.hh"
 
-#include <cstdio>
 #include <string>
 
 namespace colo {
@@ -22,13 +22,11 @@ std::string describe_packet(const Packet& p, uint64_t base_ts_ns);
 class DumpSink : public Node {
 public:
     explicit DumpSink(const Properties& p);
-    ~DumpSink() override;
     void push(int in_port, const Batch& batch, Emit& out) override;
-    void finish() override;
+    void finish() override { out_.close(); }
 
 private:
-    std::string file_;
-    std::FILE* out_ = nullptr;
+    TextOutput out_;
     uint64_t base_ts_ = 0;
 };
 

@@ -4,22 +4,19 @@
 #pragma once
 
 #include "engine/node.hh"
+#include "nodes/io/text_output.hh"
 
-#include <cstdio>
-#include <string>
 
 namespace colo {
 
 class EventLog : public Node {
 public:
     explicit EventLog(const Properties& p);
-    ~EventLog() override;
     void push(int in_port, const Batch& batch, Emit& out) override;
-    void finish() override;
+    void finish() override { out_.close(); }
 
 private:
-    std::string file_;
-    std::FILE* out_ = nullptr;
+    TextOutput out_;
 };
 
 inline NodeSpec event_log_spec()
