@@ -1,18 +1,22 @@
 #!/usr/bin/python3
-"""KVM checkpoint signalling (reference §8.4, docs/deployment.md): the
-colo-kvm-agent printed in docs/deployment.md, run as printed, between
-`graphs/colo-compare.yaml` and QEMU 7.2's QMP.
+"""KVM checkpoint signalling (reference §8.4, docs/deployment.md): the `qmp`
+nodes of graphs/primary.yaml and graphs/secondary.yaml against QEMU 7.2's QMP.
 
-KVM COLO has no chardev for checkpoints, so the agent bridges colo-graph's
-notify socket to QMP: a DO_CHECKPOINT becomes `migrate-set-parameters
-x-checkpoint-delay` (in COLO state this checkpoints at once; with no guest
-the test sees the parameter change), and a RESUME event (the end of a
-checkpoint; here `stop` + `cont`) becomes COLO_CHECKPOINT, which flushes the
-comparator. Then the agent's one-shot `request` mode, run by an `exec` node
-on the comparator's checkpoint requests.
+KVM COLO has no chardev for checkpoints. On the primary, the qmp node turns
+the comparator's checkpoint requests into `migrate-set-parameters
+x-checkpoint-delay` (in COLO state this checkpoints at once; with no guest the
+test reads the parameter back over its own monitor) and every RESUME event
+(the end of a checkpoint; here `stop` + `cont`) into a flush. On the
+secondary, RESUME (the VM resumes after loading a checkpoint) resets the
+rewriter's offsets.
+
+The shipped graphs run with their TAP nodes swapped for socket servers at the
+same variables, so their own wiring is what is tested. The test plays the
+guests, the client and the other host.
 """
 import os
 import re
+import socket
 import sys
 import time
 
@@ -20,40 +24,25 @@ sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness as H   # noqa: E402
 
-REQUEST_DELAY_MS, EXEC_DELAY_MS = 12345, 23456
-
-EXEC_GRAPH = """\
-description: A comparator whose checkpoint requests run colo-kvm-agent's request mode (docs/deployment.md).
-variables: { primary_in: "unix:/nonexistent", secondary_in: "unix:/nonexistent", agent: /nonexistent,
-             qmp: /nonexistent, delay: "20000", vnet: "off" }
-nodes:
-  primary_in:   { type: socket, address: "${primary_in}", vnet_hdr_support: "${vnet}" }
-  secondary_in: { type: socket, address: "${secondary_in}", vnet_hdr_support: "${vnet}" }
-  compare:      { type: comparator, vnet_hdr_support: "${vnet}" }
-  request:      { type: exec, command: ["${agent}", request, "${qmp}", "${delay}"] }
-links:
-  - primary_in.out -> compare.primary
-  - secondary_in.out -> compare.secondary
-  - compare.events -> request
-"""
+QEMU_DEFAULT_DELAY_MS = 20000       # x-checkpoint-delay at start; also what the qmp node writes
+PRESET_DELAY_MS = 4321              # set by the test first, so that the node's write shows
+COMPARE_TIMEOUT_MS = 1000
+TO_GUEST = dict(src=H.IP_CLIENT, dst=H.IP_GUEST, src_mac=H.MAC_CLIENT, dst_mac=H.MAC_GUEST)
+CLIENT_PORT, GUEST_PORT = 40000, 80
+CLIENT_ISN, PVM_ISN, SVM_ISN = 7000, 1000, 50000
 
 
-def agent_from_docs(src, wd):
-    """The python block of docs/deployment.md that is the agent."""
-    with open(os.path.join(src, "docs", "deployment.md")) as f:
-        blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
-    agents = [b for b in blocks if b.startswith("#!/usr/bin/python3\n\"\"\"colo-kvm-agent")]
-    if len(agents) != 1:
-        raise RuntimeError("docs/deployment.md: expected one colo-kvm-agent block, found %d" % len(agents))
-    path = os.path.join(wd, "colo-kvm-agent")
-    with open(path, "w") as f:
-        f.write(agents[0])
-    os.chmod(path, 0o755)
-    return path
-
-
-def checkpoint_delay(qemu):
-    return qemu.qmp.cmd("query-migrate-parameters").get("x-checkpoint-delay")
+def shipped_graph(src, name, extra_node=""):
+    """graphs/NAME.yaml with every `tap` node replaced by a socket server at
+    the address in the tap's device variable (and `extra_node` added)."""
+    with open(os.path.join(src, "graphs", name + ".yaml")) as f:
+        text = f.read()
+    text, taps = re.subn(r'\{ type: tap, device: "\$\{(\w+)\}".*\}', r'{ type: socket, address: "${\1}" }', text)
+    if not taps:
+        raise RuntimeError("graphs/%s.yaml: no tap node to replace" % name)
+    if extra_node:
+        text = text.replace("\nnodes:\n", "\nnodes:\n  %s\n" % extra_node, 1)
+    return text, taps
 
 
 def wait_for(predicate, timeout=5.0):
@@ -65,69 +54,138 @@ def wait_for(predicate, timeout=5.0):
     return True
 
 
-def run(binary, src, wd, c, agent, vnet):
-    tag = "vnet" if vnet else "plain"
-    addr = {k: H.unix(wd, "%s-%s" % (tag, k)) for k in ("primary_in", "secondary_in", "outdev", "notify_dev")}
-    agent_qmp = os.path.join(wd, tag + "-qmp-colo.sock")
-    request_qmp = os.path.join(wd, tag + "-qmp-request.sock")
-    qemu = H.Qemu(wd, tag + "-qemu", ["-qmp", "unix:%s,server=on,wait=off" % agent_qmp,
-                                      "-qmp", "unix:%s,server=on,wait=off" % request_qmp]).start()
-    events = os.path.join(wd, tag + "-events.jsonl")
-    graph = H.ColoGraph(binary, wd, tag + "-graph", os.path.join(src, "graphs", "colo-compare.yaml"),
-                        dict(addr, events=events, vnet_hdr_support="on" if vnet else "off", compare_timeout=60000),
-                        graph_file=True).start(listening=4)
-    bridge = H.Process([sys.executable, agent, H.path_of(addr["notify_dev"]), agent_qmp, str(REQUEST_DELAY_MS)]
-                       + (["vnet"] if vnet else []), wd, tag + "-agent").start()
-    vl = 0 if vnet else None
-    outdev = H.Peer.connect(addr["outdev"], vnet=vnet)
-    primary, secondary = H.Peer.connect(addr["primary_in"]), H.Peer.connect(addr["secondary_in"])
-    c.check(all(graph.wait_connected(n) for n in addr), "%s: the agent and the test connected to colo-graph" % tag)
-    c.check(checkpoint_delay(qemu) == 20000, "%s: x-checkpoint-delay starts at QEMU's 20000 ms" % tag)
+def lines_with(path, text):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [line for line in f if text in line]
 
-    H.section("%s: a mismatch -> DO_CHECKPOINT -> QMP migrate-set-parameters" % tag)
-    held = H.udp(b"primary answer", sport=9000)
-    primary.send(held, vl)
-    secondary.send(H.udp(b"other answer!!", sport=9000), vl)
-    c.check(wait_for(lambda: checkpoint_delay(qemu) == REQUEST_DELAY_MS),
-            "%s: the agent set x-checkpoint-delay=%d (in COLO state: a checkpoint now)" % (tag, REQUEST_DELAY_MS),
-            "x-checkpoint-delay is %s" % checkpoint_delay(qemu))
-    c.equal(outdev.quiet(0.2), [], "%s: the primary stays held until the checkpoint is done" % tag)
 
-    H.section("%s: STOP/RESUME brackets the checkpoint -> COLO_CHECKPOINT -> flush" % tag)
-    qemu.qmp.cmd("stop")
-    c.equal(outdev.quiet(0.2), [], "%s: nothing released at STOP" % tag)
+def checkpoint_delay(qemu):
+    return qemu.qmp.cmd("query-migrate-parameters").get("x-checkpoint-delay")
+
+
+def primary(binary, src, wd, c):
+    H.section("primary: graphs/primary.yaml, its kvm node on QEMU's extra QMP monitor")
+    kvm_qmp = os.path.join(wd, "pvm-qmp-colo.sock")
+    # -S: the VM starts paused, so the test sees the RESUME of the first start.
+    qemu = H.Qemu(wd, "pvm-qemu", ["-S", "-qmp", "unix:%s,server=on,wait=off" % kvm_qmp]).start()
+    qemu.qmp.cmd("migrate-set-parameters", **{"x-checkpoint-delay": PRESET_DELAY_MS})
+    addr = {k: H.unix(wd, "pvm-" + k) for k in ("client_dev", "guest_dev", "mirror_addr", "compare_addr", "notify_addr")}
+    events = os.path.join(wd, "pvm-events.jsonl")
+    text, taps = shipped_graph(src, "primary")
+    c.equal(taps, 2, "primary.yaml: the client and guest TAPs became sockets")
+    graph = H.ColoGraph(binary, wd, "pvm-graph", text, dict(
+        addr, qmp_path=kvm_qmp, events=events, compare_timeout=COMPARE_TIMEOUT_MS, expired_scan_cycle=100)).start(listening=5)
+    client, guest = H.Peer.connect(addr["client_dev"]), H.Peer.connect(addr["guest_dev"])
+    c.check(graph.wait_log("qmp %s: connected" % kvm_qmp), "the kvm node connected to QEMU's QMP")
+
+    H.section("primary: the first start's RESUME flushes an empty comparator")
     qemu.qmp.cmd("cont")
-    c.equal(outdev.expect(1), [(held, 0) if vnet else held], "%s: RESUME flushed the held primary" % tag)
+    c.check(wait_for(lambda: lines_with(events, '"checkpoint_done"')), "RESUME at first start -> checkpoint_done")
+    c.check(all('"released":0' in line for line in lines_with(events, '"checkpoint_done"')), "  ... releasing nothing",
+            str(lines_with(events, '"checkpoint_done"')))
+    c.equal(client.quiet(0.2), [], "nothing reached the client")
 
-    for p in (outdev, primary, secondary):
+    H.section("primary: held without a twin -> timeout request -> x-checkpoint-delay")
+    held = H.udp(b"the primary guest's answer", sport=9000)
+    guest.send(held)
+    c.check(wait_for(lambda: checkpoint_delay(qemu) == QEMU_DEFAULT_DELAY_MS, COMPARE_TIMEOUT_MS / 1000 + 5),
+            "the request set x-checkpoint-delay=%d (in COLO state: a checkpoint now)" % QEMU_DEFAULT_DELAY_MS,
+            "x-checkpoint-delay is %s" % checkpoint_delay(qemu))
+    c.check(all('"reason":"timeout"' in line for line in lines_with(events, '"checkpoint_request"')),
+            "the request was the comparator's timeout", str(lines_with(events, '"checkpoint_request"')))
+    c.equal(client.quiet(0.2), [], "the primary stays held until the checkpoint is done")
+
+    H.section("primary: STOP/RESUME brackets the checkpoint -> flush")
+    qemu.qmp.cmd("stop")
+    c.equal(client.quiet(0.2), [], "nothing released at STOP")
+    qemu.qmp.cmd("cont")
+    c.equal(client.expect(1), [held], "RESUME released the held primary, byte-identical")
+
+    client.close()
+    guest.close()
+    graph.stop()
+    requests = graph.counter("compare", "checkpoint_requests")
+    c.check(requests >= 1 and graph.counter("kvm", "requests_sent") == requests
+            and graph.counter("kvm", "requests_failed") == 0 and graph.counter("kvm", "qmp_errors") == 0,
+            "every checkpoint request went out as migrate-set-parameters, without error",
+            str({k: graph.stats.get(k) for k in ("compare", "kvm")}))
+    c.check(graph.counter("kvm", "resumes") == 2 and graph.counter("compare", "checkpoints_done") == 2,
+            "two RESUMEs (first start, checkpoint), two flushes", str({k: graph.stats.get(k) for k in ("compare", "kvm")}))
+    qemu.terminate()
+
+
+def serve(address):
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(H.path_of(address))
+    server.listen(1)
+    server.settimeout(10.0)
+    return server
+
+
+def accept(server):
+    conn, _ = server.accept()
+    server.close()
+    return H.Peer(conn)
+
+
+def secondary(binary, src, wd, c):
+    H.section("secondary: graphs/secondary.yaml, its kvm node on QEMU's extra QMP monitor")
+    kvm_qmp = os.path.join(wd, "svm-qmp-colo.sock")
+    qemu = H.Qemu(wd, "svm-qemu", ["-qmp", "unix:%s,server=on,wait=off" % kvm_qmp]).start()
+    addr = {k: H.unix(wd, "svm-" + k) for k in ("guest_dev", "mirror_addr", "compare_addr")}
+    resumes = os.path.join(wd, "svm-resumes.jsonl")
+    # An extra event log on kvm.control tells the test when a RESUME went out.
+    text, taps = shipped_graph(src, "secondary", 'resumes: { type: event-log, file: "%s" }' % resumes)
+    text += "  - kvm.control -> resumes\n"
+    c.equal(taps, 1, "secondary.yaml: the guest TAP became a socket")
+    mirror_server, compare_server = serve(addr["mirror_addr"]), serve(addr["compare_addr"])
+    graph = H.ColoGraph(binary, wd, "svm-graph", text, dict(addr, qmp_path=kvm_qmp, reconnect_ms=50)).start(listening=1)
+    primary_host, compare = accept(mirror_server), accept(compare_server)
+    guest = H.Peer.connect(addr["guest_dev"])
+    c.check(graph.wait_connected("guest") and graph.wait_log("qmp %s: connected" % kvm_qmp),
+            "the guest and the kvm node connected")
+
+    H.section("secondary: a handshake teaches the rewriter the offset SVM - PVM")
+    syn = H.tcp(seq=CLIENT_ISN, ack=0, flags=H.TCP_SYN, sport=CLIENT_PORT, dport=GUEST_PORT, **TO_GUEST)
+    primary_host.send(syn)
+    c.equal(guest.expect(1), [syn], "the client's SYN reaches the secondary guest untouched")
+    synack = H.tcp(seq=SVM_ISN, ack=CLIENT_ISN + 1, flags=H.TCP_SYN | H.TCP_ACK, sport=GUEST_PORT, dport=CLIENT_PORT)
+    guest.send(synack)
+    c.equal(compare.expect(1), [synack], "the secondary's SYN/ACK goes to the comparator untouched")
+    from_client = dict(seq=CLIENT_ISN + 1, flags=H.TCP_ACK, sport=CLIENT_PORT, dport=GUEST_PORT, **TO_GUEST)
+    primary_host.send(H.tcp(ack=PVM_ISN + 1, **from_client))
+    c.equal(guest.expect(1), [H.tcp(ack=SVM_ISN + 1, **from_client)], "the client's ACK reaches the guest in SVM space")
+    from_guest = dict(ack=CLIENT_ISN + 1, sport=GUEST_PORT, dport=CLIENT_PORT)
+    guest.send(H.tcp(b"hello", seq=SVM_ISN + 1, **from_guest))
+    c.equal(compare.expect(1), [H.tcp(b"hello", seq=PVM_ISN + 1, **from_guest)], "the guest's data leaves in PVM space")
+
+    H.section("secondary: RESUME (a checkpoint was loaded) -> offsets 0")
+    qemu.qmp.cmd("stop")
+    qemu.qmp.cmd("cont")
+    c.check(wait_for(lambda: lines_with(resumes, '"command":"checkpoint"')), "RESUME -> a checkpoint command")
+    time.sleep(0.2)     # the rewriter is another node: let it take the same command
+    segment = H.tcp(b"world", seq=SVM_ISN + 6, **from_guest)
+    guest.send(segment)
+    c.equal(compare.expect(1), [segment], "the next segment from the guest passes untranslated")
+    client_ack = H.tcp(ack=SVM_ISN + 11, **from_client)
+    primary_host.send(client_ack)
+    c.equal(guest.expect(1), [client_ack], "the client's next ACK passes untranslated")
+
+    for p in (primary_host, compare, guest):
         p.close()
     graph.stop()
-    c.check(graph.counter("compare", "checkpoint_requests") == 1 and graph.counter("compare", "checkpoints_done") == 1
-            and graph.counter("notify_dev", "requests_sent") == 1 and graph.counter("notify_dev", "checkpoints_received") == 1,
-            "%s: one request out, one checkpoint back" % tag, str({k: graph.stats.get(k) for k in ("compare", "notify_dev")}))
-    bridge.terminate()
-
-    H.section("%s: an exec node runs the agent's one-shot request mode" % tag)
-    addr = {k: H.unix(wd, "%s-exec-%s" % (tag, k)) for k in ("primary_in", "secondary_in")}
-    graph = H.ColoGraph(binary, wd, tag + "-exec", EXEC_GRAPH, dict(
-        addr, agent=agent, qmp=request_qmp, delay=EXEC_DELAY_MS, vnet="on" if vnet else "off")).start(listening=2)
-    primary, secondary = H.Peer.connect(addr["primary_in"]), H.Peer.connect(addr["secondary_in"])
-    primary.send(held, vl)
-    secondary.send(H.udp(b"other answer!!", sport=9000), vl)
-    c.check(wait_for(lambda: checkpoint_delay(qemu) == EXEC_DELAY_MS),
-            "%s: `colo-kvm-agent request` from the exec node set x-checkpoint-delay=%d" % (tag, EXEC_DELAY_MS),
-            "x-checkpoint-delay is %s" % checkpoint_delay(qemu))
-    primary.close()
-    secondary.close()
-    graph.stop()
-    c.check(graph.counter("request", "succeeded") == 1, "%s: the command exited 0" % tag, str(graph.stats.get("request")))
+    c.check(graph.counter("kvm", "resumes") == 1 and graph.counter("rewriter", "checkpoints") == 1
+            and graph.counter("rewriter", "offsets_learned") == 1,
+            "one offset learned, one RESUME, one rewriter checkpoint",
+            str({k: graph.stats.get(k) for k in ("kvm", "rewriter")}))
     qemu.terminate()
 
 
 def body(binary, src, wd, c):
-    agent = agent_from_docs(src, wd)
-    run(binary, src, wd, c, agent, vnet=False)
-    run(binary, src, wd, c, agent, vnet=True)
+    primary(binary, src, wd, c)
+    secondary(binary, src, wd, c)
 
 
 if __name__ == "__main__":
