@@ -238,6 +238,11 @@ struct Loader {
         for (const auto& item : links) {
             if (!item.IsScalar()) { error(item, "a link must be a string 'from.port -> to.port'"); continue; }
             const std::string text = expand(item);
+            if (text.size() > kMaxLinkChars) {
+                error(item, "link is " + std::to_string(text.size()) + " characters long; the limit is " +
+                                std::to_string(kMaxLinkChars));
+                continue;
+            }
             static const std::regex link_re(R"(^\s*([^\s]+)\s*->\s*([^\s]+)\s*$)");
             std::smatch m;
             if (!std::regex_match(text, m, link_re)) { error(item, "malformed link '" + text + "'; expected 'from.port -> to.port'"); continue; }

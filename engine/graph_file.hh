@@ -55,5 +55,9 @@ GraphDecl parse_graph(const std::string& text, const std::string& file_name,
 
 // Largest graph file accepted; a graph is configuration, not data.
 constexpr std::size_t kMaxGraphFileBytes = 4 << 20;
+// Longest link text accepted (after ${} expansion). std::regex matches
+// recursively, about one stack frame per character: a link of some 50,000
+// characters overflowed the stack.
+constexpr std::size_t kMaxLinkChars = 1024;
 
 } // namespace colo

@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <regex>
 
 namespace colo {
 
@@ -21,8 +20,17 @@ namespace {
 // QMP puts a space after colons; match `"event": "RESUME"` tolerantly.
 bool has_member(const std::string& line, const char* key, const char* value = nullptr)
 {
-    const std::regex re(std::string("\"") + key + "\"\\s*:\\s*" + (value ? std::string("\"") + value + "\"" : std::string()));
-    return std::regex_search(line, re);
+    const std::string quoted = std::string("\"") + key + "\"";
+    for (auto at = line.find(quoted); at != std::string::npos; at = line.find(quoted, at + 1)) {
+        std::size_t i = at + quoted.size();
+        while (i < line.size() && line[i] == ' ') ++i;
+        if (i >= line.size() || line[i] != ':') continue;
+        if (!value) return true;
+        ++i;
+        while (i < line.size() && line[i] == ' ') ++i;
+        if (line.compare(i, std::strlen(value) + 2, std::string("\"") + value + "\"") == 0) return true;
+    }
+    return false;
 }
 
 } // namespace

@@ -225,8 +225,10 @@ void write_dot_snapshot(const std::string& dir, const Runtime& rt, const char* p
 {
     if (dir.empty()) return;
     char stamp[32];
-    std::time_t t = std::time(nullptr);
-    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", std::localtime(&t));
+    const std::time_t t = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&t, &local);   // the signal watcher and the main thread both write snapshots
+    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &local);
     const auto path = std::filesystem::path(dir) / (std::string(stamp) + "-colo-graph." + phase + ".dot");
     const auto stats = rt.stats();
     std::ofstream(path) << graph_to_dot(rt.graph(), &stats);

@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] && tools/setup-debian.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
-cd build
-ctest -j2 --output-on-failure --timeout 600
+(cd build && ctest -j2 --output-on-failure --timeout 600)
+# Sanitizer builds (ASan+UBSan, TSan) and fuzzing: tools/test-hardening.sh.
+tools/test-hardening.sh
