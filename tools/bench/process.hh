@@ -1,0 +1,41 @@
+// Child processes of the benchmark (the servers under test, perf) and what
+// /proc says about them.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace colo::bench {
+
+// Starts argv[0] (looked up in PATH) with stdout and stderr appended to
+// `log_path`; the child gets SIGTERM if the benchmark dies. Throws on failure.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path);
+
+// Sends `signal`, waits up to `grace`, then SIGKILLs; returns the wait status.
+// Only for children started by spawn().
+int stop_process(pid_t pid, int signal, std::chrono::milliseconds grace);
+
+// Waits for a child to exit; fills `usage` with its resource use.
+int wait_process(pid_t pid, rusage& usage);
+
+// utime + stime of every thread of `pid` so far, from /proc/PID/stat.
+double process_cpu_seconds(pid_t pid);
+
+// A "Vm..." line of /proc/PID/status in KiB, e.g. "VmRSS" or "VmHWM".
+uint64_t process_memory_kib(pid_t pid, const char* field);
+
+// CPU time of the calling thread; of the whole calling process.
+double thread_cpu_seconds();
+double process_cpu_seconds();
+
+// The first line a command prints (versions for the report); empty on failure.
+std::string first_output_line(const std::string& shell_command);
+
+double monotonic_seconds();
+
+} // namespace colo::bench

@@ -1,0 +1,107 @@
+#include "tools/bench/server.hh"
+
+#include "tools/bench/process.hh"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace colo::bench {
+
+const char* to_string(ServerKind k)
+{
+    switch (k) {
+    case ServerKind::qemu: return "qemu-7.2";
+    case ServerKind::colo_graph: return "colo-graph";
+    case ServerKind::relay: return "relay";
+    }
+    return "?";
+}
+
+Server::Server(ServerKind kind, const ServerConfig& config) : kind_(kind), config_(config)
+{
+    const char* name = kind == ServerKind::qemu ? "qemu" : kind == ServerKind::relay ? "relay" : "colo";
+    const std::string base = config.workdir + "/" + name;
+    primary_in_ = base + "-pin.sock";
+    secondary_in_ = base + "-sin.sock";
+    outdev_ = base + "-out.sock";
+    notify_ = base + "-notify.sock";
+    log_ = base + ".log";
+}
+
+Server::~Server() { stop(); }
+
+std::string Server::write_relay_graph() const
+{
+    const std::string path = config_.workdir + "/relay.yaml";
+    std::ofstream(path) << "description: primary_in copied to outdev, secondary_in discarded (no comparison)\n"
+                           "variables: { primary_in: '', secondary_in: '', outdev: '' }\n"
+                           "nodes:\n"
+                           "  primary_in:   { type: socket, address: '${primary_in}' }\n"
+                           "  secondary_in: { type: socket, address: '${secondary_in}' }\n"
+                           "  outdev:       { type: socket, address: '${outdev}' }\n"
+                           "  discard:      { type: null-sink }\n"
+                           "links:\n"
+                           "  - primary_in.out -> outdev.in\n"
+                           "  - secondary_in.out -> discard\n";
+    return path;
+}
+
+void Server::start()
+{
+    for (const auto* p : {&primary_in_, &secondary_in_, &outdev_, &notify_}) ::unlink(p->c_str());
+    std::vector<std::string> argv;
+    if (kind_ == ServerKind::qemu) {
+        auto chardev = [](const char* id, const std::string& path) {
+            return std::string("socket,id=") + id + ",path=" + path + ",server=on,wait=off";
+        };
+        argv = {config_.qemu, "-machine", "none", "-nodefaults", "-display", "none", "-monitor", "none",
+                "-serial", "none", "-object", "iothread,id=iothread1",
+                "-chardev", chardev("pin", primary_in_), "-chardev", chardev("sin", secondary_in_),
+                "-chardev", chardev("out", outdev_),
+                "-object", "colo-compare,id=comp0,primary_in=pin,secondary_in=sin,outdev=out,iothread=iothread1,"
+                           "max_queue_size=" + std::to_string(config_.max_queue_size)};
+    } else {
+        const bool relay = kind_ == ServerKind::relay;
+        argv = {config_.colo_graph, "run", relay ? write_relay_graph() : config_.compare_graph,
+                "--set", "primary_in=unix:" + primary_in_, "--set", "secondary_in=unix:" + secondary_in_,
+                "--set", "outdev=unix:" + outdev_};
+        if (!relay) {
+            argv.insert(argv.end(), {"--set", "notify_dev=unix:" + notify_,
+                                     "--set", "events=" + config_.workdir + "/events.jsonl",
+                                     "--set", "max_queue_size=" + std::to_string(config_.max_queue_size)});
+        }
+    }
+    pid_ = spawn(argv, log_);
+}
+
+void Server::stop()
+{
+    if (pid_ > 0) stop_process(pid_, SIGTERM, std::chrono::seconds(5));
+    pid_ = -1;
+}
+
+int connect_unix(const std::string& path)
+{
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (path.size() >= sizeof addr.sun_path) throw std::runtime_error("socket path too long: " + path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (;;) {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) return fd;
+        if (fd >= 0) ::close(fd);
+        if (std::chrono::steady_clock::now() > deadline) throw std::runtime_error("cannot connect to " + path);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+} // namespace colo::bench
