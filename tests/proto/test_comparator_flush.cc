@@ -10,17 +10,6 @@ using namespace colo;
 using namespace colo::testing;
 using frames::Endpoints;
 
-namespace {
-constexpr uint8_t kAck = tcpflag::ACK;
-
-Endpoints port(uint16_t sport)
-{
-    Endpoints ep;
-    ep.sport = sport;
-    return ep;
-}
-} // namespace
-
 TEST_CASE("compare: checkpoint flush order and surviving TCP state", "[compare]")
 {
     CompareHarness h;

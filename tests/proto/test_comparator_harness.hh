@@ -58,4 +58,14 @@ inline std::string pattern(std::size_t n, std::size_t from = 0)
     return s;
 }
 
+inline constexpr uint8_t kAck = tcpflag::ACK;
+
+// Endpoints that differ only in the source port: one connection per port.
+inline frames::Endpoints port(uint16_t sport)
+{
+    frames::Endpoints ep;
+    ep.sport = sport;
+    return ep;
+}
+
 } // namespace colo::testing

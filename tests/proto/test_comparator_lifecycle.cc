@@ -11,17 +11,6 @@ using namespace colo;
 using namespace colo::testing;
 using frames::Endpoints;
 
-namespace {
-constexpr uint8_t kAck = tcpflag::ACK;
-
-Endpoints port(uint16_t sport)
-{
-    Endpoints ep;
-    ep.sport = sport;
-    return ep;
-}
-} // namespace
-
 TEST_CASE("compare: a full queue drops the next packet and requests a checkpoint", "[compare]")
 {
     CompareConfig c;

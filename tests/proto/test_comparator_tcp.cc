@@ -10,7 +10,7 @@ using namespace colo::testing;
 using frames::Endpoints;
 
 namespace {
-constexpr uint8_t kAck = tcpflag::ACK, kPsh = tcpflag::ACK | tcpflag::PSH;
+constexpr uint8_t kPsh = tcpflag::ACK | tcpflag::PSH;
 } // namespace
 
 TEST_CASE("compare tcp: identical segments release the primary, byte-identical", "[compare]")
