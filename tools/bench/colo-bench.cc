@@ -410,7 +410,7 @@ void hops_section(const Options& o)
 
 int parse(int argc, char** argv, Options& o, bool& keep)
 {
-    std::string sections, cases, servers, workdir;
+    std::string sections, cases, servers, workdir, colo_graph_args;
     po::options_description opts("colo-bench options");
     opts.add_options()("help,h", "this help")(
         "sections", po::value(&sections)->default_value("throughput,latency,memory,replay,hops"), "sections to run")(
@@ -430,6 +430,8 @@ int parse(int argc, char** argv, Options& o, bool& keep)
         "perf-dir", po::value(&o.perf_dir), "also record perf profiles of extra colo-graph runs into DIR")(
         "workdir", po::value(&workdir), "scratch directory (default: a new /tmp/colo-bench.XXXXXX, removed at exit)")(
         "colo-graph", po::value(&o.server.colo_graph)->default_value(COLO_BENCH_COLO_GRAPH), "colo-graph binary")(
+        "colo-graph-args", po::value(&colo_graph_args),
+        "extra options for the colo-graph and relay servers, space-separated (e.g. --threads=1)")(
         "source-dir", po::value(&o.source_dir)->default_value(COLO_BENCH_SOURCE_DIR), "colo-graph source tree (graphs/)")(
         "qemu", po::value(&o.server.qemu)->default_value("qemu-system-x86_64"), "QEMU binary");
     po::variables_map vm;
@@ -488,6 +490,8 @@ int parse(int argc, char** argv, Options& o, bool& keep)
     std::filesystem::create_directories(workdir);
     if (!o.perf_dir.empty()) std::filesystem::create_directories(o.perf_dir);
     o.server.workdir = workdir;
+    std::istringstream args(colo_graph_args);
+    for (std::string a; args >> a;) o.server.colo_graph_args.push_back(a);
     o.server.compare_graph = o.source_dir + "/graphs/colo-compare.yaml";
     return 0;
 }

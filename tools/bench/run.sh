@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
         --quick) QUICK=1 ;;
         --profile) PROFILE=1 ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 64 ;;
     esac
     shift

@@ -73,6 +73,7 @@ void Server::start()
         argv = {config_.colo_graph, "run", relay ? write_relay_graph() : config_.compare_graph,
                 "--set", "primary_in=unix:" + primary_in_, "--set", "secondary_in=unix:" + secondary_in_,
                 "--set", "outdev=unix:" + outdev_};
+        argv.insert(argv.end(), config_.colo_graph_args.begin(), config_.colo_graph_args.end());
         if (!relay) {
             argv.insert(argv.end(), {"--set", "notify_dev=unix:" + notify_,
                                      "--set", "events=" + config_.workdir + "/events.jsonl",
