@@ -323,8 +323,11 @@ void Runtime::Impl::drive_offline()
         if (deterministic) {
             g.wait_for_all();
             sim_now.store(last);
-        } else if (!wait_for_room()) {
-            break;
+        } else if (in_flight.load(std::memory_order_acquire) > int64_t(opt.max_in_flight)) {
+            // Help run the graph instead of sleeping until workers drain it:
+            // the workers may be busy elsewhere, or not exist at all (a
+            // process-wide parallelism limit of 1), and this thread would wait forever.
+            g.wait_for_all();
         }
     }
 }

@@ -112,8 +112,9 @@ TEST_CASE("a slow sink bounds the messages in flight", "[runtime][memory]")
     Runtime rt(chain(5'000), o);
     rt.run();
     CHECK(OrderCheck::received == 5'000);
-    // The source stops at the limit; one message per hop may be mid-flight.
-    CHECK(rt.peak_in_flight() <= 32 + 2);
+    // The source stops at the limit; each thread running a node (2 workers
+    // and the driver, which helps) may hold one more message mid-hop.
+    CHECK(rt.peak_in_flight() <= 32 + 3);
 }
 
 TEST_CASE("drain hands held packets downstream before the graph ends", "[runtime][drain]")
