@@ -145,3 +145,23 @@ TEST_CASE("stats count packets per port and unlinked drops", "[runtime][stats]")
     CHECK(st[1].out[1].unlinked_drops == 100);   // mirror copy had nowhere to go
     CHECK(st[2].counters[0].second == 100);
 }
+
+TEST_CASE("a concurrent replay finishes even when no worker thread may run", "[runtime][order]")
+{
+    // A deterministic runtime alive elsewhere in the process limits oneTBB to
+    // one thread (global_control takes the minimum): the driving thread must
+    // run the graph itself rather than wait for workers.
+    reset_check();
+    RunOptions replay;
+    Runtime limiter(chain(10), replay);
+    REQUIRE(limiter.deterministic());
+    RunOptions o;
+    o.threads = 2;
+    o.deterministic = false;
+    o.batch_size = 4;
+    o.max_in_flight = 8;
+    Runtime rt(chain(20'000), o);
+    rt.run();
+    CHECK(OrderCheck::received == 20'000);
+    CHECK(OrderCheck::violations == 0);
+}
