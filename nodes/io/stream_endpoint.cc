@@ -99,11 +99,11 @@ void StreamEndpoint::wake()
 std::size_t StreamEndpoint::send(std::span<const Packet> packets)
 {
     std::lock_guard lock(mu_);
-    if (!connected_.load(std::memory_order_relaxed)) {
+    if (write_fd_ < 0) {
         counters_.drop_no_peer += packets.size();
         return 0;
     }
-    const bool was_empty = incoming_.empty();
+    const bool was_idle = encoder_.empty();
     std::size_t accepted = 0;
     for (const Packet& p : packets) {
         if (p.len == 0) {
@@ -114,16 +114,20 @@ std::size_t StreamEndpoint::send(std::span<const Packet> packets)
                    queued_bytes_ + p.len > config_.send_queue_bytes) {
             ++counters_.drop_queue_full;
         } else {
-            incoming_.push_back(p);
+            encoder_.push(p);
             ++queued_packets_;
             queued_bytes_ += p.len;
             ++accepted;
         }
     }
-    // Wake only on the empty -> non-empty edge; the I/O thread empties
-    // incoming_ under this lock, so no wake-up is lost. Done under the lock
-    // so it cannot race with close_all() clearing connected_.
-    if (was_empty && !incoming_.empty()) wake();
+    // While output is queued the I/O thread is waiting for the socket to
+    // take more, and writes these after it; otherwise write them now. What
+    // the socket does not take (or a write error, which the I/O thread then
+    // meets and handles) becomes the I/O thread's job: wake it to poll.
+    if (was_idle && !encoder_.empty()) {
+        int error = 0;
+        if (write_queued_locked(error) != WriteResult::done) wake();
+    }
     return accepted;
 }
 
@@ -195,7 +199,12 @@ void StreamEndpoint::run()
             fds[n++] = {listen_fd_, POLLIN, 0};
         }
         if (conn_fd_ >= 0) {
-            const short events = connecting_ ? POLLOUT : short(POLLIN | (encoder_.empty() ? 0 : POLLOUT));
+            bool output_queued;
+            {
+                std::lock_guard lock(mu_);
+                output_queued = !encoder_.empty();
+            }
+            const short events = connecting_ ? POLLOUT : short(POLLIN | (output_queued ? POLLOUT : 0));
             conn_idx = int(n);
             fds[n++] = {conn_fd_, events, 0};
         }
@@ -210,7 +219,6 @@ void StreamEndpoint::run()
         }
         if (stopping_.load(std::memory_order_acquire)) break;
 
-        take_new_output();
         if (listen_idx >= 0 && fds[listen_idx].revents) accept_peer();
         if (conn_idx >= 0 && fds[conn_idx].revents) {
             if (connecting_)
@@ -218,7 +226,7 @@ void StreamEndpoint::run()
             else if (fds[conn_idx].revents & (POLLIN | POLLHUP | POLLERR))
                 read_available();
         }
-        if (conn_fd_ >= 0 && !connecting_ && !encoder_.empty()) write_pending();
+        if (conn_fd_ >= 0 && !connecting_) write_from_io_thread();
         if (config_.mode == StreamEndpointConfig::Mode::client && conn_fd_ < 0 &&
             Clock::now() >= next_connect_)
             start_connect();
@@ -314,6 +322,7 @@ void StreamEndpoint::on_connected(int fd)
     backoff_ = config_.reconnect_min;
     {
         std::lock_guard lock(mu_);
+        write_fd_ = fd;
         connected_.store(true, std::memory_order_release);
         ++counters_.connections;
     }
@@ -323,22 +332,21 @@ void StreamEndpoint::on_connected(int fd)
 void StreamEndpoint::disconnect(const std::string& reason, LogLevel level)
 {
     const bool mid_record = decoder_.mid_record();
-    ::close(conn_fd_);
-    conn_fd_ = -1;
     decoder_.reset(); // the next peer starts with a clean parser (QEMU does not)
-    const FrameEncoder::Records unsent = encoder_.clear();
     {
+        // Output queued for this peer is never sent to the next one.
         std::lock_guard lock(mu_);
+        write_fd_ = -1;
         connected_.store(false, std::memory_order_release);
-        uint64_t bytes = unsent.payload_bytes;
-        for (const Packet& p : incoming_) bytes += p.len;
-        counters_.drop_no_peer += unsent.count + incoming_.size();
-        queued_packets_ -= unsent.count + incoming_.size();
-        queued_bytes_ -= bytes;
-        incoming_.clear();
+        const FrameEncoder::Records unsent = encoder_.clear();
+        counters_.drop_no_peer += unsent.count;
+        queued_packets_ = 0;
+        queued_bytes_ = 0;
         ++counters_.disconnects;
         if (mid_record) ++counters_.mid_record_disconnects;
     }
+    ::close(conn_fd_);
+    conn_fd_ = -1;
     log(level, label_ + ": " + reason +
                    (mid_record ? " in the middle of a record; partial record discarded" : ""));
     if (config_.mode == StreamEndpointConfig::Mode::client) {
@@ -390,52 +398,52 @@ bool StreamEndpoint::read_available()
     return true;
 }
 
-void StreamEndpoint::take_new_output()
-{
-    {
-        std::lock_guard lock(mu_);
-        if (incoming_.empty()) return;
-        outgoing_.swap(incoming_);
-    }
-    // incoming_ is only filled while connected_ is set, and disconnect()
-    // clears both under the lock, so these belong to the current peer.
-    for (Packet& p : outgoing_) encoder_.push(std::move(p));
-    outgoing_.clear();
-}
-
-bool StreamEndpoint::write_pending()
+StreamEndpoint::WriteResult StreamEndpoint::write_queued_locked(int& error)
 {
     iovec iov[kMaxIov];
     while (!encoder_.empty()) {
         msghdr msg{};
         msg.msg_iov = iov;
         msg.msg_iovlen = encoder_.fill_iov(iov);
-        const ssize_t n = ::sendmsg(conn_fd_, &msg, MSG_NOSIGNAL);
+        const ssize_t n = ::sendmsg(write_fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             const FrameEncoder::Records done = encoder_.advance(std::size_t(n));
-            if (done.count) {
-                std::lock_guard lock(mu_);
-                counters_.frames_out += done.count;
-                counters_.bytes_out += done.payload_bytes;
-                queued_packets_ -= done.count;
-                queued_bytes_ -= done.payload_bytes;
-            }
+            counters_.frames_out += done.count;
+            counters_.bytes_out += done.payload_bytes;
+            queued_packets_ -= done.count;
+            queued_bytes_ -= done.payload_bytes;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
-        disconnect("write failed: " + errno_text(errno), LogLevel::warning);
-        return false;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return WriteResult::would_block;
+        error = n < 0 ? errno : EPIPE;
+        return WriteResult::failed;
     }
-    return true;
+    return WriteResult::done;
+}
+
+bool StreamEndpoint::write_from_io_thread()
+{
+    int error = 0;
+    WriteResult result;
+    {
+        std::lock_guard lock(mu_);
+        result = write_queued_locked(error);
+    }
+    if (result != WriteResult::failed) return true;
+    disconnect("write failed: " + errno_text(error), LogLevel::warning);
+    return false;
 }
 
 void StreamEndpoint::flush_on_stop()
 {
     if (conn_fd_ < 0 || connecting_) return;
-    take_new_output();
     const auto deadline = Clock::now() + config_.stop_flush_timeout;
-    while (!encoder_.empty() && write_pending() && !encoder_.empty()) {
+    auto output_queued = [this] {
+        std::lock_guard lock(mu_);
+        return !encoder_.empty();
+    };
+    while (write_from_io_thread() && output_queued()) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) break;
         pollfd pfd{conn_fd_, POLLOUT, 0};
@@ -445,18 +453,17 @@ void StreamEndpoint::flush_on_stop()
 
 void StreamEndpoint::close_all()
 {
-    if (conn_fd_ >= 0) ::close(conn_fd_);
-    conn_fd_ = -1;
-    connecting_ = false;
-    const FrameEncoder::Records unsent = encoder_.clear();
     {
         std::lock_guard lock(mu_);
+        write_fd_ = -1;
         connected_.store(false, std::memory_order_release);
-        counters_.drop_shutdown += unsent.count + incoming_.size();
-        incoming_.clear();
+        counters_.drop_shutdown += encoder_.clear().count;
         queued_packets_ = 0;
         queued_bytes_ = 0;
     }
+    if (conn_fd_ >= 0) ::close(conn_fd_);
+    conn_fd_ = -1;
+    connecting_ = false;
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
         listen_fd_ = -1;

@@ -10,9 +10,12 @@
 // output queued for a peer that left is dropped, never sent to the next one.
 //
 // Threading: one I/O thread per endpoint owns the sockets and polls them
-// together with an eventfd used to wake it for new output and for stop().
-// send() may be called from any thread and never blocks on the network. The
-// handlers run on the I/O thread and must not call stop().
+// together with an eventfd used to wake it for stop() and for output the
+// socket could not take at once. send() may be called from any thread and
+// never blocks on the network: when nothing is queued it writes at once on
+// the calling thread (a non-blocking writev), so a released frame costs no
+// thread hand-off; whatever the socket does not take is queued and written by
+// the I/O thread. The handlers run on the I/O thread and must not call stop().
 #pragma once
 
 #include "engine/packet.hh"
@@ -122,8 +125,9 @@ private:
     void disconnect(const std::string& reason, LogLevel level);
     void publish_decoder_counters();
     bool read_available();
-    bool write_pending();
-    void take_new_output();
+    enum class WriteResult { done, would_block, failed };
+    WriteResult write_queued_locked(int& error);   // mu_ held
+    bool write_from_io_thread();
     void flush_on_stop();
     void close_all();
     void wake();
@@ -149,17 +153,18 @@ private:
     std::vector<Packet> frames_;
     FrameDecoder decoder_;
     FrameDecoderCounters decoder_published_;   // decoder counts already in counters_
-    FrameEncoder encoder_;
-    std::vector<Packet> outgoing_;             // taken from incoming_, reused
     std::thread thread_;
     std::atomic<bool> stopping_{false};
     std::atomic<bool> connected_{false};
     bool started_ = false;
 
-    // Shared with send(); guarded by mu_.
+    // Output, shared by send() and the I/O thread; guarded by mu_. write_fd_
+    // is the connected socket, or -1: the I/O thread clears it before it
+    // closes the socket, so send() never writes to a closed (or reused) fd.
     mutable std::mutex mu_;
-    std::vector<Packet> incoming_;     // accepted by send(), not yet taken by the I/O thread
-    std::size_t queued_packets_ = 0;   // incoming_ + encoder, for the bounds
+    int write_fd_ = -1;
+    FrameEncoder encoder_;
+    std::size_t queued_packets_ = 0;   // in encoder_, for the bounds
     uint64_t queued_bytes_ = 0;
     StreamEndpointCounters counters_;
 };
