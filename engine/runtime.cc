@@ -2,6 +2,7 @@
 
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/global_control.h>
+#include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -76,8 +77,20 @@ struct Runtime::Impl {
     GraphDecl graph;
     RunOptions opt;
     std::unique_ptr<oneapi::tbb::global_control> parallelism;
-    flow::graph g;
+    oneapi::tbb::task_arena arena;   // the graph's; live sources' threads enter it
+    std::unique_ptr<flow::graph> graph_storage;
+    flow::graph* g = nullptr;
     std::vector<std::unique_ptr<NodeRunner>> runners;
+    // Live sources run the work they inject on their own thread (see inject()).
+    bool inject_runs_graph = false;
+    // graph::wait_for_all() resets the graph's flags unsynchronised, so
+    // threads take turns; the waiting thread runs everyone's messages.
+    std::mutex wait_mu;
+    void wait_idle()
+    {
+        std::lock_guard lock(wait_mu);
+        g->wait_for_all();
+    }
 
     std::atomic<int64_t> in_flight{0};
     std::atomic<int> room_waiters{0};
@@ -209,7 +222,20 @@ struct NodeRunner final : Injector {
     bool inject(int port, Batch&& batch) override
     {
         if (!rt->wait_for_room()) return false;
-        if (!batch.empty()) send(port, std::move(batch));
+        if (batch.empty()) return true;
+        if (!rt->inject_runs_graph) {
+            send(port, std::move(batch));
+            return true;
+        }
+        // Run-to-completion, like QEMU's iothread: inside the graph's arena
+        // the messages this sends are spawned on this thread, which then runs
+        // them (and whatever else is pending) until the graph is idle. A
+        // released frame then needs no wake-up of a worker thread; workers
+        // still steal work when there is more than one thread's worth.
+        rt->arena.execute([&] {
+            send(port, std::move(batch));
+            rt->wait_idle();
+        });
         return true;
     }
     bool stopping() const override { return rt->stopping.load(); }
@@ -285,7 +311,7 @@ void Runtime::Impl::advance_sim_time(uint64_t t)
             ticked = true;
         }
     }
-    if (ticked) g.wait_for_all();
+    if (ticked) wait_idle();
     sim_now.store(t);
 }
 
@@ -321,13 +347,13 @@ void Runtime::Impl::drive_offline()
         best->calls.add(1);
         best->send(port, std::move(b));
         if (deterministic) {
-            g.wait_for_all();
+            wait_idle();
             sim_now.store(last);
         } else if (in_flight.load(std::memory_order_acquire) > int64_t(opt.max_in_flight)) {
             // Help run the graph instead of sleeping until workers drain it:
             // the workers may be busy elsewhere, or not exist at all (a
             // process-wide parallelism limit of 1), and this thread would wait forever.
-            g.wait_for_all();
+            wait_idle();
         }
     }
 }
@@ -355,10 +381,10 @@ void Runtime::Impl::timer_loop()
 
 void Runtime::Impl::drain_all()
 {
-    g.wait_for_all();
+    wait_idle();
     for (int i : topological_order()) {
         runners[i]->put_control(Message::drain, now());
-        g.wait_for_all();
+        wait_idle();
     }
     for (auto& r : runners) r->node->finish();
 }
@@ -383,12 +409,35 @@ Runtime::Runtime(const GraphDecl& graph, RunOptions options) : impl_(std::make_u
             op->name = p->name;
             r->out.push_back(std::move(op));
         }
+        rt.runners.push_back(std::move(r));
+    }
+    int live_sources = 0, offline_sources = 0;
+    for (auto& r : rt.runners) {
+        live_sources += r->node->source_kind() == SourceKind::live;
+        offline_sources += r->node->source_kind() == SourceKind::offline;
+        if (r->node->source_kind() == SourceKind::live && rt.opt.deterministic.value_or(false))
+            throw std::runtime_error("node '" + r->decl->name + "' is a live source; deterministic replay needs offline sources only");
+    }
+    rt.deterministic = rt.opt.deterministic.value_or(live_sources == 0);
+    // With an offline source the graph is rarely idle, and a live source
+    // waiting for that would stop reading; such graphs hand work to workers.
+    rt.inject_runs_graph = live_sources > 0 && offline_sources == 0;
+    const unsigned threads = rt.opt.threads ? rt.opt.threads : std::max(1u, std::thread::hardware_concurrency());
+    // The driving thread blocks on back-pressure, so it does not count as a worker.
+    rt.parallelism = std::make_unique<oneapi::tbb::global_control>(
+        oneapi::tbb::global_control::max_allowed_parallelism, rt.deterministic ? 1 : threads + 1);
+    // A slot for every thread that enters the arena from outside: the
+    // driving thread and each live source's.
+    const unsigned outside = 1 + unsigned(live_sources);
+    rt.arena.initialize(int((rt.deterministic ? 0 : threads) + outside), outside);
+    rt.arena.execute([&] { rt.graph_storage = std::make_unique<flow::graph>(); });
+    rt.g = rt.graph_storage.get();
+    for (auto& r : rt.runners) {
         NodeRunner* raw = r.get();
-        r->fn = std::make_unique<flow::function_node<Message>>(rt.g, flow::serial, [raw](const Message& m) {
+        r->fn = std::make_unique<flow::function_node<Message>>(*rt.g, flow::serial, [raw](const Message& m) {
             raw->body(m);
             return flow::continue_msg();
         });
-        rt.runners.push_back(std::move(r));
     }
     for (const auto& l : rt.graph.links) {
         NodeRunner& to = *rt.runners[l.to];
@@ -397,25 +446,13 @@ Runtime::Runtime(const GraphDecl& graph, RunOptions options) : impl_(std::make_u
         to.inbound.push_back(std::move(in));
         rt.runners[l.from]->out[l.from_port_index]->successors.push_back({&to, uint32_t(to.inbound.size() - 1)});
     }
-    bool all_offline = true;
-    for (auto& r : rt.runners)
-        if (r->node->source_kind() == SourceKind::live) {
-            all_offline = false;
-            if (rt.opt.deterministic.value_or(false))
-                throw std::runtime_error("node '" + r->decl->name + "' is a live source; deterministic replay needs offline sources only");
-        }
-    rt.deterministic = rt.opt.deterministic.value_or(all_offline);
-    const unsigned threads = rt.opt.threads ? rt.opt.threads : std::max(1u, std::thread::hardware_concurrency());
-    // The driving thread blocks on back-pressure, so it does not count as a worker.
-    rt.parallelism = std::make_unique<oneapi::tbb::global_control>(
-        oneapi::tbb::global_control::max_allowed_parallelism, rt.deterministic ? 1 : threads + 1);
 }
 
 Runtime::~Runtime()
 {
     if (!impl_) return;
     impl_->stopping.store(true);
-    impl_->g.wait_for_all();
+    impl_->wait_idle();
 }
 
 void Runtime::run()
@@ -432,7 +469,7 @@ void Runtime::run()
             r->node->start(*r);
         } catch (const std::exception& e) {
             rt.stopping.store(true);
-            rt.g.wait_for_all();
+            rt.wait_idle();
             for (auto& other : rt.runners) other->node->finish();
             throw std::runtime_error("node '" + r->decl->name + "' (" + r->decl->type + "): " + e.what());
         }
