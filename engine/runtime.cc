@@ -363,6 +363,7 @@ void Runtime::Impl::timer_loop()
     while (!stopping.load()) {
         const uint64_t t = wall_clock_ns();
         uint64_t sleep_ns = 50'000'000;
+        bool ticked = false;
         for (auto& r : runners) {
             const uint64_t interval = r->node->tick_interval_ns();
             if (!interval) continue;
@@ -370,9 +371,11 @@ void Runtime::Impl::timer_loop()
             if (r->next_tick <= t) {
                 r->put_control(Message::tick, t);
                 r->next_tick = t + interval;
+                ticked = true;
             }
             sleep_ns = std::min(sleep_ns, r->next_tick - std::min(r->next_tick, t));
         }
+        if (ticked && inject_runs_graph) wait_idle();   // there may be no worker to run them
         std::unique_lock lock(mu);
         cv.wait_for(lock, std::chrono::nanoseconds(std::max<uint64_t>(sleep_ns, 1'000'000)),
                     [&] { return stopping.load(); });
@@ -422,14 +425,18 @@ Runtime::Runtime(const GraphDecl& graph, RunOptions options) : impl_(std::make_u
     // With an offline source the graph is rarely idle, and a live source
     // waiting for that would stop reading; such graphs hand work to workers.
     rt.inject_runs_graph = live_sources > 0 && offline_sources == 0;
-    const unsigned threads = rt.opt.threads ? rt.opt.threads : std::max(1u, std::thread::hardware_concurrency());
+    // Workers: none in replay; in all-live graphs none unless asked for, as
+    // the sources' threads run the graph (measured: more pairs/s and less
+    // CPU per pair than with workers, which mostly wake up to find nothing).
+    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+    const unsigned workers = rt.deterministic ? 0 : rt.opt.threads ? rt.opt.threads : rt.inject_runs_graph ? 0 : cores;
     // The driving thread blocks on back-pressure, so it does not count as a worker.
     rt.parallelism = std::make_unique<oneapi::tbb::global_control>(
-        oneapi::tbb::global_control::max_allowed_parallelism, rt.deterministic ? 1 : threads + 1);
+        oneapi::tbb::global_control::max_allowed_parallelism, workers + 1);
     // A slot for every thread that enters the arena from outside: the
-    // driving thread and each live source's.
-    const unsigned outside = 1 + unsigned(live_sources);
-    rt.arena.initialize(int((rt.deterministic ? 0 : threads) + outside), outside);
+    // driving thread, the timer and each live source's.
+    const unsigned outside = 2 + unsigned(live_sources);
+    rt.arena.initialize(int(workers + outside), outside);
     rt.arena.execute([&] { rt.graph_storage = std::make_unique<flow::graph>(); });
     rt.g = rt.graph_storage.get();
     for (auto& r : rt.runners) {

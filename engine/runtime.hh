@@ -25,7 +25,10 @@
 namespace colo {
 
 struct RunOptions {
-    unsigned threads = 0;            // worker concurrency; 0 = hardware concurrency
+    // oneTBB worker threads. 0: none in replay and in graphs whose sources
+    // are all live (each source's thread runs the work it injects); one per
+    // core otherwise.
+    unsigned threads = 0;
     // Replay mode: one thread, sources merged by timestamp, packet-time clock,
     // so runs are repeatable. Unset = on exactly when every source is offline.
     std::optional<bool> deterministic;
