@@ -82,9 +82,10 @@ void Comparator::ingress(CompareSide side, Packet pkt, uint64_t now_ns, CompareO
 
 uint32_t Comparator::connection_for(const FlowKey& key, CompareKind kind, uint64_t now_ns, CompareOutput& out)
 {
-    if (uint32_t id = table_.find(key); id != ConnectionTable::npos) return id;
+    if (last_id_ != ConnectionTable::npos && table_[last_id_].key == key) return last_id_;
+    if (uint32_t id = table_.find(key); id != ConnectionTable::npos) return last_id_ = id;
     if (table_.size() >= config_.max_connections) make_room(out);
-    const uint32_t id = table_.insert(key);
+    const uint32_t id = last_id_ = table_.insert(key);
     CompareConnection& conn = table_[id];
     conn.kind = kind;
     conn.first_seen = next_serial_++;
@@ -143,6 +144,10 @@ void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Pa
 
 void Comparator::compare(CompareConnection& conn, uint64_t now_ns, CompareOutput& out)
 {
+    // Both comparisons pair a primary with a secondary: with one side empty
+    // they do nothing, and skipping them is the common case (every first
+    // packet of a pair).
+    if (conn.primary.empty() || conn.secondary.empty()) return;
     const CompareProgress progress = conn.kind == CompareKind::tcp
                                          ? conn.tcp.run(conn.primary, conn.secondary, out.released)
                                          : compare_datagrams(conn.primary, conn.secondary, out.released);

@@ -104,6 +104,7 @@ private:
     CompareConfig config_;
     CompareCounters counters_;
     ConnectionTable table_;
+    uint32_t last_id_ = ConnectionTable::npos; // the last connection looked up: runs of one flow are common
     std::deque<ConnectionReport> history_; // removed connections, oldest first
     uint64_t next_serial_ = 0;
     uint64_t next_scan_ns_ = 0;

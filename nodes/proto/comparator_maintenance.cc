@@ -109,6 +109,7 @@ void Comparator::remove(uint32_t id, Removal why)
         history_.push_back(report_of(table_[id], false));
     }
     table_.erase(id);
+    if (id == last_id_) last_id_ = ConnectionTable::npos;
     ++(why == Removal::expired ? counters_.connections_expired : counters_.connections_evicted);
     counters_.connections_active = table_.size();
 }

@@ -9,7 +9,7 @@ uint32_t ConnectionTable::find(const FlowKey& key) const
     for (uint32_t i = h & mask();; i = (i + 1) & mask()) {
         const Slot& s = index_[i];
         if (s.id_plus1 == 0) return npos;
-        if (s.hash == h && slab_[s.id_plus1 - 1].key == key) return s.id_plus1 - 1;
+        if (s.hash == h && (*this)[s.id_plus1 - 1].key == key) return s.id_plus1 - 1;
     }
 }
 
@@ -35,10 +35,10 @@ uint32_t ConnectionTable::insert(const FlowKey& key)
         id = free_ids_.back();
         free_ids_.pop_back();
     } else {
-        id = uint32_t(slab_.size());
-        slab_.emplace_back();
+        id = ids_used_++;
+        if ((id & kChunkMask) == 0) chunks_.push_back(std::make_unique<CompareConnection[]>(kChunkMask + 1));
     }
-    slab_[id].key = key;
+    (*this)[id].key = key;
 
     const uint32_t h = uint32_t(key.hash());
     uint32_t i = h & mask();
@@ -52,7 +52,7 @@ uint32_t ConnectionTable::insert(const FlowKey& key)
 
 void ConnectionTable::erase(uint32_t id)
 {
-    const uint32_t h = uint32_t(slab_[id].key.hash());
+    const uint32_t h = uint32_t((*this)[id].key.hash());
     uint32_t hole = h & mask();
     while (index_[hole].id_plus1 != id + 1) hole = (hole + 1) & mask();
     // Backward-shift deletion: pull later entries of the probe run into the
@@ -69,7 +69,7 @@ void ConnectionTable::erase(uint32_t id)
 
     unlink(age_, &CompareConnection::by_age, id);
     unlink(activity_, &CompareConnection::by_activity, id);
-    slab_[id] = CompareConnection{}; // frees queues and divergence storage
+    (*this)[id] = CompareConnection{}; // frees queues and divergence storage
     free_ids_.push_back(id);
 }
 
@@ -82,18 +82,18 @@ void ConnectionTable::touch(uint32_t id)
 
 void ConnectionTable::link(List& list, ConnectionLinks CompareConnection::*links, uint32_t id)
 {
-    (slab_[id].*links) = ConnectionLinks{list.tail, npos};
-    if (list.tail != npos) (slab_[list.tail].*links).next = id;
+    ((*this)[id].*links) = ConnectionLinks{list.tail, npos};
+    if (list.tail != npos) ((*this)[list.tail].*links).next = id;
     else list.head = id;
     list.tail = id;
 }
 
 void ConnectionTable::unlink(List& list, ConnectionLinks CompareConnection::*links, uint32_t id)
 {
-    const ConnectionLinks l = slab_[id].*links;
-    if (l.prev != npos) (slab_[l.prev].*links).next = l.next;
+    const ConnectionLinks l = (*this)[id].*links;
+    if (l.prev != npos) ((*this)[l.prev].*links).next = l.next;
     else list.head = l.next;
-    if (l.next != npos) (slab_[l.next].*links).prev = l.prev;
+    if (l.next != npos) ((*this)[l.next].*links).prev = l.prev;
     else list.tail = l.prev;
 }
 

@@ -1,10 +1,14 @@
 // ConnectionTable: the comparator's tracked connections.
 //
-// Connections live in a slab addressed by a 32-bit id. An open-addressing
-// index (8 bytes per slot, linear probing, backward-shift deletion) maps a
-// FlowKey to its id, and two intrusive lists order them: by first packet
-// (flush and timeout scans walk connections in the order QEMU's conn_list
-// has) and by last activity (eviction picks the least recently active).
+// Connections live in fixed-size chunks allocated on demand, addressed by a
+// 32-bit id (chunk number << kChunkShift | index in the chunk): a growing
+// table never moves a connection and wastes at most one partly used chunk,
+// where a doubling array would hold up to twice the connections it needs.
+// An open-addressing index (8 bytes per slot, linear probing, backward-shift
+// deletion) maps a FlowKey to its id, and two intrusive lists order them: by
+// first packet (flush and timeout scans walk connections in the order QEMU's
+// conn_list has) and by last activity (eviction picks the least recently
+// active).
 #pragma once
 
 #include <cstdint>
@@ -51,23 +55,28 @@ public:
     static constexpr uint32_t npos = UINT32_MAX;
 
     uint32_t size() const { return count_; }
-    CompareConnection& operator[](uint32_t id) { return slab_[id]; }
-    const CompareConnection& operator[](uint32_t id) const { return slab_[id]; }
+    CompareConnection& operator[](uint32_t id) { return chunks_[id >> kChunkShift][id & kChunkMask]; }
+    const CompareConnection& operator[](uint32_t id) const { return chunks_[id >> kChunkShift][id & kChunkMask]; }
 
     uint32_t find(const FlowKey& key) const; // npos when absent
     // Adds an absent key as the newest and most recently active connection.
-    // May move connections in memory: ids stay valid, references do not.
+    // Connections never move: ids and references to others stay valid.
     uint32_t insert(const FlowKey& key);
     void erase(uint32_t id);
     void touch(uint32_t id); // now the most recently active
 
     // Oldest first by first packet / by last activity; npos ends.
     uint32_t oldest() const { return age_.head; }
-    uint32_t next_by_age(uint32_t id) const { return slab_[id].by_age.next; }
+    uint32_t next_by_age(uint32_t id) const { return (*this)[id].by_age.next; }
     uint32_t least_active() const { return activity_.head; }
-    uint32_t next_by_activity(uint32_t id) const { return slab_[id].by_activity.next; }
+    uint32_t next_by_activity(uint32_t id) const { return (*this)[id].by_activity.next; }
 
 private:
+    // 256 connections (~55 KiB) per chunk: the waste is bounded by one chunk,
+    // small against the tens of thousands of connections a guest may open.
+    static constexpr uint32_t kChunkShift = 8;
+    static constexpr uint32_t kChunkMask = (1u << kChunkShift) - 1;
+
     struct List {
         uint32_t head = npos, tail = npos;
     };
@@ -81,7 +90,8 @@ private:
     void rehash(uint32_t capacity);
     uint32_t mask() const { return uint32_t(index_.size() - 1); }
 
-    std::vector<CompareConnection> slab_;
+    std::vector<std::unique_ptr<CompareConnection[]>> chunks_;
+    uint32_t ids_used_ = 0; // ids below this were handed out at least once
     std::vector<uint32_t> free_ids_;
     std::vector<Slot> index_;
     uint32_t count_ = 0;

@@ -13,8 +13,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
+#include <type_traits>
 
 #include "nodes/proto/frame_parse.hh"
 
@@ -27,7 +29,9 @@ struct FlowKey {
     uint8_t ip_version = 0;               // 4 or 6
     uint8_t proto = 0;                    // IPv4 protocol / IPv6 next header
 
-    bool operator==(const FlowKey&) const = default;
+    // Byte-wise: the key has no padding (asserted below), and a 40-byte
+    // memcmp compiles to five word compares instead of field by field.
+    bool operator==(const FlowKey& o) const { return std::memcmp(this, &o, sizeof *this) == 0; }
 
     // The key of the opposite direction.
     FlowKey reversed() const;
@@ -43,6 +47,9 @@ struct FlowKey {
     static FlowKey from_frame(const ParsedFrame& f);
     static FlowKey normalized_from_frame(const ParsedFrame& f) { return from_frame(f).normalized(); }
 };
+
+// Hashing and equality read the key as raw words: no padding bytes allowed.
+static_assert(sizeof(FlowKey) == 40 && std::has_unique_object_representations_v<FlowKey>);
 
 // Short protocol name for logs and reports: "tcp", "udp", "icmp", "icmp6", ...
 // or "proto N" for the rest.

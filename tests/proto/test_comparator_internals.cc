@@ -67,6 +67,33 @@ TEST_CASE("compare: connection table survives heavy insert and erase", "[compare
     for (uint32_t i = 0; i < 5000; ++i) CHECK(table.find(key(i)) == ids[i]);
 }
 
+TEST_CASE("compare: connections stay in place while the table grows", "[compare]")
+{
+    // The comparator keeps a reference to a connection across inserts.
+    ConnectionTable table;
+    FlowKey first;
+    first.ip_version = 4;
+    first.proto = 17;
+    const uint32_t first_id = table.insert(first);
+    CompareConnection* const first_conn = &table[first_id];
+    std::vector<CompareConnection*> addresses;
+    for (uint32_t i = 1; i < 3000; ++i) { // many chunks and index rehashes
+        FlowKey k = first;
+        k.sport = uint16_t(i);
+        addresses.push_back(&table[table.insert(k)]);
+    }
+    CHECK(&table[first_id] == first_conn);
+    CHECK(table.find(first) == first_id);
+    for (uint32_t i = 1; i < 3000; ++i) {
+        FlowKey k = first;
+        k.sport = uint16_t(i);
+        const uint32_t id = table.find(k);
+        REQUIRE(id != ConnectionTable::npos);
+        CHECK(&table[id] == addresses[i - 1]);
+        CHECK(table[id].key == k);
+    }
+}
+
 TEST_CASE("compare: packet queue order, erase and storage", "[compare]")
 {
     const auto queued = [](uint32_t seq, uint8_t tag) {
