@@ -3,6 +3,7 @@
 #include "engine/registry.hh"
 #include "nodes/proto/event_json.hh"
 
+#include <iterator>
 #include <stdexcept>
 
 namespace colo {
@@ -106,6 +107,7 @@ ComparatorNode::ComparatorNode(const Properties& p) : core_(config_from(p)), vne
 
 void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
 {
+    result_.released.reserve(batch.size()); // emit() hands the vector on, capacity included
     for (const auto& p : batch.packets) {
         if (in_port == port::control) { control(p, out); continue; }
         if (p.vnet_len && !vnet_hdr_support_ && vnet_mismatches_++ == 0 && injector_)
@@ -152,7 +154,10 @@ void ComparatorNode::drain(Emit& out)
 
 void ComparatorNode::emit(Emit& out)
 {
-    for (auto& p : result_.released) out.send(port::out, std::move(p));
+    // Hand the released packets on as a whole vector, not one by one.
+    auto& released = out.port(port::out).packets;
+    if (released.empty()) released.swap(result_.released);
+    else released.insert(released.end(), std::make_move_iterator(result_.released.begin()), std::make_move_iterator(result_.released.end()));
     for (const auto& r : result_.events) {
         if (observer_) observer_(r);
         out.send(port::events, event_packet(request_json(r), r.time_ns));

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <string>
 #include <thread>
+#include <vector>
 
 typedef struct pcap pcap_t;
 
@@ -40,6 +41,7 @@ private:
     int64_t passes_;          // 0 = forever
     uint32_t vnet_len_;
     pcap_t* pcap_ = nullptr;
+    std::vector<char> read_buffer_; // the stdio buffer of pcap_'s file
     int64_t pass_ = 0;
     uint64_t pass_offset_ns_ = 0, first_ts_ = 0, last_ts_ = 0;
     bool have_next_ = false, eof_ = false;
