@@ -79,15 +79,17 @@ void StreamEndpoint::start()
     read_buf_.resize(config_.read_chunk);
     backoff_ = config_.reconnect_min;
     next_connect_ = Clock::now();
-    thread_ = std::thread([this] { run(); });
+    loop_ = IoLoop::shared();
+    loop_->add(this);
 }
 
 void StreamEndpoint::stop()
 {
-    if (!thread_.joinable()) return;
-    stopping_.store(true, std::memory_order_release);
-    wake();
-    thread_.join();
+    if (!loop_) return;
+    loop_->remove(this);
+    loop_.reset();
+    flush_on_stop();
+    close_all();
 }
 
 void StreamEndpoint::wake()
@@ -187,55 +189,46 @@ void StreamEndpoint::open_listener()
 
 // ---------------------------------------------------------------- I/O thread
 
-void StreamEndpoint::run()
+std::size_t StreamEndpoint::prepare(std::span<pollfd, kMaxFds> fds)
 {
-    pollfd fds[3];
-    while (!stopping_.load(std::memory_order_acquire)) {
-        nfds_t n = 0;
-        fds[n++] = {wake_fd_, POLLIN, 0};
-        int listen_idx = -1, conn_idx = -1;
-        if (listen_fd_ >= 0 && conn_fd_ < 0) {
-            listen_idx = int(n);
-            fds[n++] = {listen_fd_, POLLIN, 0};
-        }
-        if (conn_fd_ >= 0) {
-            bool output_queued;
-            {
-                std::lock_guard lock(mu_);
-                output_queued = !encoder_.empty();
-            }
-            const short events = connecting_ ? POLLOUT : short(POLLIN | (output_queued ? POLLOUT : 0));
-            conn_idx = int(n);
-            fds[n++] = {conn_fd_, events, 0};
-        }
-        if (::poll(fds, n, poll_timeout_ms()) < 0) {
-            if (errno == EINTR) continue;
-            log(LogLevel::warning, label_ + ": poll failed: " + errno_text(errno) + ", I/O thread stopping");
-            break;
-        }
-        if (fds[0].revents) {
-            uint64_t count;
-            [[maybe_unused]] const auto r = ::read(wake_fd_, &count, sizeof count);
-        }
-        if (stopping_.load(std::memory_order_acquire)) break;
-
-        if (listen_idx >= 0 && fds[listen_idx].revents) accept_peer();
-        if (conn_idx >= 0 && fds[conn_idx].revents) {
-            if (connecting_)
-                finish_connect();
-            else if (fds[conn_idx].revents & (POLLIN | POLLHUP | POLLERR))
-                read_available();
-        }
-        if (conn_fd_ >= 0 && !connecting_) write_from_io_thread();
-        if (config_.mode == StreamEndpointConfig::Mode::client && conn_fd_ < 0 &&
-            Clock::now() >= next_connect_)
-            start_connect();
+    std::size_t n = 0;
+    fds[n++] = {wake_fd_, POLLIN, 0};
+    listen_idx_ = conn_idx_ = -1;
+    if (listen_fd_ >= 0 && conn_fd_ < 0) {
+        listen_idx_ = int(n);
+        fds[n++] = {listen_fd_, POLLIN, 0};
     }
-    flush_on_stop();
-    close_all();
+    if (conn_fd_ >= 0) {
+        bool output_queued;
+        {
+            std::lock_guard lock(mu_);
+            output_queued = !encoder_.empty();
+        }
+        conn_idx_ = int(n);
+        fds[n++] = {conn_fd_, connecting_ ? short(POLLOUT) : short(POLLIN | (output_queued ? POLLOUT : 0)), 0};
+    }
+    return n;
 }
 
-int StreamEndpoint::poll_timeout_ms() const
+void StreamEndpoint::dispatch(std::span<const pollfd> fds)
+{
+    if (fds[0].revents) {
+        uint64_t count;
+        [[maybe_unused]] const auto r = ::read(wake_fd_, &count, sizeof count);
+    }
+    if (listen_idx_ >= 0 && fds[listen_idx_].revents) accept_peer();
+    if (conn_idx_ >= 0 && fds[conn_idx_].revents) {
+        if (connecting_)
+            finish_connect();
+        else if (fds[conn_idx_].revents & (POLLIN | POLLHUP | POLLERR))
+            read_available();
+    }
+    if (conn_fd_ >= 0 && !connecting_) write_from_io_thread();
+    if (config_.mode == StreamEndpointConfig::Mode::client && conn_fd_ < 0 && Clock::now() >= next_connect_)
+        start_connect();
+}
+
+int StreamEndpoint::timeout_ms() const
 {
     if (config_.mode != StreamEndpointConfig::Mode::client || conn_fd_ >= 0) return -1;
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_connect_ - Clock::now());

@@ -9,16 +9,18 @@
 // per failure streak. Every new connection starts with a clean parser, and
 // output queued for a peer that left is dropped, never sent to the next one.
 //
-// Threading: one I/O thread per endpoint owns the sockets and polls them
-// together with an eventfd used to wake it for stop() and for output the
-// socket could not take at once. send() may be called from any thread and
-// never blocks on the network: when nothing is queued it writes at once on
-// the calling thread (a non-blocking writev), so a released frame costs no
-// thread hand-off; whatever the socket does not take is queued and written by
-// the I/O thread. The handlers run on the I/O thread and must not call stop().
+// Threading: the process's I/O thread (IoLoop::shared(), one for all
+// endpoints) owns the sockets and polls them together with an eventfd used
+// to wake it for output the socket could not take at once. send() may be
+// called from any thread and never blocks on the network: when nothing is
+// queued it writes at once on the calling thread (a non-blocking writev), so
+// a released frame costs no thread hand-off; whatever the socket does not
+// take is queued and written by the I/O thread. The handlers run on the I/O
+// thread and must not call stop().
 #pragma once
 
 #include "engine/packet.hh"
+#include "nodes/io/io_loop.hh"
 #include "nodes/io/socket_address.hh"
 #include "nodes/proto/chardev_framing.hh"
 
@@ -31,7 +33,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace colo {
@@ -70,14 +71,15 @@ struct StreamEndpointCounters {
     uint64_t drop_bad_vnet = 0;     // received VNET_LEN > LEN or > 20
 };
 
-class StreamEndpoint {
+class StreamEndpoint : private IoLoop::Client {
 public:
     enum class LogLevel { info, warning };
     // Receives one batch per read(), in arrival order. It runs on the I/O
     // thread and may move the packets out; the vector is cleared afterwards.
     // It may block briefly to apply back-pressure: while it does, nothing is
     // read, the kernel buffer fills and the peer is slowed down (TCP flow
-    // control / a full unix socket), and queued output waits too.
+    // control / a full unix socket), and queued output waits too, on every
+    // endpoint of the process (they share the I/O thread).
     using FrameHandler = std::function<void(std::vector<Packet>& frames)>;
     // Messages start with the endpoint address, e.g. "tcp:127.0.0.1:9003:
     // oversized record (70000 bytes > 69632), closing connection". Called on
@@ -85,7 +87,7 @@ public:
     using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
 
     explicit StreamEndpoint(StreamEndpointConfig config);   // throws std::invalid_argument
-    ~StreamEndpoint();
+    ~StreamEndpoint() override;
     StreamEndpoint(const StreamEndpoint&) = delete;
     StreamEndpoint& operator=(const StreamEndpoint&) = delete;
 
@@ -97,8 +99,9 @@ public:
     // file at the unix path) throw std::runtime_error; a client connects
     // from the I/O thread. Call once.
     void start();
-    // Tries to write queued output for up to stop_flush_timeout, then closes
-    // the sockets (removing the unix socket file of a server) and joins.
+    // Leaves the I/O loop, tries to write queued output for up to
+    // stop_flush_timeout, then closes the sockets (removing the unix socket
+    // file of a server). Not from a handler.
     void stop();
 
     // Queues packets for the current peer and returns how many were accepted.
@@ -115,7 +118,10 @@ public:
 private:
     using Clock = std::chrono::steady_clock;
 
-    void run();
+    // IoLoop::Client, on the loop thread.
+    std::size_t prepare(std::span<pollfd, kMaxFds> fds) override;
+    int timeout_ms() const override;
+    void dispatch(std::span<const pollfd> fds) override;
     void open_listener();
     void accept_peer();
     void start_connect();
@@ -131,7 +137,6 @@ private:
     void flush_on_stop();
     void close_all();
     void wake();
-    int poll_timeout_ms() const;
     void log(LogLevel level, const std::string& message) const;
 
     const StreamEndpointConfig config_;
@@ -153,8 +158,8 @@ private:
     std::vector<Packet> frames_;
     FrameDecoder decoder_;
     FrameDecoderCounters decoder_published_;   // decoder counts already in counters_
-    std::thread thread_;
-    std::atomic<bool> stopping_{false};
+    int listen_idx_ = -1, conn_idx_ = -1;   // their entries in the last prepare()
+    std::shared_ptr<IoLoop> loop_;           // set while started
     std::atomic<bool> connected_{false};
     bool started_ = false;
 
