@@ -431,3 +431,56 @@ TEST_CASE("StreamEndpoint: VNET_LEN can be inbound only (notify channel)", "[end
     CHECK(got == want);
     ::close(peer);
 }
+
+TEST_CASE("StreamEndpoint: all endpoints share one I/O thread; stopping one leaves the others serving", "[endpoint]")
+{
+    TempDir dir;
+    std::mutex mu;
+    std::vector<std::thread::id> handler_threads;
+    auto note_thread = [&](std::vector<Packet>&) {
+        std::lock_guard lock(mu);
+        handler_threads.push_back(std::this_thread::get_id());
+    };
+    StreamEndpoint a(config(dir.unix_address("a.sock"), Mode::server));
+    StreamEndpoint b(config(dir.unix_address("b.sock"), Mode::server));
+    a.on_frames(note_thread);
+    b.on_frames(note_thread);
+    a.start();
+    b.start();
+    const int fa = raw_connect(a), fb = raw_connect(b);
+    raw_write(fa, record(body(60, 1), 60));
+    raw_write(fb, record(body(60, 2), 60));
+    const auto handled = [&](std::size_t n) {
+        std::lock_guard lock(mu);
+        return handler_threads.size() == n;
+    };
+    REQUIRE(wait_until([&] { return handled(2); }));
+    CHECK(handler_threads[0] == handler_threads[1]);
+    CHECK(handler_threads[0] != std::this_thread::get_id());
+
+    a.stop();
+    raw_write(fb, record(body(60, 3), 60));
+    REQUIRE(wait_until([&] { return handled(3); }));
+    CHECK(b.counters().frames_in == 2);
+    ::close(fa);
+    ::close(fb);
+}
+
+TEST_CASE("StreamEndpoint: with nothing queued, send() has written the record when it returns", "[endpoint]")
+{
+    TempDir dir;
+    StreamEndpoint server(config(dir.unix_address("w.sock"), Mode::server));
+    server.start();
+    const int fd = raw_connect(server);
+    REQUIRE(wait_until([&] { return server.connected(); }));
+    for (uint32_t i = 0; i < 100; ++i) {
+        const Packet p = numbered(i, 100);
+        REQUIRE(server.send({&p, 1}) == 1);
+        // Already in our receive queue: no other thread had to run first.
+        uint8_t got[4 + 100];
+        REQUIRE(::recv(fd, got, sizeof got, MSG_DONTWAIT) == ssize_t(sizeof got));
+        CHECK(load_be32(got) == 100);
+        CHECK(load_be32(got + 4) == i);
+    }
+    ::close(fd);
+}
