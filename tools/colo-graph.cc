@@ -269,6 +269,7 @@ int cmd_run(const std::vector<std::string>& args)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);   // from main: the run is over
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
     RunOptions ro;
@@ -292,9 +293,8 @@ int cmd_run(const std::vector<std::string>& args)
     }
     std::atomic<bool> finished{false};
     std::thread watcher([&] {
-        timespec tick{0, 100'000'000};
         while (!finished.load()) {
-            int sig = sigtimedwait(&set, nullptr, &tick);
+            const int sig = sigwaitinfo(&set, nullptr);
             if (sig == SIGUSR1) write_dot_snapshot(dot_dir, *rt, "usr1");
             else if (sig == SIGINT || sig == SIGTERM) {
                 std::cerr << "colo-graph: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping, draining packets in flight\n";
@@ -311,6 +311,7 @@ int cmd_run(const std::vector<std::string>& args)
         rc = EX_SOFTWARE;
     }
     finished.store(true);
+    pthread_kill(watcher.native_handle(), SIGUSR2);
     watcher.join();
     write_dot_snapshot(dot_dir, *rt, "exit");
     if (p.vm.count("stats")) {
