@@ -425,11 +425,13 @@ Runtime::Runtime(const GraphDecl& graph, RunOptions options) : impl_(std::make_u
     // With an offline source the graph is rarely idle, and a live source
     // waiting for that would stop reading; such graphs hand work to workers.
     rt.inject_runs_graph = live_sources > 0 && offline_sources == 0;
-    // Workers: none in replay; in all-live graphs none unless asked for, as
-    // the sources' threads run the graph (measured: more pairs/s and less
-    // CPU per pair than with workers, which mostly wake up to find nothing).
+    // Threads that run nodes: the driving thread (offline sources) or the
+    // sources' own threads (all-live graphs), plus threads - 1 workers. All-
+    // live graphs default to no workers (measured: more pairs/s and less CPU
+    // per pair than with workers, which mostly wake up to find nothing).
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    const unsigned workers = rt.deterministic ? 0 : rt.opt.threads ? rt.opt.threads : rt.inject_runs_graph ? 0 : cores;
+    const unsigned threads = rt.deterministic ? 1 : rt.opt.threads ? rt.opt.threads : rt.inject_runs_graph ? 1 : cores;
+    const unsigned workers = threads - 1;
     // The driving thread blocks on back-pressure, so it does not count as a worker.
     rt.parallelism = std::make_unique<oneapi::tbb::global_control>(
         oneapi::tbb::global_control::max_allowed_parallelism, workers + 1);

@@ -25,9 +25,9 @@
 namespace colo {
 
 struct RunOptions {
-    // oneTBB worker threads. 0: none in replay and in graphs whose sources
-    // are all live (each source's thread runs the work it injects); one per
-    // core otherwise.
+    // Threads that run nodes in live mode: the driving thread, or in graphs
+    // whose sources are all live the sources' own threads, plus threads - 1
+    // oneTBB workers. 0: 1 for all-live graphs, one per core otherwise.
     unsigned threads = 0;
     // Replay mode: one thread, sources merged by timestamp, packet-time clock,
     // so runs are repeatable. Unset = on exactly when every source is offline.

@@ -245,7 +245,7 @@ int cmd_run(const std::vector<std::string>& args)
         "set", po::value(&sets)->composing(), "NAME=VALUE: override a variable (repeatable)")(
         "stats", "print a per-node table at exit (like VPP's show runtime)")(
         "dot-dir", po::value(&dot_dir), "write the live graph as DOT at start, on SIGUSR1 and at exit")(
-        "threads", po::value(&threads), "oneTBB worker threads (default: none when every source is live, whose own threads run the graph; else one per core)")(
+        "threads", po::value(&threads), "threads running nodes, the sources' own included (default: 1 when every source is live, as the I/O thread runs the graph; else one per core)")(
         "batch", po::value(&batch), "packets per batch read from offline sources (default 256)")(
         "deterministic", "force replay mode (one thread, packet-time clock)")(
         "concurrent", "force concurrent mode even when every source is a file")(
