@@ -26,7 +26,8 @@ namespace colo {
 // the call returns, one message per non-empty output port.
 class Emit {
 public:
-    explicit Emit(std::size_t n_out, bool can_forward = false) : out_(n_out), can_forward_(can_forward) {}
+    explicit Emit(std::size_t n_out, bool can_forward = false, Batch* editable_input = nullptr)
+        : out_(n_out), can_forward_(can_forward), editable_input_(editable_input) {}
     void send(int port, Packet p) { out_[port].packets.push_back(std::move(p)); }
     void send(int port, const Batch& b) { auto& v = out_[port].packets; v.insert(v.end(), b.packets.begin(), b.packets.end()); }
     // Inside push(): send the input batch itself on `port`, untouched. It is
@@ -37,6 +38,11 @@ public:
         if (!can_forward_) throw std::logic_error("Emit::forward() outside push()");
         forwarded_.push_back(port);
     }
+    // Inside push(): the input batch itself, to edit in place and forward(),
+    // when this node is its only holder (no copy of the batch, and packets
+    // no other batch shares are written without copy-on-write); nullptr
+    // when others hold it too.
+    Batch* editable_input() const { return editable_input_; }
     Batch& port(int port) { return out_[port]; }
     std::vector<Batch>& ports() { return out_; }
     const std::vector<int>& forwarded() const { return forwarded_; }
@@ -45,6 +51,7 @@ private:
     std::vector<Batch> out_;
     std::vector<int> forwarded_;
     bool can_forward_;
+    Batch* editable_input_;
 };
 
 // Thread-safe entry for sources that produce packets on their own threads.

@@ -61,12 +61,17 @@ void RewriterNode::push(int in_port, const Batch& batch, Emit& out)
         }
     } else {
         const Direction d = in_port == port::to_guest ? Direction::to_guest : Direction::from_guest;
-        for (Packet p : batch.packets) {
+        // Edit the input in place when this node holds it alone; otherwise a
+        // copy of the handles, whose edited packets then copy on write.
+        Batch* editable = out.editable_input();
+        Batch& packets = editable ? *editable : out.port(in_port);
+        if (!editable) packets = batch;
+        for (Packet& p : packets.packets) {
             if (p.vnet_len && !vnet_hdr_support_ && vnet_mismatches_++ == 0 && injector_)
                 injector_->log("a packet carries a virtio-net header but vnet_hdr_support is off: check the peers' settings");
             core_.process(p, d, p.ts_ns);
-            out.send(in_port, std::move(p));
         }
+        if (editable) out.forward(in_port);
     }
     publish();
 }

@@ -274,3 +274,17 @@ TEST_CASE("rewriter node: the packet a mirror shares is copied before it is edit
     CHECK(fields(edited[2]).ack == 90101);
     CHECK(counter(rt, "rewriter", "copied_for_write") >= 2);
 }
+
+TEST_CASE("rewriter node: packets it alone holds are edited in place, without a copy", "[rewriter][node]")
+{
+    const ClearListsAfterTest clear_lists;
+    feed_connection();
+    Runtime rt(graph(rewriter_graph("")), RunOptions{});
+    rt.run();
+
+    const auto& from = captures["from_guest"];
+    REQUIRE(from.size() == 3);
+    CHECK(fields(from[1]).seq == 50001);   // edited: SVM 90001 -> PVM 50001
+    CHECK(fields(from[1]).checksum_ok);
+    CHECK(counter(rt, "rewriter", "copied_for_write") == 0);
+}
