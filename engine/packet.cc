@@ -8,8 +8,9 @@
 
 namespace colo {
 
-// Two size classes cover every frame: an MTU-sized class and the chardev
-// maximum. Each thread keeps a small cache of free buffers and trades them
+// Three size classes cover every frame: small frames (ACKs, short
+// datagrams: a held 64-byte frame should not pin 2 KiB), MTU-sized ones and
+// the chardev maximum. Each thread keeps a small cache of free buffers and trades them
 // with a shared free list in bulk, so the common take/give touches no lock
 // and no shared cache line (a reader thread allocates, a worker frees).
 // The shared list is capped so an idle process gives memory back.
@@ -21,15 +22,16 @@ public:
 
     Buffer* take(uint32_t capacity)
     {
-        const uint8_t cls = capacity <= kSmall ? 0 : capacity <= kBig ? 1 : 2;
+        uint8_t cls = 0;
+        while (cls < kClasses && capacity > kClassSize[cls]) ++cls;
         Buffer* b = nullptr;
         ThreadCache& tc = local();
-        if (cls < 2) {
+        if (cls < kClasses) {
             auto& fl = tc.free[cls];
             if (fl.empty()) refill(fl, cls);
             if (!fl.empty()) { b = fl.back(); fl.pop_back(); }
         }
-        if (!b) b = fresh(cls == 0 ? kSmall : cls == 1 ? kBig : capacity, cls);
+        if (!b) b = fresh(cls < kClasses ? kClassSize[cls] : capacity, cls);
         tc.count(+1, b->capacity_);
         return b;
     }
@@ -38,7 +40,7 @@ public:
     {
         ThreadCache& tc = local();
         tc.count(-1, b->capacity_);
-        if (b->size_class_ == 2) { destroy(b); return; }
+        if (b->size_class_ == kClasses) { destroy(b); return; }
         auto& fl = tc.free[b->size_class_];
         fl.push_back(b);
         if (fl.size() > kThreadCached[b->size_class_]) spill(fl, b->size_class_, fl.size() / 2);
@@ -48,7 +50,8 @@ public:
     {
         std::lock_guard lock(mu_);
         int64_t n = retired_count_, bytes = retired_bytes_;
-        uint64_t cached = free_[0].size() + free_[1].size();
+        uint64_t cached = 0;
+        for (const auto& fl : free_) cached += fl.size();
         for (auto* tc : caches_) {
             n += tc->n.load(std::memory_order_relaxed);
             bytes += tc->bytes.load(std::memory_order_relaxed);
@@ -58,19 +61,22 @@ public:
     }
 
 private:
-    static constexpr uint32_t kSmall = 2048, kBig = kMaxFrameLen + 64;
-    static constexpr std::size_t kThreadCached[2] = {512, 16};
-    static constexpr std::size_t kSharedCached[2] = {65536, 256};
+    static constexpr uint8_t kClasses = 3;   // pooled; larger buffers are malloc'd and freed
+    static constexpr uint32_t kClassSize[kClasses] = {256, 2048, kMaxFrameLen + 64};
+    static constexpr std::size_t kThreadCached[kClasses] = {1024, 512, 16};
+    static constexpr std::size_t kSharedCached[kClasses] = {65536, 65536, 256};
 
     struct ThreadCache {
-        std::vector<Buffer*> free[2];
+        std::vector<Buffer*> free[kClasses];
         std::atomic<int64_t> n{0}, bytes{0};   // this thread's takes minus gives; single writer
         std::atomic<uint64_t> cached{0};
         void count(int64_t d, uint32_t cap)
         {
             n.store(n.load(std::memory_order_relaxed) + d, std::memory_order_relaxed);
             bytes.store(bytes.load(std::memory_order_relaxed) + d * int64_t(cap), std::memory_order_relaxed);
-            cached.store(free[0].size() + free[1].size(), std::memory_order_relaxed);
+            std::size_t c = 0;
+            for (const auto& fl : free) c += fl.size();
+            cached.store(c, std::memory_order_relaxed);
         }
         ThreadCache() { BufferPool::instance().attach(this); }
         ~ThreadCache() { BufferPool::instance().detach(this); }
@@ -90,7 +96,7 @@ private:
 
     void detach(ThreadCache* tc)
     {
-        for (uint8_t cls = 0; cls < 2; ++cls) spill(tc->free[cls], cls, tc->free[cls].size());
+        for (uint8_t cls = 0; cls < kClasses; ++cls) spill(tc->free[cls], cls, tc->free[cls].size());
         std::lock_guard lock(mu_);
         retired_count_ += tc->n.load();
         retired_bytes_ += tc->bytes.load();
@@ -138,7 +144,7 @@ private:
     }
 
     std::mutex mu_;
-    std::vector<Buffer*> free_[2];
+    std::vector<Buffer*> free_[kClasses];
     std::vector<ThreadCache*> caches_;
     int64_t retired_count_ = 0, retired_bytes_ = 0;
 };
