@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 typedef struct pcap pcap_t;
 typedef struct pcap_dumper pcap_dumper_t;
@@ -26,12 +27,14 @@ public:
     void finish() override;
 
 private:
+    std::string open(); // the dumper; an error message on failure
     void check_stream();
 
     std::string file_;
     bool flush_each_batch_;
     pcap_t* dead_ = nullptr;
     pcap_dumper_t* dumper_ = nullptr;
+    std::vector<char> write_buffer_; // the FILE's stdio buffer; outlives dumper_
     bool failed_ = false;
     Injector* injector_ = nullptr;
 };

@@ -101,6 +101,27 @@ TEST_CASE("compare: the timeout names the first connection in first-seen order",
     CHECK(h.counters().timeouts == 1); // one per scan, not one per connection
 }
 
+TEST_CASE("compare: first-seen order holds when a connection takes an expired one's place", "[compare]")
+{
+    CompareConfig c;
+    c.idle_timeout_ms = 1000;
+    CompareHarness h(c);
+    const uint64_t t0 = h.now;
+    const auto done = frames::udp(port(1), "answered");
+    h.primary(done);
+    h.secondary(done);
+    h.now = t0 + 500 * kMs;
+    h.primary(frames::udp(port(2), "waiting"));
+    h.tick_at(t0 + 1500 * kMs);
+    REQUIRE(h.counters().connections_expired == 1); // port 1's storage is free again
+    h.primary(frames::udp(port(3), "waiting too"));
+
+    h.tick_at(t0 + 5000 * kMs); // both waited longer than compare_timeout (3 s)
+    auto events = h.take_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].flow.sport == 2);
+}
+
 TEST_CASE("compare: idle connections expire, busy ones do not", "[compare]")
 {
     CompareConfig c;

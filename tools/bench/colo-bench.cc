@@ -301,10 +301,11 @@ void replay_section(const Options& o, Targets& targets)
 {
     section_header("replay (offline, one thread, --batch 256); medians of " + std::to_string(o.repeat));
     std::cout << "  Mpps from CPU time, which a loaded machine disturbs far less than wall time (replay is\n"
-                 "  single-threaded and CPU-bound): raw = pcap_next_ex loop over the same file(s), page cache\n"
-                 "  warm; colo-graph net = packets / (CPU of the run - CPU of the same graph on a tiny input),\n"
-                 "  i.e. without the fixed cost of start, graph load and exit ('fixed CPU ms'). 'wall Mpps' is\n"
-                 "  the whole process by the wall clock, for reference.\n";
+                 "  single-threaded and CPU-bound): raw = pcap_next_ex loop over the same file(s) through a\n"
+                 "  64 KiB stdio buffer like pcap-source's, page cache warm; colo-graph net = packets / (CPU of\n"
+                 "  the run - CPU of the same graph on a tiny input), i.e. without the fixed cost of start,\n"
+                 "  graph load and exit ('fixed CPU ms'). 'wall Mpps' is the whole process by the wall clock,\n"
+                 "  for reference.\n";
     const std::string dir = o.server.workdir;
     const PcapFile udp = write_generated_pcap(dir + "/udp64.pcap", o.replay_packets, 64, 256);
     const PcapFile udp_tiny = write_generated_pcap(dir + "/udp64-tiny.pcap", 1, 64, 256);

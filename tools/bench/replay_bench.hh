@@ -26,7 +26,8 @@ struct DemoCopy {
 };
 DemoCopy write_scaled_demo(const std::string& demo_data, const std::string& out_dir, unsigned replicas);
 
-// Reads every packet of every file with pcap_next_ex.
+// Reads every packet of every file with pcap_next_ex, through a 64 KiB
+// stdio buffer like pcap-source.
 struct RawRead {
     uint64_t packets = 0;
     double seconds = 0, cpu_s = 0;   // wall clock; the reading thread's CPU
