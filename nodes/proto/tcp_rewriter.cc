@@ -135,9 +135,9 @@ FlowKey TcpRewriter::key_of(const ParsedFrame& f, Direction d)
 
 std::optional<TcpConnectionInfo> TcpRewriter::connection(const FlowKey& key) const
 {
-    const auto it = table_.find(key);
-    if (it == table_.end()) return std::nullopt;
-    return it->second.info;
+    const uint32_t id = table_.find(key);
+    if (id == table_.npos) return std::nullopt;
+    return table_[id].info;
 }
 
 RewriteResult TcpRewriter::process(Packet& p, Direction d, uint64_t now_ns)
@@ -149,11 +149,12 @@ RewriteResult TcpRewriter::process(Packet& p, Direction d, uint64_t now_ns)
         return RewriteResult::passed;
     }
     const FlowKey key = key_of(f, d);
-    Connection* c = find_or_open(key, f.tcp_flags, now_ns);
-    if (!c) {
+    const uint32_t id = find_or_open(key, f.tcp_flags, now_ns);
+    if (id == table_.npos) {
         ++counters_.passed_untracked;
         return RewriteResult::passed;
     }
+    Connection* c = &table_[id];
     ++counters_.tracked;
 
     const Segment s(p.data(), f);
@@ -166,42 +167,38 @@ RewriteResult TcpRewriter::process(Packet& p, Direction d, uint64_t now_ns)
     const bool changed = apply_edits(p, f, edits);
 
     if (s.has(tcpflag::RST)) {
-        remove(key);
+        remove(id);
         ++counters_.connections_reset;
     } else {
         track_close(*c, s, d);
         if (c->guest_fin_acked && c->peer_fin_acked) {
-            remove(key);
+            remove(id);
             ++counters_.connections_closed;
         }
     }
     return changed ? RewriteResult::rewritten : RewriteResult::tracked;
 }
 
-TcpRewriter::Connection* TcpRewriter::find_or_open(const FlowKey& key, uint8_t tcp_flags, uint64_t now_ns)
+uint32_t TcpRewriter::find_or_open(const FlowKey& key, uint8_t tcp_flags, uint64_t now_ns)
 {
-    if (auto it = table_.find(key); it != table_.end()) {
-        Connection& c = it->second;
-        lru_.splice(lru_.end(), lru_, c.lru);
-        c.info.last_seen_ns = now_ns;
-        return &c;
+    if (const uint32_t id = table_.find(key); id != table_.npos) {
+        table_.touch(id);
+        table_[id].info.last_seen_ns = now_ns;
+        return id;
     }
     // Only a bare SYN starts something the rewriter can learn offsets from.
     const bool bare_syn = (tcp_flags & (tcpflag::SYN | tcpflag::ACK | tcpflag::RST)) == tcpflag::SYN;
-    if (!bare_syn || failover_mode_) return nullptr;
+    if (!bare_syn || failover_mode_) return table_.npos;
 
     if (table_.size() >= config_.max_connections) {
-        const FlowKey oldest = lru_.front();
-        remove(oldest);
+        remove(table_.least_active());
         ++counters_.connections_evicted;
     }
-    lru_.push_back(key);
-    Connection& c = table_[key];
-    c.lru = std::prev(lru_.end());
-    c.info.last_seen_ns = now_ns;
+    const uint32_t id = table_.insert(key);
+    table_[id].info.last_seen_ns = now_ns;
     ++by_state_[std::size_t(TcpState::closed)];
     ++counters_.connections_opened;
-    return &c;
+    return id;
 }
 
 void TcpRewriter::reopen(Connection& c)
@@ -209,7 +206,9 @@ void TcpRewriter::reopen(Connection& c)
     set_state(c, TcpState::closed);
     Connection fresh;
     fresh.info.last_seen_ns = c.info.last_seen_ns;
-    fresh.lru = c.lru;
+    fresh.key = c.key;
+    fresh.by_age = c.by_age;
+    fresh.by_activity = c.by_activity;
     c = fresh;
 }
 
@@ -374,19 +373,17 @@ bool TcpRewriter::apply_edits(Packet& p, const ParsedFrame& f, const EditList& e
     return true;
 }
 
-void TcpRewriter::remove(const FlowKey& key)
+void TcpRewriter::remove(uint32_t id)
 {
-    const auto it = table_.find(key);
-    if (it == table_.end()) return;
-    --by_state_[std::size_t(it->second.info.state)];
-    lru_.erase(it->second.lru);
-    table_.erase(it);
+    --by_state_[std::size_t(table_[id].info.state)];
+    table_.erase(id);
 }
 
 void TcpRewriter::checkpoint()
 {
     ++counters_.checkpoints;
-    for (auto& [key, c] : table_) {
+    for (uint32_t id = table_.oldest(); id != table_.npos; id = table_.next_by_age(id)) {
+        Connection& c = table_[id];
         c.info.seq_offset = 0;
         c.info.ts_offset = 0;
         c.info.seq_synced = true;
@@ -401,9 +398,9 @@ void TcpRewriter::checkpoint()
 void TcpRewriter::failover()
 {
     ++counters_.failovers;
-    const bool translating = std::any_of(table_.begin(), table_.end(), [](const auto& entry) {
-        return entry.second.info.seq_offset != 0 || entry.second.info.ts_offset != 0;
-    });
+    bool translating = false;
+    for (uint32_t id = table_.oldest(); id != table_.npos && !translating; id = table_.next_by_age(id))
+        translating = table_[id].info.seq_offset != 0 || table_[id].info.ts_offset != 0;
     if (!translating) failover_mode_ = true;
 }
 
@@ -412,12 +409,11 @@ std::size_t TcpRewriter::expire(uint64_t now_ns)
     if (config_.idle_timeout_ms == 0) return 0;
     const uint64_t timeout_ns = config_.idle_timeout_ms * 1'000'000;
     std::size_t n = 0;
-    // The LRU list is in last-seen order, so the scan stops at the first live one.
-    while (!lru_.empty()) {
-        const Connection& c = table_.at(lru_.front());
+    // The activity list is in last-seen order, so the scan stops at the first live one.
+    for (uint32_t id = table_.least_active(); id != table_.npos; id = table_.least_active()) {
+        const Connection& c = table_[id];
         if (now_ns < c.info.last_seen_ns || now_ns - c.info.last_seen_ns < timeout_ns) break;
-        const FlowKey oldest = lru_.front();
-        remove(oldest);
+        remove(id);
         ++n;
     }
     counters_.connections_expired += n;

@@ -14,15 +14,14 @@
 
 #include "engine/packet.hh"
 #include "nodes/proto/flow_key.hh"
+#include "nodes/proto/flow_table.hh"
 #include "nodes/proto/frame_parse.hh"
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <optional>
 #include <span>
-#include <unordered_map>
 
 namespace colo {
 
@@ -126,12 +125,13 @@ private:
         // Sequence number just past each FIN: the guest's in PVM space, the peer's in its own.
         std::optional<uint32_t> guest_fin_end, peer_fin_end;
         bool guest_fin_acked = false, peer_fin_acked = false;
-        std::list<FlowKey>::iterator lru;
+        FlowKey key;                          // FlowTable's
+        FlowLinks by_age{}, by_activity{};    // FlowTable's
     };
     struct Segment;
     class EditList;
 
-    Connection* find_or_open(const FlowKey& key, uint8_t tcp_flags, uint64_t now_ns);
+    uint32_t find_or_open(const FlowKey& key, uint8_t tcp_flags, uint64_t now_ns); // npos: untracked
     void reopen(Connection& c);
     void set_state(Connection& c, TcpState s);
     void learn_offsets(Connection& c);
@@ -140,12 +140,11 @@ private:
     void track_close(Connection& c, const Segment& s, Direction d);
     void plan_edits(const Connection& c, const Segment& s, Direction d, EditList& edits) const;
     bool apply_edits(Packet& p, const ParsedFrame& f, const EditList& edits);
-    void remove(const FlowKey& key);
+    void remove(uint32_t id);
 
     TcpRewriterConfig config_;
     TcpRewriterCounters counters_;
-    std::unordered_map<FlowKey, Connection, FlowKeyHash> table_;
-    std::list<FlowKey> lru_; // least recently used first
+    FlowTable<Connection> table_;
     std::array<std::size_t, kTcpStateCount> by_state_{};
     bool failover_mode_ = false;
 };
