@@ -426,7 +426,7 @@ int parse(int argc, char** argv, Options& o, bool& keep)
         "rate", po::value(&o.rate)->default_value(10000), "latency: pairs per second")(
         "latency-repeat", po::value(&o.latency_repeat)->default_value(5), "latency: runs per server and size")(
         "connections", po::value(&o.connections)->default_value(10000), "memory: connections")(
-        "replicas", po::value(&o.replicas)->default_value(500), "replay: copies of the demo captures")(
+        "replicas", po::value(&o.replicas)->default_value(2000), "replay: copies of the demo captures (fewer give unstable ratios)")(
         "replay-packets", po::value(&o.replay_packets)->default_value(1000000), "replay: generated 64-byte frames")(
         "perf-dir", po::value(&o.perf_dir), "also record perf profiles of extra colo-graph runs into DIR")(
         "workdir", po::value(&workdir), "scratch directory (default: a new /tmp/colo-bench.XXXXXX, removed at exit)")(

@@ -59,7 +59,7 @@ else
 fi
 
 QUICK_ARGS=""
-[ $QUICK -eq 1 ] && QUICK_ARGS="--count 100000 --repeat 1 --latency-repeat 1 --latency-pairs 5000 --replicas 50 --replay-packets 200000"
+[ $QUICK -eq 1 ] && QUICK_ARGS="--count 100000 --repeat 1 --latency-repeat 1 --latency-pairs 5000 --replicas 500 --replay-packets 200000"
 
 if [ -n "$MICRO" ]; then
     echo
