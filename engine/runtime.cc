@@ -233,8 +233,8 @@ struct NodeRunner final : Injector {
         // Run-to-completion, like QEMU's iothread: inside the graph's arena
         // the messages this sends are spawned on this thread, which then runs
         // them (and whatever else is pending) until the graph is idle. A
-        // released frame then needs no wake-up of a worker thread; workers
-        // still steal work when there is more than one thread's worth.
+        // released frame then needs no wake-up of another thread. Workers,
+        // if --threads asked for any, steal from it when there is more.
         rt->arena.execute([&] {
             send(port, std::move(batch));
             rt->wait_idle();
