@@ -78,8 +78,7 @@ struct Runtime::Impl {
     RunOptions opt;
     std::unique_ptr<oneapi::tbb::global_control> parallelism;
     oneapi::tbb::task_arena arena;   // the graph's; live sources' threads enter it
-    std::unique_ptr<flow::graph> graph_storage;
-    flow::graph* g = nullptr;
+    std::unique_ptr<flow::graph> g;   // made inside `arena`, so it runs there
     std::vector<std::unique_ptr<NodeRunner>> runners;
     // Live sources run the work they inject on their own thread (see inject()).
     bool inject_runs_graph = false;
@@ -442,8 +441,7 @@ Runtime::Runtime(const GraphDecl& graph, RunOptions options) : impl_(std::make_u
     // driving thread, the timer and each live source's.
     const unsigned outside = 2 + unsigned(live_sources);
     rt.arena.initialize(int(workers + outside), outside);
-    rt.arena.execute([&] { rt.graph_storage = std::make_unique<flow::graph>(); });
-    rt.g = rt.graph_storage.get();
+    rt.arena.execute([&] { rt.g = std::make_unique<flow::graph>(); });
     for (auto& r : rt.runners) {
         NodeRunner* raw = r.get();
         r->fn = std::make_unique<flow::function_node<Message>>(*rt.g, flow::serial, [raw](const Message& m) {

@@ -2,6 +2,8 @@
 
 #include "engine/registry.hh"
 
+#include "nodes/io/buffered_file.hh"
+
 #include <pcap/pcap.h>
 
 #include <cerrno>
@@ -11,8 +13,6 @@
 namespace colo {
 
 namespace counter { enum { packets, bytes, write_errors }; }
-
-constexpr std::size_t kWriteBuffer = 1 << 16;
 
 PcapSink::PcapSink(const Properties& p) : file_(p.str("file")), flush_each_batch_(p.boolean("flush"))
 {
@@ -31,12 +31,8 @@ std::string PcapSink::open()
         dumper_ = pcap_dump_open(dead_, "-");
         return dumper_ ? "" : pcap_geterr(dead_);
     }
-    // pcap_dump writes each record with fwrite: a large stdio buffer makes
-    // one write() per kWriteBuffer bytes instead of one per 4 KiB.
-    FILE* f = std::fopen(file_.c_str(), "wb");
+    FILE* f = fopen_buffered(file_, "wb", write_buffer_);
     if (!f) return std::strerror(errno);
-    write_buffer_.resize(kWriteBuffer); // glibc ignores the size unless given the buffer
-    std::setvbuf(f, write_buffer_.data(), _IOFBF, write_buffer_.size());
     dumper_ = pcap_dump_fopen(dead_, f);
     if (dumper_) return "";
     std::fclose(f);

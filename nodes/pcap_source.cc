@@ -2,6 +2,8 @@
 
 #include "engine/registry.hh"
 
+#include "nodes/io/buffered_file.hh"
+
 #include <pcap/pcap.h>
 
 #include <cerrno>
@@ -13,8 +15,6 @@
 namespace colo {
 
 namespace counter { enum { packets, bytes, snapped, truncated_files }; }
-
-constexpr std::size_t kReadBuffer = 1 << 16;
 
 PcapSource::PcapSource(const Properties& p)
     : file_(p.str("file")), paced_(p.str("timing") == "original"), passes_(p.integer("loop")),
@@ -28,12 +28,8 @@ PcapSource::~PcapSource() { finish(); }
 void PcapSource::open()
 {
     char err[PCAP_ERRBUF_SIZE] = {};
-    // libpcap reads records with fread: a large stdio buffer makes one
-    // read() per kReadBuffer bytes instead of one per 4 KiB block.
-    FILE* f = std::fopen(file_.c_str(), "rb");
+    FILE* f = fopen_buffered(file_, "rb", read_buffer_);
     if (!f) throw std::runtime_error(file_ + ": " + std::strerror(errno));
-    read_buffer_.resize(kReadBuffer); // glibc ignores the size unless given the buffer
-    std::setvbuf(f, read_buffer_.data(), _IOFBF, read_buffer_.size());
     pcap_ = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
     if (!pcap_) {
         std::fclose(f);

@@ -28,17 +28,11 @@ FlowKey FlowKey::from_frame(const ParsedFrame& f)
     FlowKey k;
     k.src = f.src;
     k.dst = f.dst;
-    // The fields after the addresses are stored as one word: hash() and ==
-    // read them as one, and a load that spans several smaller stores cannot
-    // be forwarded from them (a stall of a dozen cycles per lookup).
-    struct {
-        uint16_t sport, dport, vlan;
-        uint8_t ip_version, proto;
-    } tail{f.sport, f.dport, f.vlan_tags ? uint16_t(f.vlan_tci & 0x0fff) : uint16_t(0), f.ip_version, f.l4_proto};
-    static_assert(sizeof tail == sizeof(FlowKey) - offsetof(FlowKey, sport));
-    uint64_t word;
-    std::memcpy(&word, &tail, sizeof word);
-    std::memcpy(&k.sport, &word, sizeof word);
+    k.sport = f.sport;
+    k.dport = f.dport;
+    k.vlan = f.vlan_tags ? uint16_t(f.vlan_tci & 0x0fff) : 0;
+    k.ip_version = f.ip_version;
+    k.proto = f.l4_proto;
     return k;
 }
 

@@ -57,10 +57,6 @@ std::string ip_proto_name(uint8_t proto);
 // True for the protocols whose first four L4 bytes are source and destination ports.
 bool ip_proto_has_ports(uint8_t proto);
 
-struct FlowKeyHash {
-    std::size_t operator()(const FlowKey& k) const { return k.hash(); }
-};
-
 } // namespace colo
 
 template <>

@@ -1,6 +1,7 @@
 #include "tools/bench/replay_bench.hh"
 
 #include "engine/runtime.hh"
+#include "nodes/io/buffered_file.hh"
 #include "nodes/proto/checksum.hh"
 #include "nodes/proto/frame_parse.hh"
 #include "tools/bench/process.hh"
@@ -21,8 +22,6 @@
 namespace colo::bench {
 
 namespace {
-
-constexpr std::size_t kRawReadBuffer = 1 << 16;   // pcap-source's stdio buffer
 
 struct Record {
     timeval ts;
@@ -130,13 +129,12 @@ RawRead raw_read(const std::vector<std::string>& files)
 {
     RawRead r;
     const double t0 = monotonic_seconds(), cpu0 = thread_cpu_seconds();
-    std::vector<char> buffer(kRawReadBuffer);
+    std::vector<char> buffer;
     for (const auto& path : files) {
         char err[PCAP_ERRBUF_SIZE];
-        // The same stdio buffer as pcap-source, so the yardstick reads alike.
-        FILE* f = std::fopen(path.c_str(), "rb");
+        // Opened as pcap-source opens it, so the yardstick reads alike.
+        FILE* f = fopen_buffered(path, "rb", buffer);
         if (!f) throw std::runtime_error(path + ": " + std::strerror(errno));
-        std::setvbuf(f, buffer.data(), _IOFBF, buffer.size());
         pcap_t* p = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
         if (!p) {
             std::fclose(f);
