@@ -111,8 +111,8 @@ struct Runtime::Impl {
     std::mutex log_mu;
     void log(const std::string& s)
     {
-        if (opt.log) return opt.log(s);
         std::lock_guard lock(log_mu);   // one whole line per message, whatever thread logs
+        if (opt.log) return opt.log(s);
         std::cerr << (s + '\n') << std::flush;
     }
     uint64_t now() const { return deterministic ? sim_now.load() : wall_clock_ns(); }

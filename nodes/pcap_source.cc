@@ -17,7 +17,8 @@ namespace colo {
 namespace counter { enum { packets, bytes, snapped, truncated_files }; }
 
 PcapSource::PcapSource(const Properties& p)
-    : file_(p.str("file")), paced_(p.str("timing") == "original"), passes_(p.integer("loop")),
+    : file_(p.str("file")), paced_(p.str("timing") == "original"), read_ahead_(p.boolean("read_ahead")),
+      passes_(p.integer("loop")),
       vnet_len_(uint32_t(p.integer("vnet_hdr_len")))
 {
     open();
@@ -45,7 +46,7 @@ void PcapSource::open()
     }
 }
 
-bool PcapSource::read_one()
+bool PcapSource::read_one(Packet& out)
 {
     while (!eof_) {
         pcap_pkthdr* hdr = nullptr;
@@ -57,13 +58,13 @@ bool PcapSource::read_one()
             ts += pass_offset_ns_;
             last_ts_ = ts;
             const uint32_t n = std::min<uint32_t>(hdr->caplen, kMaxFrameLen - vnet_len_);
-            next_ = Packet::with_capacity(n + vnet_len_);
-            if (vnet_len_) std::memset(next_.buf.get()->data(), 0, vnet_len_);
-            std::memcpy(next_.buf.get()->data() + vnet_len_, data, n);
-            next_.len = n + vnet_len_;
-            next_.vnet_len = vnet_len_;
-            next_.ts_ns = ts;
-            next_.seq = seq_++;
+            out = Packet::with_capacity(n + vnet_len_);
+            if (vnet_len_) std::memset(out.buf.get()->data(), 0, vnet_len_);
+            std::memcpy(out.buf.get()->data() + vnet_len_, data, n);
+            out.len = n + vnet_len_;
+            out.vnet_len = vnet_len_;
+            out.ts_ns = ts;
+            out.seq = seq_++;
             if (hdr->caplen < hdr->len) count(counter::snapped);
             return true;
         }
@@ -85,26 +86,60 @@ bool PcapSource::read_one()
     return false;
 }
 
+bool PcapSource::fill(ReadAhead::Chunk& chunk, std::size_t max_bytes)
+{
+    std::size_t bytes = 0;
+    while (bytes < max_bytes) {
+        if (!read_one(chunk.emplace_back())) {
+            chunk.pop_back();
+            return false;
+        }
+        bytes += chunk.back().len;
+    }
+    return true;
+}
+
+Packet* PcapSource::front()
+{
+    // Chunks are sized in bytes: large enough that handing one to the graph
+    // (a wake-up) is rare next to reading it; small enough for the cache, as
+    // the graph reads every byte soon after (reading ahead, a few of them wait).
+    if (chunk_pos_ == chunk_.size()) {
+        chunk_pos_ = 0;
+        if (read_ahead_) {
+            if (!ahead_) ahead_ = std::make_unique<ReadAhead>([this](ReadAhead::Chunk& c) { return fill(c, 256 * 1024); }, 4);
+            if (!ahead_->next(chunk_)) chunk_.clear();
+        } else {
+            chunk_.clear();
+            fill(chunk_, 16 * 1024);
+        }
+        if (chunk_.empty()) return nullptr;
+    }
+    return &chunk_[chunk_pos_];
+}
+
 bool PcapSource::peek_time(uint64_t& ts_ns)
 {
-    if (!have_next_) have_next_ = read_one();
-    if (!have_next_) return false;
-    ts_ns = next_.ts_ns;
-    return true;
+    const Packet* p = front();
+    if (p) ts_ns = p->ts_ns;
+    return p != nullptr;
 }
 
 bool PcapSource::pull(std::size_t max, uint64_t until_ns, int& out_port, Batch& out)
 {
     out_port = 0;
     out.packets.reserve(max);
+    uint64_t packets = 0, bytes = 0; // counted once per batch: each count() is an atomic add
     while (out.size() < max) {
-        if (!have_next_ && !(have_next_ = read_one())) break;
-        if (!out.empty() && next_.ts_ns > until_ns) break;
-        count(counter::packets);
-        count(counter::bytes, next_.len);
-        out.packets.push_back(std::move(next_));
-        have_next_ = false;
+        Packet* p = front();
+        if (!p || (!out.empty() && p->ts_ns > until_ns)) break;
+        ++packets;
+        bytes += p->len;
+        out.packets.push_back(std::move(*p));
+        ++chunk_pos_;
     }
+    count(counter::packets, packets);
+    count(counter::bytes, bytes);
     return !out.empty();
 }
 
@@ -120,12 +155,12 @@ void PcapSource::paced_loop(Injector& injector)
     const auto wall_start = steady_clock::now();
     uint64_t ts0 = 0;
     while (!stop_.load() && !injector.stopping()) {
-        uint64_t ts = 0;
-        if (!peek_time(ts)) break;
-        if (!ts0) ts0 = ts;
-        std::this_thread::sleep_until(wall_start + nanoseconds(ts - ts0));
-        Packet p = std::move(next_);
-        have_next_ = false;
+        Packet* next = front();
+        if (!next) break;
+        if (!ts0) ts0 = next->ts_ns;
+        std::this_thread::sleep_until(wall_start + nanoseconds(next->ts_ns - ts0));
+        Packet p = std::move(*next);
+        ++chunk_pos_;
         p.ts_ns = injector.now_ns();
         count(counter::packets);
         count(counter::bytes, p.len);
@@ -147,6 +182,7 @@ void PcapSource::drain(Emit&) { stop_thread(); }
 void PcapSource::finish()
 {
     stop_thread();
+    ahead_.reset(); // before the file it reads is closed
     if (pcap_) pcap_close(pcap_);
     pcap_ = nullptr;
 }

@@ -18,4 +18,13 @@ grep -q '"event":"checkpoint_request","time":1700000000.900989,"reason":"mismatc
 grep -q '"event":"checkpoint_done","time":1700000000.920989,"released":1,"secondary_dropped":1}' "$T/events.jsonl" \
     || { cat "$T/events.jsonl"; fail "no flush of the divergent response"; }
 [ "$(wc -l <"$T/events.jsonl")" -eq 2 ] || { cat "$T/events.jsonl"; fail "unexpected events"; }
+
+# Both files read ahead on threads of their own: the same output, byte for byte.
+mkdir "$T/ahead"
+sed -e 's|{ type: pcap-source, |{ type: pcap-source, read_ahead: true, |' -e "s|\${graph_dir}|$SRC/graphs|" \
+    "$SRC/graphs/demo-replay.yaml" >"$T/ahead.yaml"
+grep -c "read_ahead: true" "$T/ahead.yaml" | grep -qx 2 || fail "the read-ahead copy of the demo graph"
+expect_rc 0 "$BIN" run "$T/ahead.yaml" --set out="$T/ahead"
+cmp "$T/released.pcap" "$T/ahead/released.pcap" || fail "read-ahead changed released.pcap"
+cmp "$T/events.jsonl" "$T/ahead/events.jsonl" || fail "read-ahead changed events.jsonl"
 echo ok

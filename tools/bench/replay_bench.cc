@@ -201,4 +201,19 @@ std::string write_read_only_graph(const std::string& dir)
     return path;
 }
 
+std::string write_read_ahead_copy(const std::string& graph, const std::string& out)
+{
+    std::ifstream in(graph);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string s = text.str();
+    const std::string from = "type: pcap-source, ", to = "type: pcap-source, read_ahead: true, ";
+    std::size_t sources = 0;
+    for (std::size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()), ++sources)
+        s.replace(at, from.size(), to);
+    if (sources == 0) throw std::runtime_error(graph + ": no '" + from + "' to read ahead");
+    std::ofstream(out) << s;
+    return out;
+}
+
 } // namespace colo::bench

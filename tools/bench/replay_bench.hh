@@ -50,4 +50,8 @@ ReplayRun run_replay(const std::string& colo_graph, const std::string& graph, co
 std::string write_mirror_compare_graph(const std::string& dir);
 std::string write_read_only_graph(const std::string& dir);
 
+// A copy of GRAPH at OUT whose pcap-sources all read ahead on threads of
+// their own (read_ahead: true); throws if GRAPH has none.
+std::string write_read_ahead_copy(const std::string& graph, const std::string& out);
+
 } // namespace colo::bench
