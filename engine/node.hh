@@ -93,6 +93,10 @@ public:
     // Time passed. Called about every tick_interval_ns() with graph time.
     virtual void tick(uint64_t now_ns, Emit& out) {}
     virtual uint64_t tick_interval_ns() const { return 0; }   // 0 = never
+    // Replay only, asked while the graph is idle: a node with nothing to do
+    // at `now_ns` may decline that tick (it still ends batches in time), so
+    // a fine tick interval costs nothing while the node waits for nothing.
+    virtual bool wants_tick(uint64_t now_ns) const { return true; }
 
     // Stop producing (sources) and hand over anything held, e.g. queued
     // packets, so that sinks see them. Called in topological order.

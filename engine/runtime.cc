@@ -307,10 +307,12 @@ void Runtime::Impl::advance_sim_time(uint64_t t)
         // Bounded catch-up: a long silence in a capture must not cost millions of ticks.
         for (int n = 0; r->next_tick <= t; ++n) {
             if (n == 10000) { r->next_tick = t; }
-            sim_now.store(r->next_tick);
-            r->put_control(Message::tick, r->next_tick);
+            if (r->node->wants_tick(r->next_tick)) {
+                sim_now.store(r->next_tick);
+                r->put_control(Message::tick, r->next_tick);
+                ticked = true;
+            }
             r->next_tick += interval;
-            ticked = true;
         }
     }
     if (ticked) wait_idle();

@@ -16,6 +16,7 @@ public:
     void push(int in_port, const Batch& batch, Emit& out) override;
     void tick(uint64_t now_ns, Emit& out) override;
     uint64_t tick_interval_ns() const override { return 1'000'000; }
+    bool wants_tick(uint64_t now_ns) const override { return due_ns_ && now_ns >= due_ns_; }
 
 private:
     uint64_t delay_ns_;
