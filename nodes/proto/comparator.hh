@@ -108,6 +108,8 @@ private:
     std::deque<ConnectionReport> history_; // removed connections, oldest first
     uint64_t next_serial_ = 0;
     uint64_t next_scan_ns_ = 0;
+    uint64_t last_scan_ns_ = 0;
+    bool settle_all_ = true;   // the next scan looks at every idle connection (see scan())
     bool pending_ = false;     // a checkpoint request is outstanding
     uint64_t pending_since_ns_ = 0;
     bool passthrough_ = false; // after failover() or shutdown()

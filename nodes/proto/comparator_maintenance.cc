@@ -32,29 +32,54 @@ void Comparator::scan(uint64_t now_ns, CompareOutput& out)
     const uint64_t timeout_ns = config_.compare_timeout_ms * kNsPerMs;
     const uint64_t cycle_ns = config_.expired_scan_cycle_ms * kNsPerMs;
     const uint64_t idle_ns = config_.idle_timeout_ms * kNsPerMs;
-    bool timed_out = false;
-    for (uint32_t id = table_.oldest(); id != ConnectionTable::npos;) {
-        const uint32_t next = table_.next_by_age(id);
-        CompareConnection& conn = table_[id];
-        if (!timed_out) {
+    const auto idle_for = [&](const CompareConnection& c) { return now_ns > c.last_active_ns ? now_ns - c.last_active_ns : 0; };
+
+    // Timeouts: the first connection, in first-seen order, holding an old packet.
+    if (counters_.queued_primary + counters_.queued_secondary > 0) {
+        for (uint32_t id = table_.oldest(); id != ConnectionTable::npos; id = table_.next_by_age(id)) {
+            const CompareConnection& conn = table_[id];
             const bool old_primary = older_than(conn.primary, now_ns, timeout_ns);
             if (old_primary || older_than(conn.secondary, now_ns, timeout_ns)) {
-                timed_out = true;
                 ++counters_.timeouts;
                 request(CheckpointReason::timeout, old_primary ? CompareSide::primary : CompareSide::secondary,
                         conn.key, now_ns, std::nullopt, out);
+                break;
             }
         }
-        if (conn.queues_empty()) {
-            const uint64_t idle = now_ns > conn.last_active_ns ? now_ns - conn.last_active_ns : 0;
-            if (idle >= idle_ns || (conn.closing && idle >= cycle_ns)) {
+    }
+
+    // Idle connections with empty queues. The activity list is in order of
+    // last packet, so only its two ends need a look, not every connection
+    // (replay runs a scan per second of packet time, thousands per second):
+    //  * from the least active end, those idle for idle_timeout expire;
+    //  * from the most active end, past those active within a cycle, those
+    //    that went idle since the last scan give back their queues' storage,
+    //    or expire if they were closing. Earlier ones were seen by earlier
+    //    scans, unless a flush emptied their queues since (then look at all).
+    for (uint32_t id = table_.least_active(); id != ConnectionTable::npos;) {
+        const uint32_t next = table_.next_by_activity(id);
+        const CompareConnection& conn = table_[id];
+        if (idle_for(conn) < idle_ns) break;
+        if (conn.queues_empty()) remove(id, Removal::expired);
+        id = next;
+    }
+    const uint64_t settled_idle = settle_all_ ? UINT64_MAX : cycle_ns + (now_ns - std::min(now_ns, last_scan_ns_));
+    settle_all_ = false;
+    last_scan_ns_ = now_ns;
+    for (uint32_t id = table_.most_active(); id != ConnectionTable::npos;) {
+        const uint32_t prev = table_.prev_by_activity(id);
+        CompareConnection& conn = table_[id];
+        const uint64_t idle = idle_for(conn);
+        if (idle > settled_idle) break;
+        if (idle >= cycle_ns && conn.queues_empty()) {
+            if (conn.closing) {
                 remove(id, Removal::expired);
-            } else if (idle >= cycle_ns) {
+            } else {
                 conn.primary.release_storage();
                 conn.secondary.release_storage();
             }
         }
-        id = next;
+        id = prev;
     }
 }
 
@@ -68,6 +93,7 @@ void Comparator::flush(CompareConnection& conn, CompareOutput& out, uint64_t& re
 
 void Comparator::flush_all(CompareOutput& out)
 {
+    settle_all_ = true; // connections emptied here may have gone idle long ago
     for (uint32_t id = table_.oldest(); id != ConnectionTable::npos; id = table_.next_by_age(id))
         flush(table_[id], out, counters_.released_flush, counters_.secondary_dropped_flush);
 }

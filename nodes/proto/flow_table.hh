@@ -99,6 +99,8 @@ public:
     uint32_t next_by_age(uint32_t id) const { return (*this)[id].by_age.next; }
     uint32_t least_active() const { return activity_.head; }
     uint32_t next_by_activity(uint32_t id) const { return (*this)[id].by_activity.next; }
+    uint32_t most_active() const { return activity_.tail; }
+    uint32_t prev_by_activity(uint32_t id) const { return (*this)[id].by_activity.prev; }
 
 private:
     // 256 entries per chunk: the waste is bounded by one chunk, small against

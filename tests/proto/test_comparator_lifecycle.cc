@@ -166,6 +166,52 @@ TEST_CASE("compare: a connection expires one scan cycle after FIN or RST", "[com
     CHECK(h.counters().connections_active == 0);
 }
 
+TEST_CASE("compare: the scan finds closing and idle connections behind newer ones", "[compare]")
+{
+    // A scan looks only at the two ends of the activity order; a closing
+    // connection with many newer ones still expires one cycle after its last
+    // packet, and the newer ones expire after idle_timeout.
+    CompareHarness h;
+    const uint64_t t0 = h.now;
+    h.tick_at(t0); // the first scan, which looks at everything
+    h.now = t0 + 200 * kMs;
+    const auto fin = frames::tcp(port(1), 50, 1, uint8_t(kAck | tcpflag::FIN), "");
+    h.primary(fin);
+    h.secondary(fin);
+    for (uint16_t i = 0; i < 50; ++i) {
+        h.now = t0 + (300 + 10 * i) * kMs;
+        const auto datagram = frames::udp(port(uint16_t(100 + i)), "answered");
+        h.primary(datagram);
+        h.secondary(datagram);
+    }
+    CHECK(h.take_released().size() == 51);
+
+    h.tick_at(t0 + 1000 * kMs); // the FIN is 800 ms old: not yet
+    CHECK(h.counters().connections_expired == 0);
+    h.tick_at(t0 + 2100 * kMs);
+    CHECK(h.counters().connections_expired == 1);
+    CHECK(h.counters().connections_active == 50);
+    for (uint64_t s = 3; s <= 60; ++s) h.tick_at(t0 + s * 1000 * kMs + 100 * kMs);
+    CHECK(h.counters().connections_expired == 1); // idle_timeout is 60 s
+    h.tick_at(t0 + 62000 * kMs);
+    CHECK(h.counters().connections_expired == 51);
+    CHECK(h.counters().connections_active == 0);
+}
+
+TEST_CASE("compare: a closing connection emptied by a checkpoint long after its last packet expires at the next scan", "[compare]")
+{
+    CompareHarness h;
+    const uint64_t t0 = h.now;
+    h.primary(frames::tcp(port(1), 50, 1, uint8_t(kAck | tcpflag::FIN), "unanswered")); // held: no secondary
+    for (uint64_t s = 1; s <= 10; ++s) h.tick_at(t0 + s * 1000 * kMs); // idle, but holding a packet
+    CHECK(h.counters().connections_expired == 0);
+    h.take_events();
+    h.cmp.checkpoint_done(h.out);
+    CHECK(h.take_released().size() == 1);
+    h.tick_at(t0 + 11000 * kMs);
+    CHECK(h.counters().connections_expired == 1);
+}
+
 TEST_CASE("compare: a SYN starts a new incarnation of the tuple", "[compare]")
 {
     CompareHarness h;
