@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <deque>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -87,9 +88,18 @@ struct Runtime::Impl {
     std::mutex wait_mu;
     void wait_idle()
     {
+        if (run_inline) return run_queued();
         std::lock_guard lock(wait_mu);
         g->wait_for_all();
     }
+    // Replay runs on the driving thread alone and waits for the graph after
+    // every batch, so it has no use for oneTBB's tasks: messages wait in one
+    // queue, in the order sent, and wait_idle() runs them. A replay of two
+    // interleaved captures sends a batch per packet or two, and a task per
+    // message cost more than most nodes' work.
+    bool run_inline = false;
+    std::deque<std::pair<NodeRunner*, Message>> queued;
+    void run_queued();
 
     std::atomic<int64_t> in_flight{0};
     std::atomic<int> room_waiters{0};
@@ -210,14 +220,20 @@ struct NodeRunner final : Injector {
         const uint64_t seq = op.next_seq.fetch_add(1, std::memory_order_relaxed);
         for (const auto& s : op.successors) {
             rt->note_in_flight(rt->in_flight.fetch_add(1, std::memory_order_relaxed) + 1);
-            s.to->fn->try_put(Message{Message::data, s.inbound, seq, 0, b, bytes});
+            s.to->post(Message{Message::data, s.inbound, seq, 0, b, bytes});
         }
     }
 
     void put_control(Message::Kind kind, uint64_t now_ns)
     {
         rt->in_flight.fetch_add(1, std::memory_order_relaxed);
-        fn->try_put(Message{kind, 0, 0, now_ns, nullptr, 0});
+        post(Message{kind, 0, 0, now_ns, nullptr, 0});
+    }
+
+    void post(Message&& m)
+    {
+        if (rt->run_inline) rt->queued.emplace_back(this, std::move(m));
+        else fn->try_put(m);
     }
 
     // Injector
@@ -317,6 +333,15 @@ void Runtime::Impl::advance_sim_time(uint64_t t)
     }
     if (ticked) wait_idle();
     sim_now.store(t);
+}
+
+void Runtime::Impl::run_queued()
+{
+    while (!queued.empty()) {
+        auto [runner, m] = std::move(queued.front());
+        queued.pop_front();
+        runner->body(m);
+    }
 }
 
 void Runtime::Impl::drive_offline()
@@ -426,6 +451,7 @@ Runtime::Runtime(const GraphDecl& graph, RunOptions options) : impl_(std::make_u
             throw std::runtime_error("node '" + r->decl->name + "' is a live source; deterministic replay needs offline sources only");
     }
     rt.deterministic = rt.opt.deterministic.value_or(live_sources == 0);
+    rt.run_inline = rt.deterministic;
     // With an offline source the graph is rarely idle, and a live source
     // waiting for that would stop reading; such graphs hand work to workers.
     rt.inject_runs_graph = live_sources > 0 && offline_sources == 0;
@@ -464,6 +490,7 @@ Runtime::~Runtime()
 {
     if (!impl_) return;
     impl_->stopping.store(true);
+    impl_->queued.clear(); // left by a node that threw: do not run the rest
     impl_->wait_idle();
 }
 
