@@ -1,12 +1,32 @@
 #include "nodes/proto/packet_queue.hh"
 
 #include <utility>
+#include <vector>
 
 namespace colo {
 
+namespace {
+
+// Rings of the first size, kept for reuse: every new connection takes two and
+// gives them back when it falls idle, so replaying thousands of connections
+// would otherwise be a malloc and a free per queue. Per thread, as queues need
+// no lock; bounded, as an idle process should give memory back.
+constexpr uint32_t kFirstCapacity = 4;
+constexpr std::size_t kSpareRings = 1024;
+thread_local std::vector<std::unique_ptr<QueuedPacket[]>> spare_rings;
+
+} // namespace
+
 void PacketQueue::grow()
 {
-    const uint32_t cap = cap_ ? cap_ * 2 : 4;
+    const uint32_t cap = cap_ ? cap_ * 2 : kFirstCapacity;
+    if (cap_ == 0 && !spare_rings.empty()) {
+        slots_ = std::move(spare_rings.back());
+        spare_rings.pop_back();
+        cap_ = cap;
+        head_ = 0;
+        return;
+    }
     auto slots = std::make_unique<QueuedPacket[]>(cap);
     for (uint32_t i = 0; i < size_; ++i) slots[i] = std::move((*this)[i]);
     slots_ = std::move(slots);
@@ -56,6 +76,7 @@ void PacketQueue::erase(uint32_t i)
 void PacketQueue::release_storage()
 {
     if (size_ != 0) return;
+    if (cap_ == kFirstCapacity && spare_rings.size() < kSpareRings) spare_rings.push_back(std::move(slots_));
     slots_.reset();
     cap_ = 0;
     head_ = 0;
