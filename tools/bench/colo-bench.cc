@@ -24,6 +24,7 @@
 #include <boost/program_options.hpp>
 
 #include <sysexits.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -280,22 +281,29 @@ struct ReplayCase {
 };
 
 struct ReplayTiming {
-    double seconds, cpu_s;   // medians
-    uint64_t released;
+    double seconds = 0, cpu_s = 0; // medians
+    uint64_t released = 0;
 };
 
-ReplayTiming time_replay(const Options& o, const ReplayCase& c, const std::string& graph, const std::vector<std::string>& sets)
-{
+struct ReplaySamples {
     std::vector<double> wall, cpu;
     uint64_t released = 0;
-    for (unsigned rep = 0; rep < o.repeat; ++rep) {
-        const ReplayRun r = run_replay(o.server.colo_graph, graph, sets, "released", o.server.workdir + "/replay.log", "");
-        if (r.exit_status != 0) std::cout << "  " << c.label << ": colo-graph exited with status " << r.exit_status << "\n";
+    void add(const ReplayRun& r)
+    {
         wall.push_back(r.seconds);
         cpu.push_back(r.cpu_s);
         released = r.released;
     }
-    return {median(wall), median(cpu), released};
+    ReplayTiming medians() const { return {median(wall), median(cpu), released}; }
+};
+
+ReplaySamples& run_into(const Options& o, const ReplayCase& c, const std::string& graph, const std::vector<std::string>& sets,
+                        ReplaySamples& samples)
+{
+    const ReplayRun r = run_replay(o.server.colo_graph, graph, sets, "released", o.server.workdir + "/replay.log", "");
+    if (r.exit_status != 0) std::cout << "  " << c.label << ": colo-graph exited with status " << r.exit_status << "\n";
+    samples.add(r);
+    return samples;
 }
 
 void replay_section(const Options& o, Targets& targets)
@@ -347,20 +355,28 @@ void replay_section(const Options& o, Targets& targets)
         std::cout << "  graphs/demo-replay.yaml or its captures are missing: only the generated input is replayed\n";
     }
 
+    // The inputs were just written: write them back to disk now, or the
+    // kernel does it during the timed runs (seen: ratios 20 points lower).
+    ::sync();
     Table t({"graph", "input", "raw Mpps", "1 thread: net Mpps", "of raw", "read-ahead: net Mpps", "of raw",
              "CPU/pkt vs 1 thread", "fixed CPU ms", "released", "expected"});
     for (const ReplayCase& c : cases) {
         raw_read(c.files);   // warms the page cache
+        // Interleaved, so that each figure sees the machine in the same states
+        // (the raw read alone varied by 25 % between runs minutes apart).
         std::vector<double> raw_cpu, raw_wall;
+        ReplaySamples runs, tinies, aheads, ahead_tinies;
         for (unsigned rep = 0; rep < o.repeat; ++rep) {
             const RawRead r = raw_read(c.files);
             raw_cpu.push_back(r.cpu_s);
             raw_wall.push_back(r.seconds);
+            run_into(o, c, c.graph, c.sets, runs);
+            run_into(o, c, c.graph, c.tiny_sets, tinies);
+            run_into(o, c, c.ahead_graph, c.sets, aheads);
+            run_into(o, c, c.ahead_graph, c.tiny_sets, ahead_tinies);
         }
-        const ReplayTiming run = time_replay(o, c, c.graph, c.sets);
-        const ReplayTiming tiny = time_replay(o, c, c.graph, c.tiny_sets);
-        const ReplayTiming ahead = time_replay(o, c, c.ahead_graph, c.sets);
-        const ReplayTiming ahead_tiny = time_replay(o, c, c.ahead_graph, c.tiny_sets);
+        const ReplayTiming run = runs.medians(), tiny = tinies.medians();
+        const ReplayTiming ahead = aheads.medians(), ahead_tiny = ahead_tinies.medians();
         const double mp = double(c.packets) / 1e6;
         const double raw_cpu_mpps = mp / median(raw_cpu), raw_wall_mpps = mp / median(raw_wall);
         const double net_cpu_s = std::max(run.cpu_s - tiny.cpu_s, 1e-6);
