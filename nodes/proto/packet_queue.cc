@@ -10,9 +10,10 @@ namespace {
 // Rings of the first size, kept for reuse: every new connection takes two and
 // gives them back when it falls idle, so replaying thousands of connections
 // would otherwise be a malloc and a free per queue. Per thread, as queues need
-// no lock; bounded, as an idle process should give memory back.
+// no lock; few (19 KB), as they count against every idle connection's memory
+// (1024 of them raised the measured heap per idle connection from 248 to 280 B).
 constexpr uint32_t kFirstCapacity = 4;
-constexpr std::size_t kSpareRings = 1024;
+constexpr std::size_t kSpareRings = 64;
 thread_local std::vector<std::unique_ptr<QueuedPacket[]>> spare_rings;
 
 } // namespace
