@@ -278,6 +278,7 @@ struct ReplayCase {
     uint64_t expect_released;
     bool target;                         // mirror -> comparator: >= 50% of raw read
     std::string profile_name;            // with --perf-dir: profiled as DIR/NAME.perf.data
+    std::string output_dir = {};         // emptied before every run
 };
 
 struct ReplayTiming {
@@ -300,6 +301,13 @@ struct ReplaySamples {
 ReplaySamples& run_into(const Options& o, const ReplayCase& c, const std::string& graph, const std::vector<std::string>& sets,
                         ReplaySamples& samples)
 {
+    // What the last run wrote (demo-replay: 433 MB) must be neither written
+    // back nor truncated (as pcap-sink opens it) during this run.
+    if (!c.output_dir.empty()) {
+        std::filesystem::remove_all(c.output_dir);
+        std::filesystem::create_directories(c.output_dir);
+    }
+    ::sync();
     const ReplayRun r = run_replay(o.server.colo_graph, graph, sets, "released", o.server.workdir + "/replay.log", "");
     if (r.exit_status != 0) std::cout << "  " << c.label << ": colo-graph exited with status " << r.exit_status << "\n";
     samples.add(r);
@@ -350,7 +358,8 @@ void replay_section(const Options& o, Targets& targets)
                          write_read_ahead_copy(demo_graph, dir + "/demo-replay-ahead.yaml"),
                          {"graph_dir=" + dir + "/demo", "out=" + dir + "/demo-out"},
                          {"graph_dir=" + dir + "/demo-once", "out=" + dir + "/demo-out"},
-                         {demo.primary.path, demo.secondary.path}, both, demo.primary.packets, false, "replay-demo"});
+                         {demo.primary.path, demo.secondary.path}, both, demo.primary.packets, false, "replay-demo",
+                         dir + "/demo-out"});
     } else {
         std::cout << "  graphs/demo-replay.yaml or its captures are missing: only the generated input is replayed\n";
     }
