@@ -101,9 +101,9 @@ bool PcapSource::fill(ReadAhead::Chunk& chunk, std::size_t max_bytes)
 
 Packet* PcapSource::front()
 {
-    // Chunks are sized in bytes: large enough that handing one to the graph
-    // (a wake-up) is rare next to reading it; small enough for the cache, as
-    // the graph reads every byte soon after (reading ahead, a few of them wait).
+    // Chunks are sized in bytes. Read ahead: large, so that handing one over
+    // (a wake-up) is rare next to reading it. Otherwise: small, so that the
+    // packets are still in the cache when the graph reads them.
     if (chunk_pos_ == chunk_.size()) {
         chunk_pos_ = 0;
         if (read_ahead_) {

@@ -86,7 +86,7 @@ void Comparator::scan(uint64_t now_ns, CompareOutput& out)
 void Comparator::flush(CompareConnection& conn, CompareOutput& out, uint64_t& released, uint64_t& dropped)
 {
     for (; !conn.primary.empty(); --counters_.queued_primary, ++released)
-        out.released.push_back(conn.primary.pop_front().packet);
+        out.released.push_back(conn.primary.pop_front());
     for (; !conn.secondary.empty(); --counters_.queued_secondary, ++dropped)
         conn.secondary.pop_front();
 }

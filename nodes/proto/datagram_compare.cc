@@ -37,7 +37,7 @@ CompareProgress compare_datagrams(PacketQueue& primary, PacketQueue& secondary, 
         progress.bytes_matched += p.region_len;
         secondary.erase(match);
         ++progress.secondaries_consumed;
-        released.push_back(primary.pop_front().packet);
+        released.push_back(primary.pop_front());
         ++progress.released;
     }
     return progress;

@@ -50,10 +50,9 @@ void PacketQueue::insert_by_seq(QueuedPacket&& p)
         std::swap((*this)[i - 1], (*this)[i]);
 }
 
-QueuedPacket PacketQueue::pop_front()
+Packet PacketQueue::pop_front()
 {
-    QueuedPacket p = std::move(front());
-    front() = QueuedPacket{}; // drop the moved-from slot's buffer reference now
+    Packet p = std::move(front().packet); // the slot keeps no buffer reference
     head_ = (head_ + 1) & (cap_ - 1);
     --size_;
     return p;

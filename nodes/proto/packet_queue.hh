@@ -46,7 +46,8 @@ public:
     // Ascending wrap-aware sequence order; an equal sequence goes after the
     // packets already queued, so the older one is compared first.
     void insert_by_seq(QueuedPacket&& p);
-    QueuedPacket pop_front();
+    // Removes the front entry, handing back its packet.
+    Packet pop_front();
     // Removes the i-th packet, keeping the order of the rest.
     void erase(uint32_t i);
     // Frees the ring's storage; only when empty (idle connections).

@@ -11,7 +11,7 @@ namespace {
 
 void release_front(PacketQueue& q, std::vector<Packet>& released, CompareProgress& progress)
 {
-    released.push_back(q.pop_front().packet);
+    released.push_back(q.pop_front());
     ++progress.released;
 }
 
