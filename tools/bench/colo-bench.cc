@@ -298,8 +298,8 @@ struct ReplaySamples {
     ReplayTiming medians() const { return {median(wall), median(cpu), released}; }
 };
 
-ReplaySamples& run_into(const Options& o, const ReplayCase& c, const std::string& graph, const std::vector<std::string>& sets,
-                        ReplaySamples& samples)
+void run_into(const Options& o, const ReplayCase& c, const std::string& graph, const std::vector<std::string>& sets,
+              ReplaySamples& samples)
 {
     // What the last run wrote (demo-replay: 433 MB) must be neither written
     // back nor truncated (as pcap-sink opens it) during this run.
@@ -311,7 +311,6 @@ ReplaySamples& run_into(const Options& o, const ReplayCase& c, const std::string
     const ReplayRun r = run_replay(o.server.colo_graph, graph, sets, "released", o.server.workdir + "/replay.log", "");
     if (r.exit_status != 0) std::cout << "  " << c.label << ": colo-graph exited with status " << r.exit_status << "\n";
     samples.add(r);
-    return samples;
 }
 
 void replay_section(const Options& o, Targets& targets)
