@@ -12,7 +12,13 @@ std::size_t Diagnostics::error_count() const
 std::string format(const Diagnostic& d)
 {
     std::string s = d.loc.file.empty() ? "colo-graph" : d.loc.file;
-    if (d.loc.line > 0) s += ":" + std::to_string(d.loc.line) + ":" + std::to_string(d.loc.col);
+    if (d.loc.line > 0) {
+        // Appended piece by piece: `":" + std::to_string(...)` trips a GCC 12 -Wrestrict false positive.
+        s += ':';
+        s += std::to_string(d.loc.line);
+        s += ':';
+        s += std::to_string(d.loc.col);
+    }
     s += d.error ? ": error: " : ": note: ";
     return s + d.message;
 }

@@ -62,7 +62,9 @@ JsonObject& JsonObject::add_time(std::string_view k, uint64_t ns)
 
 std::string json_string_field(std::string_view json, std::string_view key)
 {
-    const std::string needle = "\"" + std::string(key) + "\":\"";
+    std::string needle = "\""; // built by appending: GCC 12 warns (-Wrestrict) on "..." + string
+    needle += key;
+    needle += "\":\"";
     auto at = json.find(needle);
     if (at == std::string_view::npos) return "";
     std::string out;

@@ -121,7 +121,9 @@ inline std::vector<uint8_t> tcp(const Endpoints& ep, uint32_t seq, uint32_t ack,
                                 uint16_t window = 65535)
 {
     options.resize((options.size() + 3) / 4 * 4, 0);
-    std::vector<uint8_t> l4(20, 0);
+    std::vector<uint8_t> l4;
+    l4.reserve(20 + options.size() + payload.size()); // one allocation (and no GCC 12 -Warray-bounds false positive)
+    l4.resize(20, 0);
     store_be16(&l4[0], ep.sport);
     store_be16(&l4[2], ep.dport);
     store_be32(&l4[4], seq);

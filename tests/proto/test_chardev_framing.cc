@@ -230,9 +230,8 @@ TEST_CASE("FrameEncoder: exact record bytes with and without VNET_LEN", "[framin
         REQUIRE(enc.push(p));
         Bytes wire;
         drain(enc, wire, 1 << 20);
-        Bytes want = {0, 0, 0, 5};
-        if (vnet) want.insert(want.end(), {0, 0, 0, 2});
-        want.insert(want.end(), {0xa0, 0xa1, 0xa2, 0xa3, 0xa4});
+        const Bytes want = vnet ? Bytes{0, 0, 0, 5, 0, 0, 0, 2, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4}
+                                : Bytes{0, 0, 0, 5, 0xa0, 0xa1, 0xa2, 0xa3, 0xa4};
         CHECK(wire == want);
     }
 }
