@@ -88,16 +88,15 @@ struct Runtime::Impl {
     std::mutex wait_mu;
     void wait_idle()
     {
-        if (run_inline) return run_queued();
+        if (deterministic) return run_queued();
         std::lock_guard lock(wait_mu);
         g->wait_for_all();
     }
-    // Replay runs on the driving thread alone and waits for the graph after
-    // every batch, so it has no use for oneTBB's tasks: messages wait in one
-    // queue, in the order sent, and wait_idle() runs them. A replay of two
-    // interleaved captures sends a batch per packet or two, and a task per
-    // message cost more than most nodes' work.
-    bool run_inline = false;
+    // Replay (deterministic) runs on the driving thread alone and waits for
+    // the graph after every batch, so it has no use for oneTBB's tasks:
+    // messages wait in one queue, in the order sent, and wait_idle() runs
+    // them. A replay of two interleaved captures sends a batch per packet or
+    // two, and a task per message cost more than most nodes' work.
     std::deque<std::pair<NodeRunner*, Message>> queued;
     void run_queued();
 
@@ -232,7 +231,7 @@ struct NodeRunner final : Injector {
 
     void post(Message&& m)
     {
-        if (rt->run_inline) rt->queued.emplace_back(this, std::move(m));
+        if (rt->deterministic) rt->queued.emplace_back(this, std::move(m));
         else fn->try_put(m);
     }
 
@@ -451,7 +450,6 @@ Runtime::Runtime(const GraphDecl& graph, RunOptions options) : impl_(std::make_u
             throw std::runtime_error("node '" + r->decl->name + "' is a live source; deterministic replay needs offline sources only");
     }
     rt.deterministic = rt.opt.deterministic.value_or(live_sources == 0);
-    rt.run_inline = rt.deterministic;
     // With an offline source the graph is rarely idle, and a live source
     // waiting for that would stop reading; such graphs hand work to workers.
     rt.inject_runs_graph = live_sources > 0 && offline_sources == 0;

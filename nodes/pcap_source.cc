@@ -129,16 +129,15 @@ bool PcapSource::pull(std::size_t max, uint64_t until_ns, int& out_port, Batch& 
 {
     out_port = 0;
     out.packets.reserve(max);
-    uint64_t packets = 0, bytes = 0; // counted once per batch: each count() is an atomic add
+    uint64_t bytes = 0; // counted once per batch: each count() is an atomic add
     while (out.size() < max) {
         Packet* p = front();
         if (!p || (!out.empty() && p->ts_ns > until_ns)) break;
-        ++packets;
         bytes += p->len;
         out.packets.push_back(std::move(*p));
         ++chunk_pos_;
     }
-    count(counter::packets, packets);
+    count(counter::packets, out.size());
     count(counter::bytes, bytes);
     return !out.empty();
 }

@@ -21,14 +21,13 @@ thread_local std::vector<std::unique_ptr<QueuedPacket[]>> spare_rings;
 void PacketQueue::grow()
 {
     const uint32_t cap = cap_ ? cap_ * 2 : kFirstCapacity;
+    std::unique_ptr<QueuedPacket[]> slots;
     if (cap_ == 0 && !spare_rings.empty()) {
-        slots_ = std::move(spare_rings.back());
+        slots = std::move(spare_rings.back());
         spare_rings.pop_back();
-        cap_ = cap;
-        head_ = 0;
-        return;
+    } else {
+        slots = std::make_unique<QueuedPacket[]>(cap);
     }
-    auto slots = std::make_unique<QueuedPacket[]>(cap);
     for (uint32_t i = 0; i < size_; ++i) slots[i] = std::move((*this)[i]);
     slots_ = std::move(slots);
     cap_ = cap;

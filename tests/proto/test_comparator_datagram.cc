@@ -117,8 +117,7 @@ TEST_CASE("compare: non-TCP traffic is matched and released first-in first-out",
     SECTION("an oldest primary without an equal secondary is a mismatch")
     {
         h.primary(a);
-        h.primary(b);
-        h.secondary(b);
+        h.both(b);
         CHECK(h.out.released.empty());
         CHECK(h.take_events().size() == 1);
     }
@@ -203,8 +202,7 @@ TEST_CASE("compare: IPv6 TCP, UDP and ICMPv6 are compared", "[compare]")
         CompareConfig c;
         c.ipv6 = false;
         CompareHarness h(c);
-        h.primary(p1);
-        h.secondary(p1);
+        h.both(p1);
         CHECK(h.take_released() == Frames{p1});
         CHECK(h.counters().released_unsupported == 1);
         CHECK(h.counters().secondary_dropped_unsupported == 1);

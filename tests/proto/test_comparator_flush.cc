@@ -16,8 +16,7 @@ TEST_CASE("compare: checkpoint flush order and surviving TCP state", "[compare]"
     Endpoints tcp_ep = port(1), udp_ep = port(2);
     // Connection 1 (TCP) is seen first, connection 2 (UDP) second.
     const auto hello = frames::tcp(tcp_ep, 1000, 1, kAck, "hello");
-    h.primary(hello);
-    h.secondary(hello);
+    h.both(hello);
     CHECK(h.take_released().size() == 1); // compare_seq is now 1005
 
     const auto u1 = frames::udp(udp_ep, "u1"), u2 = frames::udp(udp_ep, "u2");

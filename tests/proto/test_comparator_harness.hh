@@ -29,6 +29,12 @@ struct CompareHarness {
     {
         cmp.secondary(frames::packet(frame, vnet_len), now, out);
     }
+    // The same frame from both guests, primary first.
+    void both(const std::vector<uint8_t>& frame)
+    {
+        primary(frame);
+        secondary(frame);
+    }
     void tick_at(uint64_t t) { now = t; cmp.tick(now, out); }
 
     // The bytes of the packets released so far, in order; clears them.

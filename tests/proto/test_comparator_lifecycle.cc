@@ -108,8 +108,7 @@ TEST_CASE("compare: first-seen order holds when a connection takes an expired on
     CompareHarness h(c);
     const uint64_t t0 = h.now;
     const auto done = frames::udp(port(1), "answered");
-    h.primary(done);
-    h.secondary(done);
+    h.both(done);
     h.now = t0 + 500 * kMs;
     h.primary(frames::udp(port(2), "waiting"));
     h.tick_at(t0 + 1500 * kMs);
@@ -129,8 +128,7 @@ TEST_CASE("compare: idle connections expire, busy ones do not", "[compare]")
     CompareHarness h(c);
     const uint64_t t0 = h.now;
     const auto done = frames::udp(port(1), "answered");
-    h.primary(done);
-    h.secondary(done);
+    h.both(done);
     h.primary(frames::udp(port(2), "waiting"));
     CHECK(h.counters().connections_active == 2);
 
@@ -155,8 +153,7 @@ TEST_CASE("compare: a connection expires one scan cycle after FIN or RST", "[com
     const uint64_t t0 = h.now;
     Endpoints ep;
     const auto close = frames::tcp(ep, 50, 1, uint8_t(kAck | closing_flag), "");
-    h.primary(close);
-    h.secondary(close);
+    h.both(close);
     CHECK(h.take_released().size() == 1);
 
     h.tick_at(t0 + 500 * kMs);
@@ -176,13 +173,11 @@ TEST_CASE("compare: the scan finds closing and idle connections behind newer one
     h.tick_at(t0); // the first scan, which looks at everything
     h.now = t0 + 200 * kMs;
     const auto fin = frames::tcp(port(1), 50, 1, uint8_t(kAck | tcpflag::FIN), "");
-    h.primary(fin);
-    h.secondary(fin);
+    h.both(fin);
     for (uint16_t i = 0; i < 50; ++i) {
         h.now = t0 + (300 + 10 * i) * kMs;
         const auto datagram = frames::udp(port(uint16_t(100 + i)), "answered");
-        h.primary(datagram);
-        h.secondary(datagram);
+        h.both(datagram);
     }
     CHECK(h.take_released().size() == 51);
 
@@ -217,8 +212,7 @@ TEST_CASE("compare: a SYN starts a new incarnation of the tuple", "[compare]")
     CompareHarness h;
     Endpoints ep;
     const auto old_data = frames::tcp(ep, 1000, 1, kAck, "hello");
-    h.primary(old_data);
-    h.secondary(old_data);
+    h.both(old_data);
     CHECK(h.take_released().size() == 1); // compare_seq 1005
 
     h.primary(frames::tcp(ep, 500, 0, tcpflag::SYN, ""));
@@ -241,8 +235,7 @@ TEST_CASE("compare: max_connections evicts idle connections first", "[compare]")
     h.primary(waiting);                          // conn 1: least recently active, holds a packet
     h.now += kMs;
     const auto idle = frames::udp(port(2), "idle");
-    h.primary(idle);
-    h.secondary(idle);                           // conn 2: empty queues
+    h.both(idle);                           // conn 2: empty queues
     CHECK(h.take_released().size() == 1);
 
     h.primary(frames::udp(port(3), "new"));      // evicts conn 2, not conn 1
@@ -301,8 +294,7 @@ TEST_CASE("IP fragments are compared datagram by datagram, never parsed as TCP o
         return f;
     };
     const auto same = fragment("first fragment of a large datagram");
-    h.primary(same);
-    h.secondary(same);
+    h.both(same);
     CHECK(h.take_released() == Frames{same});
     CHECK(h.take_events().empty());
 

@@ -191,8 +191,7 @@ TEST_CASE("compare tcp: retransmission of verified data is released", "[compare]
     Endpoints ep;
     CompareHarness h;
     const auto data = frames::tcp(ep, 1000, 1, kPsh, "hello");
-    h.primary(data);
-    h.secondary(data);
+    h.both(data);
     CHECK(h.take_released().size() == 1);
 
     h.primary(data); // retransmitted
