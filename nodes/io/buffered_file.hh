@@ -1,6 +1,7 @@
 // fopen() with a 64 KiB stdio buffer instead of glibc's 4 KiB. libpcap reads
 // and writes capture records with fread/fwrite, so the buffer decides how
 // many read()/write() calls a capture costs (400 MB: 97,698 reads -> 423).
+// The FILE does not lock itself: the caller uses it from one thread at a time.
 #pragma once
 
 #include <cstdio>
