@@ -41,7 +41,20 @@ struct HoldUntilDrain : Node {
     void drain(Emit& out) override { out.send(0, held); held.packets.clear(); }
 };
 
+// Spins for a while in every push and adds up, by the wall clock, how long.
+struct Spin : Node {
+    static inline std::atomic<uint64_t> own_ns{0};
+    void push(int, const Batch&, Emit&) override
+    {
+        const auto t0 = std::chrono::steady_clock::now();
+        while (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(500)) {}
+        own_ns += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+    }
+};
+
 const bool registered = [] {
+    Registry::instance().add({"test-spin", "test", "test", {{"in", PortDir::in, ""}}, {}, {},
+                              [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<Spin>(); }});
     Registry::instance().add({"test-pass", "test", "test", {{"in", PortDir::in, ""}, {"out", PortDir::out, ""}}, {}, {},
                               [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<Pass>(); }});
     Registry::instance().add({"test-order-check", "test", "test", {{"in", PortDir::in, ""}}, {}, {},
@@ -145,6 +158,25 @@ TEST_CASE("stats count packets per port and unlinked drops", "[runtime][stats]")
     CHECK(st[1].out[1].packets == 100);
     CHECK(st[1].out[1].unlinked_drops == 100);   // mirror copy had nowhere to go
     CHECK(st[2].counters[0].second == 100);
+}
+
+TEST_CASE("stats give a node's busy time in nanoseconds", "[runtime][stats]")
+{
+    // Busy time is counted in time-stamp-counter ticks and converted when
+    // read; the node's own clock must agree with it.
+    Diagnostics d;
+    GraphDecl g = parse_graph("nodes:\n  gen: {type: generator, count: 40}\n  spin: {type: test-spin}\nlinks:\n  - gen -> spin\n",
+                              "b.yaml", {}, d);
+    REQUIRE(d.ok());
+    Spin::own_ns = 0;
+    RunOptions opt;
+    opt.batch_size = 1;
+    Runtime rt(g, opt);
+    rt.run();
+    const uint64_t own = Spin::own_ns.load(), busy = rt.stats()[1].busy_ns;
+    REQUIRE(own >= 40 * 500'000);
+    CHECK(busy >= own * 0.95);
+    CHECK(busy <= own * 1.05 + 1'000'000);   // plus the calls' own overhead
 }
 
 TEST_CASE("a concurrent replay finishes even when no worker thread may run", "[runtime][order]")
