@@ -47,6 +47,16 @@ public:
     std::vector<Batch>& ports() { return out_; }
     const std::vector<int>& forwarded() const { return forwarded_; }
 
+    // For the runtime, which keeps one Emit per node and reuses it for every
+    // call (the node is serial), so that a call allocates no Emit storage.
+    void reset(bool can_forward, Batch* editable_input)
+    {
+        for (auto& b : out_) b.packets.clear();
+        forwarded_.clear();
+        can_forward_ = can_forward;
+        editable_input_ = editable_input;
+    }
+
 private:
     std::vector<Batch> out_;
     std::vector<int> forwarded_;

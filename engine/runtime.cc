@@ -180,6 +180,7 @@ struct NodeRunner final : Injector {
     std::unique_ptr<flow::function_node<Message>> fn;
     std::vector<std::unique_ptr<Inbound>> inbound;
     std::vector<std::unique_ptr<OutPort>> out;
+    Emit emit{0};             // reused by every call: the node is serial
     Counter calls;            // also counted by the offline driver, for pull()
     SerialCounter busy_ticks; // CycleClock ticks inside node calls
     uint64_t next_tick = 0;
@@ -224,7 +225,8 @@ struct NodeRunner final : Injector {
         // Every batch is created non-const (send()), so a sole holder may
         // edit it: nobody else can gain a reference from here on.
         Batch* editable = input && input->batch.use_count() == 1 ? const_cast<Batch*>(input->batch.get()) : nullptr;
-        Emit e(out.size(), input != nullptr, editable);
+        Emit& e = emit;
+        e.reset(input != nullptr, editable);
         const uint64_t t0 = CycleClock::now();
         f(e);
         busy_ticks.add(CycleClock::now() - t0);
@@ -480,6 +482,7 @@ Runtime::Runtime(const GraphDecl& graph, RunOptions options) : impl_(std::make_u
             op->name = p->name;
             r->out.push_back(std::move(op));
         }
+        r->emit = Emit(r->out.size());
         rt.runners.push_back(std::move(r));
     }
     int live_sources = 0, offline_sources = 0;
