@@ -26,8 +26,7 @@ namespace colo {
 // the call returns, one message per non-empty output port.
 class Emit {
 public:
-    explicit Emit(std::size_t n_out, bool can_forward = false, Batch* editable_input = nullptr)
-        : out_(n_out), can_forward_(can_forward), editable_input_(editable_input) {}
+    explicit Emit(std::size_t n_out) : out_(n_out) {}
     void send(int port, Packet p) { out_[port].packets.push_back(std::move(p)); }
     void send(int port, const Batch& b) { auto& v = out_[port].packets; v.insert(v.end(), b.packets.begin(), b.packets.end()); }
     // Inside push(): send the input batch itself on `port`, untouched. It is
@@ -49,6 +48,7 @@ public:
 
     // For the runtime, which keeps one Emit per node and reuses it for every
     // call (the node is serial), so that a call allocates no Emit storage.
+    // The previous call's batches were handed on (moved out) already.
     void reset(bool can_forward, Batch* editable_input)
     {
         for (auto& b : out_) b.packets.clear();
@@ -60,8 +60,8 @@ public:
 private:
     std::vector<Batch> out_;
     std::vector<int> forwarded_;
-    bool can_forward_;
-    Batch* editable_input_;
+    bool can_forward_ = false;
+    Batch* editable_input_ = nullptr;
 };
 
 // Thread-safe entry for sources that produce packets on their own threads.

@@ -180,13 +180,13 @@ struct NodeRunner final : Injector {
     std::unique_ptr<flow::function_node<Message>> fn;
     std::vector<std::unique_ptr<Inbound>> inbound;
     std::vector<std::unique_ptr<OutPort>> out;
-    Emit emit{0};             // reused by every call: the node is serial
+    Emit emit;                // reused by every call: the node is serial
     Counter calls;            // also counted by the offline driver, for pull()
     SerialCounter busy_ticks; // CycleClock ticks inside node calls
     uint64_t next_tick = 0;
     bool exhausted = false;
 
-    NodeRunner(Runtime::Impl* r, const NodeDecl* d) : rt(r), decl(d) {}
+    NodeRunner(Runtime::Impl* r, const NodeDecl* d) : rt(r), decl(d), emit(d->spec->ports_of(PortDir::out).size()) {}
 
     void body(const Message& m)
     {
@@ -225,13 +225,12 @@ struct NodeRunner final : Injector {
         // Every batch is created non-const (send()), so a sole holder may
         // edit it: nobody else can gain a reference from here on.
         Batch* editable = input && input->batch.use_count() == 1 ? const_cast<Batch*>(input->batch.get()) : nullptr;
-        Emit& e = emit;
-        e.reset(input != nullptr, editable);
+        emit.reset(input != nullptr, editable);
         const uint64_t t0 = CycleClock::now();
-        f(e);
+        f(emit);
         busy_ticks.add(CycleClock::now() - t0);
         calls.add(1);
-        dispatch(e, input);
+        dispatch(emit, input);
     }
 
     void dispatch(Emit& e, const Message* input)
@@ -482,7 +481,6 @@ Runtime::Runtime(const GraphDecl& graph, RunOptions options) : impl_(std::make_u
             op->name = p->name;
             r->out.push_back(std::move(op));
         }
-        r->emit = Emit(r->out.size());
         rt.runners.push_back(std::move(r));
     }
     int live_sources = 0, offline_sources = 0;

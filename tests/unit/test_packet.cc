@@ -1,5 +1,10 @@
 #include <catch2/catch.hpp>
 #include "engine/packet.hh"
+
+#include <set>
+#include <thread>
+#include <vector>
+
 TEST_CASE("packet copy-on-write", "[packet]") {
     const uint8_t bytes[4] = {1, 2, 3, 4};
     auto a = colo::Packet::copy_of(bytes, 4);
@@ -9,10 +14,6 @@ TEST_CASE("packet copy-on-write", "[packet]") {
     CHECK(a.data()[0] == 1);
     CHECK(b.data()[0] == 9);
 }
-
-#include <set>
-#include <thread>
-#include <vector>
 
 // Handles of the same buffers dropped on several threads at once: each buffer
 // goes back to the pool once, after every holder is done reading it (the last
