@@ -106,10 +106,12 @@ void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Pa
     (is_primary ? conn.primary_bytes : conn.secondary_bytes) += pkt.frame_len();
 
     if (conn.kind == CompareKind::tcp) {
-        // A SYN starts a new incarnation of the tuple: a stale compare_seq
-        // would make the new stream's data look already verified.
+        // A SYN with a new ISN starts a new incarnation of the tuple (a stale
+        // compare_seq would make the new stream's data look verified); the
+        // other side's twin SYN, however late, keeps what was learned.
         if (f.tcp_flags & tcpflag::SYN) {
-            conn.tcp.reset();
+            if (is_primary) conn.tcp.note_primary_syn(f.seq);
+            else conn.tcp.note_secondary_syn(f.seq);
             conn.closing = false;
         }
         if (f.tcp_flags & (tcpflag::FIN | tcpflag::RST)) conn.closing = true;
@@ -144,13 +146,17 @@ void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Pa
 
 void Comparator::compare(CompareConnection& conn, uint64_t now_ns, CompareOutput& out)
 {
-    // Both comparisons pair a primary with a secondary: with one side empty
-    // they do nothing, and skipping them is the common case (every first
-    // packet of a pair).
-    if (conn.primary.empty() || conn.secondary.empty()) return;
-    const CompareProgress progress = conn.kind == CompareKind::tcp
-                                         ? conn.tcp.run(conn.primary, conn.secondary, out.released)
-                                         : compare_datagrams(conn.primary, conn.secondary, out.released);
+    // A datagram comparison pairs a primary with a secondary: with one side
+    // empty it does nothing, and skipping it is the common case (every first
+    // packet of a pair). TCP also releases or frees retransmissions of
+    // verified data on their own.
+    CompareProgress progress;
+    if (conn.kind == CompareKind::tcp) {
+        progress = conn.tcp.run(conn.primary, conn.secondary, out.released);
+    } else {
+        if (conn.primary.empty() || conn.secondary.empty()) return;
+        progress = compare_datagrams(conn.primary, conn.secondary, out.released);
+    }
     counters_.released_matched += progress.released;
     counters_.released_retransmit += progress.retransmits;
     counters_.secondary_matched += progress.secondaries_consumed;

@@ -100,6 +100,7 @@ private:
     void make_room(CompareOutput& out);
     void remove(uint32_t id, Removal why);
     ConnectionReport report_of(const CompareConnection& conn, bool active) const;
+    std::vector<HeldPrimary> held_primaries(const CompareConnection& conn) const;
 
     CompareConfig config_;
     CompareCounters counters_;

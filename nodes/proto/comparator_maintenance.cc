@@ -85,6 +85,11 @@ void Comparator::scan(uint64_t now_ns, CompareOutput& out)
 
 void Comparator::flush(CompareConnection& conn, CompareOutput& out, uint64_t& released, uint64_t& dropped)
 {
+    // The secondary continues from the primary's state: bytes released here
+    // are never compared.
+    if (conn.kind == CompareKind::tcp)
+        for (uint32_t i = 0; i < conn.primary.size(); ++i)
+            if (conn.primary[i].region_len != 0) conn.tcp.skip_to(conn.primary[i].seq_end());
     for (; !conn.primary.empty(); --counters_.queued_primary, ++released)
         out.released.push_back(conn.primary.pop_front());
     for (; !conn.secondary.empty(); --counters_.queued_secondary, ++dropped)
@@ -140,6 +145,21 @@ void Comparator::remove(uint32_t id, Removal why)
     counters_.connections_active = table_.size();
 }
 
+std::vector<HeldPrimary> Comparator::held_primaries(const CompareConnection& conn) const
+{
+    std::vector<HeldPrimary> held;
+    std::vector<HoldReason> reasons;
+    if (conn.kind == CompareKind::tcp) reasons = conn.tcp.hold_reasons(conn.primary, conn.secondary);
+    for (uint32_t i = 0; i < conn.primary.size(); ++i) {
+        const QueuedPacket& q = conn.primary[i];
+        HeldPrimary h{q.seq, q.region_len, q.enqueued_ns, HoldReason::secondary_bytes};
+        if (conn.kind == CompareKind::tcp) h.reason = reasons[i];
+        else if (!conn.secondary.empty()) h.reason = HoldReason::diverged; // no equal secondary among those queued
+        held.push_back(h);
+    }
+    return held;
+}
+
 ConnectionReport Comparator::report_of(const CompareConnection& conn, bool active) const
 {
     ConnectionReport r;
@@ -155,6 +175,7 @@ ConnectionReport Comparator::report_of(const CompareConnection& conn, bool activ
     r.queued_primary = conn.primary.size();
     r.queued_secondary = conn.secondary.size();
     if (conn.first_divergence) r.first_divergence = *conn.first_divergence;
+    if (active) r.held = held_primaries(conn);
     return r;
 }
 

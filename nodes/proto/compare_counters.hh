@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 #include "nodes/proto/divergence.hh"
 #include "nodes/proto/flow_key.hh"
@@ -56,6 +57,14 @@ struct CounterInfo {
 // One entry per CompareCounters field, in declaration order.
 std::span<const CounterInfo> compare_counter_info();
 
+// A primary still queued when the report was taken.
+struct HeldPrimary {
+    uint32_t seq = 0;      // TCP: sequence number of its first payload byte
+    uint32_t length = 0;   // compared bytes (TCP: payload)
+    uint64_t queued_ns = 0; // the caller's clock when it arrived
+    HoldReason reason = HoldReason::secondary_bytes;
+};
+
 struct ConnectionReport {
     FlowKey key;
     uint64_t first_seen = 0;  // creation order among all connections of this comparator
@@ -66,6 +75,7 @@ struct ConnectionReport {
     uint64_t matched_bytes = 0;    // compared bytes found equal (TCP: verified stream bytes)
     uint32_t queued_primary = 0, queued_secondary = 0;
     std::optional<Divergence> first_divergence;
+    std::vector<HeldPrimary> held; // active connections: every queued primary, in queue order
 };
 
 } // namespace colo

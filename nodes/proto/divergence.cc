@@ -28,4 +28,30 @@ Divergence divergence_context(const uint8_t* p, std::size_t plen, std::size_t pi
     return d;
 }
 
+const char* to_string(HoldReason r)
+{
+    switch (r) {
+    case HoldReason::secondary_packet: return "secondary_packet";
+    case HoldReason::ack_gate: return "ack_gate";
+    case HoldReason::secondary_bytes: return "secondary_bytes";
+    case HoldReason::secondary_gap: return "secondary_gap";
+    case HoldReason::primary_gap: return "primary_gap";
+    case HoldReason::diverged: return "diverged";
+    }
+    return "?";
+}
+
+const char* describe(HoldReason r)
+{
+    switch (r) {
+    case HoldReason::secondary_packet: return "no payload; waits for any secondary packet of the connection";
+    case HoldReason::ack_gate: return "ACK gate: matched, but the secondary has not acknowledged as much";
+    case HoldReason::secondary_bytes: return "waiting for the secondary's bytes";
+    case HoldReason::secondary_gap: return "a gap: the secondary sent later bytes, not these";
+    case HoldReason::primary_gap: return "a gap: earlier primary bytes are missing";
+    case HoldReason::diverged: return "behind a divergence";
+    }
+    return "?";
+}
+
 } // namespace colo

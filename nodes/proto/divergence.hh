@@ -1,6 +1,7 @@
 // Divergence: where the primary and the secondary first differ, with a few
-// bytes of each side for a hex/ASCII report; and CompareProgress, what one
-// compare pass over a connection's queues did.
+// bytes of each side for a hex/ASCII report; CompareProgress, what one
+// compare pass over a connection's queues did; HoldReason, why a primary is
+// still queued.
 #pragma once
 
 #include <array>
@@ -31,6 +32,18 @@ std::size_t first_difference(const uint8_t* a, const uint8_t* b, std::size_t n);
 // `s` at index si. The offset fields are left for the caller.
 Divergence divergence_context(const uint8_t* p, std::size_t plen, std::size_t pi,
                               const uint8_t* s, std::size_t slen, std::size_t si);
+
+// Why a primary is still queued (colo-graph compare explains each one).
+enum class HoldReason : uint8_t {
+    secondary_packet, // no payload to compare: waits for any secondary packet (QEMU's pure-ACK hold)
+    ack_gate,         // data matched, but the secondary has not acknowledged as much as the primary
+    secondary_bytes,  // the secondary has not sent these bytes yet
+    secondary_gap,    // the secondary sent later bytes but not these (a gap on the secondary side)
+    primary_gap,      // earlier primary bytes are missing (a gap on the primary side)
+    diverged,         // the comparison stopped at a divergence at or before it
+};
+const char* to_string(HoldReason r); // "ack_gate"
+const char* describe(HoldReason r);  // a sentence for reports
 
 struct CompareProgress {
     uint32_t released = 0;             // primaries released by the comparison

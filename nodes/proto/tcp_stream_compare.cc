@@ -1,8 +1,5 @@
 #include "nodes/proto/tcp_stream_compare.hh"
 
-#include <algorithm>
-#include <cstring>
-
 #include "nodes/proto/frame_parse.hh"
 
 namespace colo {
@@ -21,6 +18,9 @@ void free_front(PacketQueue& q, CompareProgress& progress)
     ++progress.secondaries_consumed;
 }
 
+uint32_t later(uint32_t a, uint32_t b) { return seq_after(a, b) ? a : b; }
+uint32_t earlier(uint32_t a, uint32_t b) { return seq_after(a, b) ? b : a; }
+
 } // namespace
 
 void TcpStreamCompare::note_ack(uint32_t& max_ack, bool& set, uint32_t ack)
@@ -29,118 +29,203 @@ void TcpStreamCompare::note_ack(uint32_t& max_ack, bool& set, uint32_t ack)
     set = true;
 }
 
+void TcpStreamCompare::note_syn(uint32_t& isn, bool& seen, bool other_seen, uint32_t seq)
+{
+    if (seen ? isn != seq : !other_seen) *this = TcpStreamCompare{}; // a new incarnation of the tuple
+    isn = seq;
+    seen = true;
+}
+
 bool TcpStreamCompare::verified(const QueuedPacket& q) const
 {
-    return compare_seq_set_ && !seq_after(q.seq_end(), compare_seq_);
+    return cursor_set_ && !seq_after(q.seq_end(), cursor_);
+}
+
+uint32_t TcpStreamCompare::start_of(const QueuedPacket& q) const
+{
+    const uint32_t from = q.seq + q.matched;
+    return cursor_set_ ? later(from, cursor_) : from;
 }
 
 bool TcpStreamCompare::ack_gate_open(const QueuedPacket& p) const
 {
     if (!(p.tcp_flags & tcpflag::ACK)) return true;
     if (!primary_ack_set_ || !secondary_ack_set_) return false;
-    const uint32_t min_ack = seq_after(primary_max_ack_, secondary_max_ack_) ? secondary_max_ack_ : primary_max_ack_;
-    return !seq_after(p.ack, min_ack);
+    return !seq_after(p.ack, earlier(primary_max_ack_, secondary_max_ack_));
 }
 
-void TcpStreamCompare::advance(uint32_t new_compare_seq)
+void TcpStreamCompare::set_cursor(uint32_t seq)
 {
-    const uint32_t from = compare_seq_set_ ? compare_seq_ : stream_base_;
-    if (seq_after(new_compare_seq, from)) bytes_verified_ += uint32_t(new_compare_seq - from);
-    compare_seq_ = new_compare_seq;
-    compare_seq_set_ = true;
+    cursor_ = seq;
+    cursor_set_ = true;
+    cursor_offset_ = primary_syn_seen_ ? uint32_t(seq - (primary_isn_ + 1)) : 0;
+}
+
+void TcpStreamCompare::advance(uint32_t new_cursor)
+{
+    if (!seq_after(new_cursor, cursor_)) return;
+    bytes_verified_ += uint32_t(new_cursor - cursor_);
+    cursor_offset_ += uint32_t(new_cursor - cursor_);
+    cursor_ = new_cursor;
+}
+
+void TcpStreamCompare::skip_to(uint32_t seq)
+{
+    if (!cursor_set_) {
+        set_cursor(seq);
+    } else if (seq_after(seq, cursor_)) {
+        cursor_offset_ += uint32_t(seq - cursor_);
+        cursor_ = seq;
+    }
 }
 
 uint64_t TcpStreamCompare::stream_offset(uint32_t seq) const
 {
-    const uint32_t from = compare_seq_set_ ? compare_seq_ : stream_base_;
-    const int64_t off = int64_t(bytes_verified_) + int32_t(seq - from);
+    const int64_t off = int64_t(cursor_offset_) + int32_t(seq - cursor_);
     return off < 0 ? 0 : uint64_t(off);
 }
 
-Divergence TcpStreamCompare::mismatch_at(const QueuedPacket& p, const QueuedPacket& s, uint32_t index) const
+Divergence TcpStreamCompare::mismatch_at(const QueuedPacket& p, const QueuedPacket& s, uint32_t seq) const
 {
-    Divergence d = divergence_context(p.region(), p.region_len, p.matched + index,
-                                      s.region(), s.region_len, s.matched + index);
+    Divergence d = divergence_context(p.region(), p.region_len, uint32_t(seq - p.seq),
+                                      s.region(), s.region_len, uint32_t(seq - s.seq));
     d.tcp = true;
-    d.seq = p.seq + p.matched + index;
-    d.offset = stream_offset(d.seq);
+    d.seq = seq;
+    d.offset = stream_offset(seq);
     return d;
 }
 
 TcpStreamCompare::Decision TcpStreamCompare::decide(QueuedPacket& p, QueuedPacket& s, CompareProgress& progress)
 {
-    if (!stream_base_set_) {
-        stream_base_ = p.seq + p.matched;
-        stream_base_set_ = true;
-    }
-    if (p.seq == s.seq && p.seq_end() == s.seq_end() &&
-        std::memcmp(p.region(), s.region(), p.region_len) == 0)
-        return Decision::both;
+    // Bytes before the cursor were verified: compare only from there.
+    const uint32_t p_start = start_of(p), s_start = start_of(s);
+    p.matched = p_start - p.seq;
+    s.matched = s_start - s.seq;
 
-    const uint32_t p_left = p.region_len - p.matched, s_left = s.region_len - s.matched;
-    const bool p_ends_within_s = !seq_after(p.seq_end(), s.seq_end());
-    const uint32_t want = p_ends_within_s ? p_left : s_left;
-    const uint32_t have = std::min({want, p_left, s_left});
-    const uint32_t diff = uint32_t(first_difference(p.region() + p.matched, s.region() + s.matched, have));
-    if (diff < want) {
-        progress.mismatch = mismatch_at(p, s, diff);
-        return Decision::mismatch;
+    // The bytes both hold at the same sequence numbers, even across a gap:
+    // a byte that differs there is a divergence whatever arrives later.
+    const uint32_t from = later(p_start, s_start), to = earlier(p.seq_end(), s.seq_end());
+    if (seq_after(to, from)) {
+        const uint32_t n = to - from;
+        const std::size_t diff = first_difference(p.region() + (from - p.seq), s.region() + (from - s.seq), n);
+        if (diff < n) {
+            progress.mismatch = mismatch_at(p, s, from + uint32_t(diff));
+            return Decision::mismatch;
+        }
     }
-    if (!p_ends_within_s) {
-        p.matched += want;
-        return Decision::secondary_only;
+    if (p_start != cursor_ || s_start != cursor_) return Decision::gap;
+
+    if (p.seq == s.seq && p.seq_end() == s.seq_end()) return Decision::both;
+    if (!seq_after(p.seq_end(), s.seq_end())) {
+        if (!ack_gate_open(p)) return Decision::ack_hold;
+        s.matched = p.seq_end() - s.seq;
+        return Decision::primary_only;
     }
-    if (!ack_gate_open(p)) return Decision::ack_hold;
-    s.matched += want;
-    return Decision::primary_only;
+    p.matched = s.seq_end() - p.seq;
+    return Decision::secondary_only;
 }
 
 CompareProgress TcpStreamCompare::run(PacketQueue& primary, PacketQueue& secondary, std::vector<Packet>& released)
 {
     CompareProgress progress;
     const uint64_t verified_before = bytes_verified_;
-    while (!primary.empty() && !secondary.empty()) {
-        const QueuedPacket& p = primary.front();
-        const bool p_spent = p.region_len == 0 || verified(p);
-        if (p_spent) {
-            if (p.region_len) ++progress.retransmits;
+    diverged_ = false;
+    while (!primary.empty()) {
+        QueuedPacket& p = primary.front();
+        if (p.region_len != 0 && verified(p)) { // its bytes were compared already
+            ++progress.retransmits;
             release_front(primary, released, progress);
+            continue;
         }
-        const QueuedPacket& s = secondary.front();
+        if (secondary.empty()) break;
+        const bool pure = p.region_len == 0;
+        if (pure) release_front(primary, released, progress);
+        QueuedPacket& s = secondary.front();
         if (s.region_len == 0 || verified(s)) {
             free_front(secondary, progress);
             continue;
         }
-        if (p_spent) continue;
+        if (pure) continue;
+        if (!cursor_set_) {
+            set_cursor(primary_syn_seen_ ? primary_isn_ + 1 : earlier(p.seq, s.seq));
+            continue; // either front may be verified now
+        }
 
-        QueuedPacket& pf = primary.front();
-        QueuedPacket& sf = secondary.front();
-        switch (decide(pf, sf, progress)) {
-        case Decision::both:
-            advance(pf.seq_end());
+        const Decision decision = decide(p, s, progress);
+        if (decision == Decision::both) {
+            advance(p.seq_end());
             release_front(primary, released, progress);
             free_front(secondary, progress);
-            break;
-        case Decision::primary_only:
-            advance(pf.seq_end());
+        } else if (decision == Decision::primary_only) {
+            advance(p.seq_end());
             release_front(primary, released, progress);
             if (verified(secondary.front())) free_front(secondary, progress);
-            break;
-        case Decision::secondary_only:
-            advance(sf.seq_end());
+        } else if (decision == Decision::secondary_only) {
+            advance(s.seq_end());
             free_front(secondary, progress);
+        } else {
+            progress.ack_gate_hold = decision == Decision::ack_hold;
+            diverged_ = decision == Decision::mismatch;
             break;
-        case Decision::ack_hold:
-            progress.ack_gate_hold = true;
-            progress.bytes_matched = bytes_verified_ - verified_before;
-            return progress;
-        case Decision::mismatch:
-            progress.bytes_matched = bytes_verified_ - verified_before;
-            return progress;
         }
     }
+    // Verified secondary data (a retransmission) has nothing left to compare.
+    while (!secondary.empty() && secondary.front().region_len != 0 && verified(secondary.front()))
+        free_front(secondary, progress);
     progress.bytes_matched = bytes_verified_ - verified_before;
     return progress;
+}
+
+std::vector<HoldReason> TcpStreamCompare::hold_reasons(const PacketQueue& primary, const PacketQueue& secondary) const
+{
+    // Where comparison stands: the cursor, or where the first pass would put it.
+    uint32_t base = cursor_;
+    if (!cursor_set_) {
+        bool found = false;
+        for (const PacketQueue* q : {&primary, &secondary})
+            for (uint32_t i = 0; i < q->size(); ++i)
+                if ((*q)[i].region_len != 0) {
+                    base = found ? earlier(base, (*q)[i].seq) : (*q)[i].seq;
+                    found = true;
+                    break;
+                }
+        if (primary_syn_seen_) base = primary_isn_ + 1;
+    }
+    // How far the secondary's bytes reach without a hole, and whether it
+    // holds bytes beyond that hole.
+    uint32_t secondary_reach = base;
+    bool secondary_beyond = false;
+    for (uint32_t i = 0; i < secondary.size(); ++i) {
+        const QueuedPacket& s = secondary[i];
+        if (s.region_len == 0) continue;
+        if (seq_after(s.seq, secondary_reach)) {
+            secondary_beyond = true;
+            break;
+        }
+        secondary_reach = later(secondary_reach, s.seq_end());
+    }
+
+    std::vector<HoldReason> reasons;
+    reasons.reserve(primary.size());
+    uint32_t primary_reach = base;
+    for (uint32_t i = 0; i < primary.size(); ++i) {
+        const QueuedPacket& p = primary[i];
+        HoldReason why;
+        if (p.region_len == 0) {
+            why = HoldReason::secondary_packet;
+        } else if (diverged_) {
+            why = HoldReason::diverged;
+        } else if (seq_after(p.seq, primary_reach)) {
+            why = HoldReason::primary_gap;
+        } else if (!seq_after(p.seq_end(), secondary_reach)) {
+            why = HoldReason::ack_gate;
+        } else {
+            why = secondary_beyond ? HoldReason::secondary_gap : HoldReason::secondary_bytes;
+        }
+        if (p.region_len != 0 && !seq_after(p.seq, primary_reach)) primary_reach = later(primary_reach, p.seq_end());
+        reasons.push_back(why);
+    }
+    return reasons;
 }
 
 } // namespace colo

@@ -1,35 +1,36 @@
-// TcpStreamCompare: QEMU's sequence-based TCP comparison (reference §6.4) for
-// one connection, with the §12 fixes.
+// TcpStreamCompare: QEMU's sequence-based TCP comparison (net/colo-compare.c,
+// colo_compare_tcp() and colo_mark_tcp_pkt()) for one connection, done in
+// sequence space so that real TCP stacks do not cause false checkpoints.
 //
-// Only payload bytes are compared, by stream position, so the two guests may
-// segment the stream differently; headers (options, window, IP id, TTL) are
-// ignored. Both queues are kept in ascending sequence order and consumed from
-// the front. Per pass:
-//   * a primary without payload, or whose data ends at or before compare_seq
-//     (already verified: a retransmission), is released, but only once some
-//     secondary packet of the connection is queued (QEMU holds pure ACKs);
-//   * such secondaries are freed;
-//   * otherwise the fronts are compared from their `matched` offsets:
+// Only payload bytes are compared, by sequence number, so the two guests may
+// segment, retransmit and reorder the stream differently; headers (options,
+// window, IP id, TTL) are ignored. Both queues are kept in ascending sequence
+// order and consumed from the front. compare_seq (the cursor) is the first
+// sequence number not yet verified: bytes before it were compared equal (or
+// released by a checkpoint) and are never compared again. Per pass:
+//   * a primary whose data ends at or before the cursor (a retransmission of
+//     verified data) is released at once; a primary without payload is
+//     released once some secondary packet of the connection is queued (QEMU
+//     holds pure ACKs); such secondaries are freed;
+//   * a front packet that starts before the cursor is compared from the
+//     cursor on (a retransmission that straddles the verified point);
+//   * if a front does not start at the cursor, that side has a gap: both wait
+//     for the missing bytes (reordering, a lost segment), but bytes both
+//     fronts hold at the same sequence number are still compared, so a
+//     divergence is not held back by a gap;
+//   * otherwise the fronts are compared from the cursor over the bytes both
+//     hold:
 //     A same range and equal bytes: release p, free s;
-//     B p ends within s: equal bytes release p and advance s.matched, but only
-//       if p's ACK is covered by the smaller of the two sides' highest ACKs
+//     B p ends within s: equal bytes release p (cursor to p's end), but only if
+//       p's ACK is covered by the smaller of the two sides' highest ACKs
 //       (the ACK gate: the secondary must have acknowledged as much as the
 //       primary, else the SVM could miss data the client then stops sending);
-//     C p extends beyond s: equal bytes free s and advance p.matched;
-//     anything else is a mismatch: both stay queued.
-// Deliberate differences from QEMU 7.2:
-//   * payload extents come from the IP total length (padding is not payload);
-//   * highest ACKs are tracked wrap-aware and only from packets with the ACK
-//     flag; min_ack is the wrap-aware smaller one;
-//   * "compare_seq unset" is a flag, not the value 0;
-//   * an ACK-gate hold is not a mismatch: the pair stays queued without a
-//     checkpoint request and resolves when a later secondary ACK arrives (the
-//     compare timeout still catches a hold that never resolves);
-//   * after branch B a secondary that became fully verified is freed at once,
-//     so a differently segmented stream leaves nothing queued to time out;
-//   * comparisons are bounded by both packets' remaining bytes, so misaligned
-//     streams give a mismatch instead of reading past a payload;
-//   * a SYN starts a new incarnation of the connection (reset()).
+//     C p extends beyond s: equal bytes free s (cursor to s's end);
+//     different bytes are a mismatch: both stay queued.
+// The first cursor is the primary's ISN + 1 when its SYN was seen, else the
+// lower of the two fronts. After a checkpoint the cursor moves past every
+// flushed primary (skip_to()): the secondary now continues from the
+// primary's state. docs/comparator.md lists every difference from QEMU 7.2.
 #pragma once
 
 #include <cstdint>
@@ -46,36 +47,54 @@ public:
     // Record a queued packet's acknowledgement number (ACK flag set only).
     void note_primary_ack(uint32_t ack) { note_ack(primary_max_ack_, primary_ack_set_, ack); }
     void note_secondary_ack(uint32_t ack) { note_ack(secondary_max_ack_, secondary_ack_set_, ack); }
+    // Record a SYN's sequence number. A SYN starts a new incarnation of the
+    // tuple (the state is reset) when its side sent a SYN with another ISN
+    // before, or when neither side has sent one yet; the other side's twin
+    // SYN, however late, and a retransmitted SYN keep what was learned. (The
+    // secondary's SYN is in the SVM's own sequence space: the rewriter learns
+    // its offset from it. The two sides' ISNs are never compared.)
+    void note_primary_syn(uint32_t seq) { note_syn(primary_isn_, primary_syn_seen_, secondary_syn_seen_, seq); }
+    void note_secondary_syn(uint32_t seq) { note_syn(secondary_isn_, secondary_syn_seen_, primary_syn_seen_, seq); }
 
     // Compares the queues as far as possible. Released primaries are appended
     // to `released`, in sequence order; freed secondaries are destroyed.
     CompareProgress run(PacketQueue& primary, PacketQueue& secondary, std::vector<Packet>& released);
 
-    // Forget everything (a new connection reuses the tuple).
-    void reset() { *this = TcpStreamCompare{}; }
+    // A checkpoint released every queued primary up to `seq`: nothing before
+    // it is compared again.
+    void skip_to(uint32_t seq);
 
-    bool has_compare_seq() const { return compare_seq_set_; }
-    uint32_t compare_seq() const { return compare_seq_; }
-    // Payload bytes verified equal since the first compared byte.
+    // Why each queued primary is still queued, in queue order.
+    std::vector<HoldReason> hold_reasons(const PacketQueue& primary, const PacketQueue& secondary) const;
+
+    bool has_compare_seq() const { return cursor_set_; }
+    uint32_t compare_seq() const { return cursor_; }
+    // Payload bytes verified equal.
     uint64_t bytes_verified() const { return bytes_verified_; }
 
 private:
-    enum class Decision { both, primary_only, secondary_only, ack_hold, mismatch };
+    enum class Decision { both, primary_only, secondary_only, ack_hold, gap, mismatch };
 
     static void note_ack(uint32_t& max_ack, bool& set, uint32_t ack);
+    void note_syn(uint32_t& isn, bool& seen, bool other_seen, uint32_t seq);
     Decision decide(QueuedPacket& p, QueuedPacket& s, CompareProgress& progress);
     bool verified(const QueuedPacket& q) const;
     bool ack_gate_open(const QueuedPacket& p) const;
-    void advance(uint32_t new_compare_seq);
+    uint32_t start_of(const QueuedPacket& q) const; // first sequence number still to compare
+    void set_cursor(uint32_t seq);
+    void advance(uint32_t new_cursor);
     uint64_t stream_offset(uint32_t seq) const;
-    Divergence mismatch_at(const QueuedPacket& p, const QueuedPacket& s, uint32_t index) const;
+    Divergence mismatch_at(const QueuedPacket& p, const QueuedPacket& s, uint32_t seq) const;
 
     uint64_t bytes_verified_ = 0;
-    uint32_t compare_seq_ = 0;       // end sequence of the last compared data
-    uint32_t stream_base_ = 0;       // sequence of the first compared byte
+    uint64_t cursor_offset_ = 0; // stream offset of the cursor (from ISN + 1, or the first compared byte)
+    uint32_t cursor_ = 0;
+    uint32_t primary_isn_ = 0, secondary_isn_ = 0;
     uint32_t primary_max_ack_ = 0, secondary_max_ack_ = 0;
-    bool compare_seq_set_ = false, stream_base_set_ = false;
+    bool cursor_set_ = false;
+    bool primary_syn_seen_ = false, secondary_syn_seen_ = false;
     bool primary_ack_set_ = false, secondary_ack_set_ = false;
+    bool diverged_ = false; // the last pass stopped at a mismatch
 };
 
 } // namespace colo

@@ -194,11 +194,13 @@ TEST_CASE("compare tcp: retransmission of verified data is released", "[compare]
     h.both(data);
     CHECK(h.take_released().size() == 1);
 
+    // Its bytes were compared already: released at once, with no secondary
+    // packet queued (QEMU waits for one, and a connection that goes quiet
+    // then times out).
     h.primary(data); // retransmitted
-    CHECK(h.out.released.empty()); // like a pure ACK, it waits for a secondary packet
-    h.secondary(frames::tcp(ep, 1005, 1, kAck, ""));
     CHECK(h.take_released() == Frames{data});
     CHECK(h.counters().released_retransmit == 1);
+    CHECK(h.counters().queued_primary == 0);
 
     // A secondary retransmission of verified data is freed, not compared.
     h.secondary(data);
