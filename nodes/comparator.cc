@@ -148,6 +148,7 @@ void ComparatorNode::tick(uint64_t now_ns, Emit& out)
 
 void ComparatorNode::drain(Emit& out)
 {
+    if (end_observer_) end_observer_(core_);
     core_.shutdown(result_);
     emit(out);
 }

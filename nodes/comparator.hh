@@ -31,6 +31,9 @@ public:
     // on `events`. Both are for the graph's own thread (replay mode).
     const Comparator& core() const { return core_; }
     void observe_requests(std::function<void(const CheckpointRequest&)> observer) { observer_ = std::move(observer); }
+    // Called once at the end of input, before the final flush releases what
+    // is still queued: what the input left held, and why (Comparator::report()).
+    void observe_end(std::function<void(const Comparator&)> observer) { end_observer_ = std::move(observer); }
 
 private:
     void control(const Packet& command, Emit& out);
@@ -43,6 +46,7 @@ private:
     uint64_t unknown_commands_ = 0, vnet_mismatches_ = 0;
     Injector* injector_ = nullptr;
     std::function<void(const CheckpointRequest&)> observer_;
+    std::function<void(const Comparator&)> end_observer_;
 };
 
 NodeSpec comparator_spec();

@@ -193,6 +193,7 @@ int cmd_compare(const std::vector<std::string>& args)
 
     auto& comparator = static_cast<ComparatorNode&>(*rt->node("compare"));
     comparator.observe_requests([&](const CheckpointRequest& r) { result.requests.push_back(r); });
+    comparator.observe_end([&](const Comparator& c) { result.connections = c.report(); });
     try {
         rt->run();
     } catch (const std::exception& e) {
@@ -200,7 +201,6 @@ int cmd_compare(const std::vector<std::string>& args)
         return EX_SOFTWARE;
     }
     result.config = comparator.core().config();
-    result.connections = comparator.core().report();
     result.counters = comparator.core().counters();
     std::cout << (vm.count("json") ? json_report(result) : text_report(result));
     return result.counters.checkpoint_requests ? 1 : 0;

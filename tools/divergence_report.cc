@@ -126,6 +126,31 @@ void append_connections(std::string& out, const ComparisonResult& r)
                              c.matched_bytes, outcome(c), c.key.to_string().c_str());
 }
 
+// Every primary still queued when the input ended, and why; runs of
+// consecutive primaries held for the same reason share a line.
+void append_held(std::string& out, const ComparisonResult& r)
+{
+    std::size_t n = 0;
+    for (const auto& c : r.connections) n += c.held.size();
+    out += printf_string("Held at the end of the input (released by the final flush): %zu\n", n);
+    for (const auto& c : r.connections) {
+        if (c.held.empty()) continue;
+        out += printf_string("  %s: %zu\n", c.key.to_string().c_str(), c.held.size());
+        const bool tcp = c.key.proto == 6;
+        for (std::size_t i = 0; i < c.held.size();) {
+            std::size_t j = i + 1;
+            while (j < c.held.size() && c.held[j].reason == c.held[i].reason) ++j;
+            const HeldPrimary& first = c.held[i];
+            const HeldPrimary& last = c.held[j - 1];
+            std::string what = printf_string("%zu packet%s", j - i, j - i == 1 ? "" : "s");
+            if (tcp) what += printf_string(", seq %u..%u", first.seq, uint32_t(last.seq + last.length));
+            out += printf_string("    %-34s since %s: %s\n", what.c_str(),
+                                 seconds(since(first.queued_ns, r.start_ns)).c_str(), describe(first.reason));
+            i = j;
+        }
+    }
+}
+
 void append_divergences(std::string& out, const ComparisonResult& r)
 {
     std::size_t n = 0;
@@ -244,6 +269,8 @@ std::string text_report(const ComparisonResult& r)
     out += "Times are seconds since the first packet, " + utc(r.start_ns) + ".\n\n";
     append_connections(out, r);
     out += "\n";
+    append_held(out, r);
+    out += "\n";
     append_divergences(out, r);
     out += "\n";
     append_requests(out, r);
@@ -294,6 +321,15 @@ std::string json_report(const ComparisonResult& r)
             .add("matched_bytes", k.matched_bytes)
             .add("result", outcome(k));
         if (k.first_divergence) j.add_raw("first_divergence", divergence_json(*k.first_divergence, k.key));
+        std::string held = "[";
+        for (const HeldPrimary& h : k.held) {
+            JsonObject e;
+            if (k.key.proto == 6) e.add("seq", uint64_t(h.seq));
+            e.add("length", uint64_t(h.length)).add_time("elapsed", since(h.queued_ns, r.start_ns)).add("reason", to_string(h.reason));
+            if (held.size() > 1) held += ',';
+            held += e.str();
+        }
+        j.add_raw("held", held + "]");
         out += (i ? ",\n" : "\n") + j.str();
     }
     out += "\n],\n\"checkpoint_requests\": [";

@@ -98,6 +98,47 @@ grep -Eq "^ +4\.000000  timeout     primary    udp 10\.0\.0\.2:5000 > 10\.0\.0\.
 expect_rc 1 "$BIN" compare "$P/primary.pcap" "$P/secondary.pcap" --set compare_timeout=500 --set expired_scan_cycle=100
 grep -Eq "^ +0\.600000  timeout " "$T/out" || { cat "$T/out"; fail "compare_timeout=500"; }
 
+# --- Why primaries are still held when the input ends. Drop the secondary's fourth data
+# segment: the primaries from that point on wait for bytes the secondary skipped (a gap),
+# no checkpoint is requested before the capture ends, and the final flush releases them.
+python3 - "$SEC" "$T/gap.pcap" <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+out, pos, segment = data[:24], 24, 0
+while pos < len(data):
+    incl = struct.unpack_from("<I", data, pos + 8)[0]
+    f = pos + 16
+    ihl = (data[f + 14] & 15) * 4
+    total = struct.unpack_from(">H", data, f + 16)[0]
+    payload = total - ihl - (data[f + 14 + ihl + 12] >> 4) * 4
+    if not (payload > 0 and segment == 3):
+        out += data[pos:f + incl]
+    segment += payload > 0
+    pos = f + incl
+open(sys.argv[2], "wb").write(out)
+PY
+expect_rc 0 "$BIN" compare "$PRI" "$T/gap.pcap"
+grep -q "unmatched  $FLOW\$" "$T/out" || { cat "$T/out"; fail "gap: connection not unmatched"; }
+grep -Eq "^Held at the end of the input \(released by the final flush\): [1-9][0-9]*\$" "$T/out" || fail "no held section"
+grep -Eq "^    [0-9]+ packets, seq [0-9]+\.\.[0-9]+ +since [0-9.]+: a gap: the secondary sent later bytes, not these\$" "$T/out" \
+    || { cat "$T/out"; fail "gap not named as the reason"; }
+expect_rc 0 "$BIN" compare "$PRI" "$T/gap.pcap" --json
+python3 - "$T/out" <<'PY' || fail "JSON held reasons"
+import json, sys
+d = json.load(open(sys.argv[1]))
+[c] = d["connections"]
+held = c["held"]
+assert held and c["primary_packets"] - c["matched_packets"] == len(held), c
+reasons = [h["reason"] for h in held]
+assert reasons[0] == "secondary_gap", reasons
+assert set(reasons) <= {"secondary_gap", "secondary_packet"}, reasons
+assert all(set(h) == {"seq", "length", "elapsed", "reason"} for h in held), held
+PY
+# Orphan primaries: waiting for the secondary's bytes (UDP and TCP), pure ACKs for any packet.
+expect_rc 1 "$BIN" compare "$P/primary.pcap" "$P/secondary.pcap" --set checkpoint_delay=100000
+grep -q "^Held at the end of the input (released by the final flush): 6\$" "$T/out" || { cat "$T/out"; fail "orphans not held"; }
+[ "$(grep -c ": waiting for the secondary's bytes\$" "$T/out")" -eq 2 ] || fail "orphans: reason"
+
 # --- Bad input.
 expect_rc 66 "$BIN" compare "$T/missing.pcap" "$SEC"
 grep -q "missing.pcap: error: no such file" "$T/err" || fail "missing file message"
