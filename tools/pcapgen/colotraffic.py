@@ -411,6 +411,16 @@ class Conversation:
         return self.svm_send(t_us + self.twin_delay(), flags,
                              payload if svm_payload is None else svm_payload, twin_us=t_us)
 
+    def svm_synack_own_isn(self, t_us, *, isn=SVM_ISN, twin_us=None):
+        """The SVM's SYN/ACK as colo-compare really receives it: the secondary's rewriter moves
+        every other segment into the PVM's space but leaves SYN and SYN/ACK unchanged
+        (docs/rewriter.md), so this one carries the SVM's own ISN. It acknowledges the client's
+        SYN even when it is sent after the client's request. The SVM's stream continues in the
+        PVM's space (svm_isn == pvm_isn) at ISN + 1. Returns the SVM's time."""
+        t_us = self.svm_send(t_us, "SA", seq=isn, ack=(self.client.isn + 1) & U32, twin_us=twin_us)
+        self.svm.nxt = (self.svm.isn + 1) & U32
+        return t_us
+
     def checkpoint(self):
         """After a checkpoint the SVM is a copy of the PVM: same sequence numbers, same TS clock."""
         self.svm.nxt = self.pvm.nxt

@@ -8,14 +8,18 @@
                                    ROOT/graphs/data/
   generate.py verify ROOT          regenerate into a temporary directory and compare SHA-256 with
                                    the files under ROOT (exit 1 on any difference)
+  generate.py check CASE_DIR OUT   assert an issue-13 case's expect.json on the outputs of one
+                                   run of it (its check.sh; exit 1 on any failure)
 
 Runs under /usr/bin/python3 (Debian's, which has scapy). See README.md for what each file holds.
 """
 
 import argparse
+import json
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 
 sys.dont_write_bytecode = True  # keep __pycache__ out of the source tree
 
@@ -422,6 +426,435 @@ and no secondary frame is pending when PVM #6 arrives.""",
 
 
 # =============================================================================================
+# Comparator cases of issue #13: TCP streams that agree but are not aligned the way QEMU's
+# algorithm assumes (a collapsed retransmission straddling the compared position, a gap, a
+# duplicate and a swap, an RTO resend segmented differently, a late SYN/ACK).
+#
+# Each case holds both variants of its behaviour over one primary.pcap: secondary.pcap (the SVM
+# sends the same bytes) and secondary-diverge.pcap (the same frames at the same times, but one byte
+# of the SVM's stream inverted inside the interesting region). graph.yaml runs the two pairs through
+# two independent comparators, and a control-script injects a checkpoint into both at fixed quiet
+# times, one after each flow: in the identical chain each of these flushes must find no primary
+# queued, so every primary was released by the comparison and none is left for the end-of-replay
+# flush. The generated expect.json holds what `generate.py check CASE_DIR OUT` (the case's
+# check.sh) asserts on a run's outputs.
+
+PROBE_END_US = T0_US + 1 * SECOND   # the last injected checkpoint of every issue-13 case
+
+
+@dataclass
+class Flow13:
+    """One connection of an issue-13 case, as built for one variant."""
+    conv: Conversation
+    response: bytes
+    flip: int         # stream offset of the byte inverted in secondary-diverge.pcap
+    frames: list      # (side, t_us, offset, length) of every data frame, in build order
+    primaries: int    # primary frames of the flow
+    held: int         # primaries still queued when a comparator that stops at the first
+                      # difference (as QEMU's) meets the divergent byte
+    shape: str        # what the primary frames are, for CASE.txt
+    synacks: tuple    # (PVM, SVM) SYN/ACK times
+    start_us: int
+    end_us: int       # the flow's last frame
+
+    def port(self):
+        return self.conv.client.port
+
+    def event_flow(self):
+        """The flow as comparator events spell it."""
+        return f"tcp {GUEST.ip4}:{self.conv.pvm.port} > {CLIENT.ip4}:{self.port()}"
+
+    def seq(self, offset):
+        return (self.conv.stream_base + offset) & U32
+
+
+def open13(conv, t_us, path):
+    """Client SYN, both SYN/ACKs (the SVM's with its own ISN, as colo-compare gets it), client
+    ACK, request. Returns the SYN/ACK times and the time the guests may answer."""
+    conv.client_send(t_us, "S")
+    t_pvm = conv.pvm_send(t_us + 100, "SA")
+    t_svm = conv.svm_synack_own_isn(t_pvm + conv.twin_delay(), twin_us=t_pvm)
+    t_ack = conv.client_send(max(t_us + 200, t_svm + 51), "A")
+    conv.client_send(t_ack + 20, "PA", http_request(path))
+    return (t_pvm, t_svm), t_ack + 220
+
+
+def planned_data(conv, response, svm_response, pri_plan, sec_plan):
+    """The guests send the response frame by frame as planned, in any order and with any overlap
+    (retransmissions, collapsed segments, reordering, gaps).
+    pri_plan: (t_us, offset, length) per PVM frame, in send order.
+    sec_plan: (after_us, offset, length) per SVM frame, in send order: sent 51..499 us after
+    after_us (the PVM frame it answers) and after the SVM's previous frame.
+    PSH is set on frames that end the response. Returns [(side, t_us, offset, length)]."""
+    base, size = conv.stream_base, len(response)
+    frames = []
+    for t, off, n in pri_plan:
+        t = conv.pvm_send(t, "PA" if off + n == size else "A", response[off:off + n], seq=(base + off) & U32)
+        frames.append(("primary", t, off, n))
+    t_svm = 0
+    for after, off, n in sec_plan:
+        t_svm = conv.svm_send(max(t_svm + 2, after + conv.twin_delay()), "PA" if off + n == size else "A",
+                              svm_response[off:off + n], seq=(base + off) & U32, twin_us=after)
+        frames.append(("secondary", t_svm, off, n))
+    conv.pvm.nxt = conv.svm.nxt = (base + size) & U32
+    return frames
+
+
+def held_from(frames, flip, later):
+    """Primary data frames not wholly before the divergent byte, plus `later` frames after them."""
+    return sum(1 for side, _t, off, n in frames if side == "primary" and off + n > flip) + later
+
+
+def revealed_at(frames, upto):
+    """When both sides have first sent every stream byte up to and including upto: the earliest
+    moment a comparator can tell whether that byte differs."""
+    def side_time(side):
+        sent = []
+        for _s, t, off, n in sorted(f for f in frames if f[0] == side):
+            sent.append((off, off + n))
+            covered = 0
+            for start, end in sorted(sent):
+                if start <= covered:
+                    covered = max(covered, end)
+            if covered > upto:
+                return t
+        raise AssertionError(f"the {side} never sends byte {upto}")
+    return max(side_time("primary"), side_time("secondary"))
+
+
+def served13(label, pri, sec, diverge, t_us, *, client_port, size, flip, plans):
+    """open13, the planned response (plans(start) -> (pri_plan, sec_plan)), then a guest-first
+    close once both guests have sent everything. Returns a Flow13."""
+    conv = Conversation(label, client_port=client_port, pri=pri, sec=sec)
+    response = http_response(size, f"{label}/body")
+    synacks, start = open13(conv, t_us, "/" + label.rsplit("/", 1)[-1])
+    pri_plan, sec_plan = plans(start)
+    frames = planned_data(conv, response, flip_byte(response, flip) if diverge else response, pri_plan, sec_plan)
+    end = conv.active_close(max(t for _s, t, _o, _n in frames) + 300)
+    return Flow13(conv, response, flip, frames, 1 + len(pri_plan) + 2, held_from(frames, flip, 2),
+                  f"SYN/ACK, {len(pri_plan)} data, FIN|ACK, last ACK", synacks, t_us, end)
+
+
+def flow13_facts(f, what):
+    def frame_list(side):
+        return ", ".join(f"{off}+{n} at {fmt_ts(t)}" for s, t, off, n in f.frames if s == side)
+    return [
+        (f"{what} flow", flow(f.conv.pvm.port, f.port())),
+        (f"{what} response", f"{len(f.response)} bytes, stream offset 0 = seq {f.seq(0)} in both captures"),
+        (f"{what} SYN/ACKs", f"primary seq {f.conv.pvm.isn} at {fmt_ts(f.synacks[0])}, secondary seq {SVM_ISN} "
+                             f"(the SVM's own ISN) at {fmt_ts(f.synacks[1])}"),
+        (f"{what} primary data (offset+len)", frame_list("primary")),
+        (f"{what} secondary data (offset+len)", frame_list("secondary")),
+        (f"{what} divergent byte", f"stream offset {f.flip}, seq {f.seq(f.flip)}: primary "
+                                   f"0x{f.response[f.flip]:02x}, secondary-diverge 0x{f.response[f.flip] ^ 0xFF:02x}"),
+        (f"{what} primary frames", f"{f.primaries} ({f.shape})"),
+    ]
+
+
+def issue13_case(name, build, summary, probes_us, behaviour, qemu):
+    """Builds both variants (build(pri, sec, diverge) -> [Flow13], one flow per probe) and returns
+    the case's files. behaviour: expected lines for the identical pair beyond the common ones;
+    qemu: what QEMU's algorithm (colo-graph before the fix) does, as observed."""
+    pri, sec, sec_div = Capture(), Capture(), Capture()
+    flows = build(pri, sec, False)
+    build(None, sec_div, True)   # the same calls: the same frames, times and numbers
+    assert len(flows) == len(probes_us) and probes_us[-1] == PROBE_END_US
+    assert [t for t, _ in sec.records()] == [t for t, _ in sec_div.records()]
+    changed = sum(a != b for a, b in zip(sec.records(), sec_div.records()))
+    assert changed == sum(1 for f in flows for s, _t, off, n in f.frames
+                          if s == "secondary" and off <= f.flip < off + n)
+    assert sum(f.primaries for f in flows) == len(pri)
+    bounds = [T0_US] + probes_us
+    for f, t_from, t_probe in zip(flows, bounds, probes_us):
+        assert t_from <= f.start_us and f.end_us + 2 * MS < t_probe, "each flow ends well before its checkpoint"
+    facts = []
+    for n, f in enumerate(flows):
+        facts += flow13_facts(f, chr(ord("A") + n) if len(flows) > 1 else "tcp")
+    facts += [("checkpoints injected (both chains)", ", ".join(fmt_ts(t) for t in probes_us)),
+              ("primary frames in all", len(pri))]
+    requests = [{"reason": "mismatch", "flow": f.event_flow(), "offset": f.flip, "seq": f.seq(f.flip)}
+                for f in flows]
+    expect = [
+        "identical pair (primary.pcap + secondary.pcap -> released.txt, events.jsonl):",
+        "  no checkpoint request; every primary released by the comparison: each injected",
+        f"  checkpoint reports released 0; released.txt lists all {len(pri)} primaries",
+    ] + ["  " + line for line in behaviour] + [
+        "divergent pair (primary.pcap + secondary-diverge.pcap -> released-diverge.txt, events-diverge.jsonl):",
+    ] + [f"  a mismatch request on {r['flow']}: offset {r['offset']}, seq {r['seq']},\n"
+         f"    at {fmt_ts(revealed_at(f.frames, f.flip))} (when both sides' data first reaches the byte)"
+         for r, f in zip(requests, flows)] + [
+        "  and no other request. The checkpoint after the flow releases the primaries held since the",
+        "  difference (the frame holding the byte and all after it, for a comparator that stops at",
+        "  the first difference, as QEMU's): " + ", ".join(f"{f.held} on :{f.port()}" for f in flows),
+        f"  released-diverge.txt lists all {len(pri)} primaries",
+        "QEMU's algorithm (colo-graph before the issue-13 fix, run on these captures):",
+    ] + ["  " + line for line in qemu]
+    checks = {
+        "probes": [fmt_ts(t) for t in probes_us],
+        "identical": {"released": "released.txt", "events": "events.jsonl", "primaries": len(pri),
+                      "requests": []},
+        "diverge": {"released": "released-diverge.txt", "events": "events-diverge.jsonl",
+                    "primaries": len(pri), "requests": requests},
+    }
+    return {"primary.pcap": pri, "secondary.pcap": sec, "secondary-diverge.pcap": sec_div,
+            "CASE.txt": case_text(name, summary, facts, expect),
+            "expect.json": json.dumps(checks, indent=1) + "\n"}
+
+
+def stride(start, count, gap=100):
+    """PVM frames k = 0..count-1 of 1448 bytes, every gap us from start: (t, offset, length)."""
+    return [(start + k * gap, k * SEGMENT, SEGMENT) for k in range(count)]
+
+
+@case("cmp-retrans-straddle")
+def cmp_retrans_straddle():
+    name = "cmp-retrans-straddle"
+    size, retrans_after = 3 * SEGMENT, 2 * MS
+
+    def svm_collapses(d):
+        # PVM #0 #1 #2; the SVM sends #0, then (its #1 not out yet) retransmits [0,2896) as one
+        # collapsed frame, then #2.
+        return stride(d, 3), [(d, 0, SEGMENT), (d + retrans_after, 0, 2 * SEGMENT),
+                              (d + retrans_after, 2 * SEGMENT, SEGMENT)]
+
+    def pvm_collapses(d):
+        # Mirrored: the PVM sends #0, retransmits [0,2896) collapsed, then #2; the SVM #0 #1 #2.
+        return ([(d, 0, SEGMENT), (d + retrans_after, 0, 2 * SEGMENT), (d + retrans_after + 100, 2 * SEGMENT, SEGMENT)],
+                [(d, 0, SEGMENT), (d + retrans_after, SEGMENT, SEGMENT), (d + retrans_after + 100, 2 * SEGMENT, SEGMENT)])
+
+    def build(pri, sec, diverge):
+        return [served13(f"{name}/svm-collapses", pri, sec, diverge, T0_US, client_port=40500, size=size,
+                         flip=2000, plans=svm_collapses),
+                served13(f"{name}/pvm-collapses", pri, sec, diverge, T0_US + 100 * MS, client_port=40501,
+                         size=size, flip=2500, plans=pvm_collapses)]
+
+    return issue13_case(
+        name, build,
+        """Two connections, each a 3 x 1448-byte response in which one guest retransmits its first two
+segments as one collapsed 2896-byte frame (Linux merges retransmitted segments), 2 ms after its first
+segment, so the frame straddles the compared position (1448): its first half is already verified.
+A (port 40500): the PVM sends [0,1448) [1448,2896) [2896,4344); the SVM sends [0,1448), then
+[0,2896), then [2896,4344). B (port 40501), mirrored: the PVM sends [0,1448), [0,2896),
+[2896,4344); the SVM [0,1448) [1448,2896) [2896,4344). Each guest frame otherwise follows its PVM
+twin by 51..499 us. secondary-diverge.pcap inverts one byte of the SVM's stream inside the straddling
+part [1448,2896): A at 2000 (in the collapsed frame), B at 2500.""",
+        [T0_US + 50 * MS, PROBE_END_US],
+        ["A: the collapsed SVM frame's unverified part [1448,2896) matches PVM [1448,2896);",
+         "B: the collapsed PVM frame is released once its unverified part matches SVM [1448,2896)"],
+        ["identical: a mismatch on :40500 at offset 1448, seq 51449 (the collapsed SVM frame compared",
+         "from its start against PVM [1448,2896)), PVM 1448+1448, 2896+1448, FIN, ACK held until the",
+         "checkpoint at .050000 (released 4); a mismatch on :40501 at offset 0, seq 50001 (SVM",
+         "[1448,2896) against the collapsed PVM frame from its start), 4 held until 1.000000",
+         "divergent: the same two requests at the same offsets (1448 and 0, not 2000 and 2500)"])
+
+
+def one_flow(name, client_port, size, flip, plans):
+    """build() of an issue-13 case with one served13 connection, at T0."""
+    def build(pri, sec, diverge):
+        return [served13(name, pri, sec, diverge, T0_US, client_port=client_port, size=size, flip=flip,
+                         plans=plans)]
+    return build
+
+
+def svm_order(order):
+    """plans() for 6 x 1448 bytes: the PVM sends #0..#5 in order, 100 us apart; each (k, j) of
+    the SVM's order sends segment k right after PVM frame j."""
+    def plans(d):
+        pri_plan = stride(d, 6)
+        return pri_plan, [(pri_plan[j][0], k * SEGMENT, SEGMENT) for k, j in order]
+    return plans
+
+
+@case("cmp-gap")
+def cmp_gap():
+    name = "cmp-gap"
+    # The SVM's #2 is lost on its way out and fast-retransmitted after #3 and #4.
+    plans = svm_order([(0, 0), (1, 1), (3, 3), (4, 4), (2, 4), (5, 5)])
+    return issue13_case(
+        name, one_flow(name, 40510, 6 * SEGMENT, 2 * SEGMENT + 1000, plans),
+        """A 6 x 1448-byte response. The PVM sends #0..#5 in order, 100 us apart. The SVM's #2 is lost
+on its way out and fast-retransmitted: the SVM's frames reach the comparator as #0 #1 #3 #4 #2 #5,
+all with the PVM's segmentation. secondary-diverge.pcap inverts one byte inside the late segment #2.""",
+        [PROBE_END_US],
+        ["the comparator waits at the gap (2896) for SVM #2: no request when #3 and #4 arrive; #2",
+         "fills it and PVM #2..#5 are released by matching"],
+        ["identical: a mismatch at offset 2896, seq 52897 when SVM #3 arrives (compared against PVM",
+         "#2); once #2 arrives everything matches (the checkpoint finds nothing queued), but the",
+         "request went out: with a COLO frame answering it, a needless checkpoint",
+         "divergent: the same request at 2896 (not 3896); 6 primaries held until the checkpoint"])
+
+
+@case("cmp-dup-reorder")
+def cmp_dup_reorder():
+    name = "cmp-dup-reorder"
+    # SVM: #3 before #2 (swapped), #3 sent twice while #2 is still missing (a spurious
+    # retransmission of data not yet compared), and #1 again after #4 (a spurious retransmission
+    # of data already verified).
+    plans = svm_order([(0, 0), (1, 1), (3, 3), (3, 3), (2, 3), (4, 4), (1, 4), (5, 5)])
+    return issue13_case(
+        name, one_flow(name, 40520, 6 * SEGMENT, 3 * SEGMENT + 500, plans),
+        """A 6 x 1448-byte response. The PVM sends #0..#5 in order, 100 us apart. The SVM's frames,
+with the PVM's segmentation, arrive as #0 #1 #3 #3 #2 #4 #1 #5: #2 and #3 swapped, a spurious
+retransmission of #3 while #2 is still missing (two queued copies of data not yet compared), and a
+spurious retransmission of #1 after it was verified. secondary-diverge.pcap inverts one byte inside the
+reordered segment #3 (both of its copies carry it).""",
+        [PROBE_END_US],
+        ["no request when #3 and its copy arrive before #2; the duplicates are dropped as already",
+         "verified; PVM #0..#5 released by matching"],
+        ["identical: a mismatch at offset 2896, seq 52897 when SVM #3 arrives (compared against PVM",
+         "#2); after #2 everything matches and the duplicates are dropped, but the request went out",
+         "divergent: the same request at 2896 (not 4844); 5 primaries held until the checkpoint"])
+
+
+@case("cmp-rto-resend")
+def cmp_rto_resend():
+    name = "cmp-rto-resend"
+    rto, stall = 200 * MS, 210 * MS
+
+    def plans(d):
+        pri_plan = stride(d, 5)
+        # The client got #0 and #1 only. The PVM's RTO resends from 2896 as a collapsed 2896-byte
+        # frame and a 1448-byte one.
+        t_rto = d + rto
+        pri_plan += [(t_rto, 2 * SEGMENT, 2 * SEGMENT), (t_rto + 100, 4 * SEGMENT, SEGMENT)]
+        # The SVM's output stalls after #2, so its #3 and #4 reach the comparator after the PVM's
+        # resend; its own RTO resends from 2896 as three 1448-byte frames.
+        t3, t4 = pri_plan[3][0] + stall, pri_plan[4][0] + stall
+        return pri_plan, [(d, 0, SEGMENT), (d + 100, SEGMENT, SEGMENT), (d + 200, 2 * SEGMENT, SEGMENT),
+                          (t3, 3 * SEGMENT, SEGMENT), (t4, 4 * SEGMENT, SEGMENT)] + \
+            [(t3 + rto, k * SEGMENT, SEGMENT) for k in (2, 3, 4)]
+
+    return issue13_case(
+        name, one_flow(name, 40530, 5 * SEGMENT, 5000, plans),
+        """A 5 x 1448-byte response [0,7240); the client receives #0 and #1 only, so both guests' RTOs
+fire and both resend from 2896, segmented differently: the PVM 200 ms after #0 as [2896,5792) (one
+collapsed frame) and [5792,7240); the SVM 200 ms after its #3 as three 1448-byte frames. The SVM's
+output stalls after #2 (210 ms), so its original #3 and #4 reach the comparator only after the PVM's
+resend: at that point [0,4344) is verified and the PVM's collapsed resend straddles it.
+secondary-diverge.pcap inverts one byte inside [4344,5792), the resent part not yet verified when
+the resend arrives (in the SVM's #3 and in its resend of it).""",
+        [PROBE_END_US],
+        ["the PVM's resend [2896,5792) is released once its unverified half matches SVM #3; the",
+         "SVM's resends, already verified, are dropped; PVM #0..#4 and both resends released by matching"],
+        ["identical: a mismatch at offset 2896, seq 52897 when SVM #3 arrives (the PVM's resend",
+         "[2896,5792) sorts first and is compared from its start against SVM [4344,5792)); PVM #3, #4,",
+         "both resends, FIN and ACK held until the checkpoint (released 6)",
+         "divergent: the same request at 2896 (not 5000)"])
+
+
+@case("cmp-late-synack")
+def cmp_late_synack():
+    name = "cmp-late-synack"
+    size, flip = 3000, 2000
+
+    def build(pri, sec, diverge):
+        conv = Conversation(name, client_port=40540, pri=pri, sec=sec)
+        response = http_response(size, f"{name}/body")
+        conv.client_send(T0_US, "S")
+        t_synack = conv.pvm_send(T0_US + 100, "SA")
+        t_ack = conv.client_send(T0_US + 200, "A")   # the client talks to the PVM
+        conv.client_send(t_ack + 20, "PA", http_request("/late-synack"))
+        d = t_ack + 220
+        pri_plan = [(d, 0, SEGMENT), (d + 100, SEGMENT, SEGMENT), (d + 200, 2 * SEGMENT, size - 2 * SEGMENT)]
+        # The SVM's SYN/ACK (its own ISN: the rewriter leaves SYN/ACKs alone) reaches the
+        # comparator after all of the PVM's data; then the SVM's data, in PVM space, as a collapsed
+        # (TSO) 2896-byte frame and the 104-byte rest.
+        t_svm_synack = conv.svm_synack_own_isn(d + 200 + conv.twin_delay(), twin_us=t_synack)
+        frames = planned_data(conv, response, flip_byte(response, flip) if diverge else response, pri_plan,
+                              [(t_svm_synack, 0, 2 * SEGMENT), (t_svm_synack, 2 * SEGMENT, size - 2 * SEGMENT)])
+        end = max(t for _s, t, _o, _n in frames)
+        return [Flow13(conv, response, flip, frames, 1 + len(pri_plan), held_from(frames, flip, 0),
+                       "SYN/ACK and 3 data; the connection stays open", (t_synack, t_svm_synack),
+                       T0_US, end)]
+
+    return issue13_case(
+        name, build,
+        f"""Primary: SYN/ACK, then a 3000-byte response acknowledging the client's request
+(1448 + 1448 + 104). The SVM's SYN/ACK reaches the comparator only after all of that data; it carries
+the SVM's own ISN {SVM_ISN} and acknowledges the client's SYN (the secondary's rewriter translates
+every other segment into the PVM's space but never a SYN/ACK: docs/rewriter.md). Then the SVM's
+data, in PVM space, acknowledging the request: one collapsed (TSO) 2896-byte frame and 104 bytes.
+Nothing follows: the connection stays open. secondary-diverge.pcap inverts one byte in the data
+that follows the first PVM segment (offset {flip}, inside PVM [1448,2896) and SVM [0,2896)).""",
+        [PROBE_END_US],
+        ["the PVM's SYN/ACK is released when the SVM's SYN/ACK arrives (a pure ACK waits for any",
+         "secondary packet); its data is released by matching as soon as the SVM's data arrives: both",
+         "sides have acknowledged the request, and the SVM's late SYN (another ISN) changes nothing"],
+        ["no request in either pair. The SVM's SYN/ACK resets the connection's compare state,",
+         "including the PVM's highest ACK recorded from its data; PVM #0 ends within the SVM's",
+         "2896-byte frame, so the ACK gate holds it (ack_gate_holds 2) until another primary or",
+         "compare_timeout: the checkpoint at 1.000000 releases all 3 data frames. The divergent byte",
+         "(in PVM #1) is never compared"])
+
+
+def read_jsonl(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def check(case_dir, out_dir):
+    """The issue-13 requirements on one run of an issue-13 case (its check.sh), from the case's
+    expect.json: per chain the exact checkpoint requests (none for the identical pair), one
+    checkpoint_done per injected checkpoint, which finds nothing queued in the identical chain
+    and holds the divergent primary in the other, and every primary released. Returns the list of
+    failures."""
+    with open(os.path.join(case_dir, "expect.json")) as f:
+        expect = json.load(f)
+    failures = []
+    for variant in ("identical", "diverge"):
+        want = expect[variant]
+        missing = [name for name in (want["events"], want["released"])
+                   if not os.path.exists(os.path.join(out_dir, name))]
+        if missing:
+            failures.append(f"{variant}: no {' '.join(missing)} in {out_dir}")
+            continue
+        events = read_jsonl(os.path.join(out_dir, want["events"]))
+        requests = [{key: e.get(key) for key in ("reason", "flow", "offset", "seq")}
+                    for e in events if e["event"] == "checkpoint_request"]
+        if requests != want["requests"]:
+            failures.append(f"{variant}: checkpoint requests {requests}, expected {want['requests']}")
+        done = [e for e in events if e["event"] == "checkpoint_done"]
+        times = [f"{e['time']:.6f}" for e in done]
+        if times != expect["probes"]:
+            failures.append(f"{variant}: checkpoint_done at {times}, expected one per injected checkpoint "
+                            f"{expect['probes']}")
+        requested = False
+        for e in events:
+            if e["event"] == "checkpoint_request":
+                requested = True
+            elif e["event"] == "checkpoint_done":
+                if variant == "identical" and e["released"]:
+                    failures.append(f"{variant}: the checkpoint at {e['time']:.6f} released {e['released']} "
+                                    "primaries still queued: not released by a match")
+                if variant == "diverge" and requested and not e["released"]:
+                    failures.append(f"{variant}: the checkpoint at {e['time']:.6f} after a mismatch released "
+                                    "nothing: the divergent primary was released by a match")
+                requested = False
+        with open(os.path.join(out_dir, want["released"])) as f:
+            released = sum(1 for line in f if line.strip())
+        if released != want["primaries"]:
+            failures.append(f"{variant}: {released} primaries released, expected all {want['primaries']}")
+    flushed = node_counters(os.path.join(out_dir, "stdout.txt"), "compare").get("released_flush", 0)
+    if flushed:
+        failures.append(f"identical: --stats: comparator 'compare' released_flush {flushed}, expected 0")
+    return failures
+
+
+def node_counters(stats_path, node):
+    """One node's counters from `colo-graph run --stats` output ({} when there is none)."""
+    counters, inside = {}, False
+    if os.path.exists(stats_path):
+        with open(stats_path) as f:
+            for line in f:
+                if not line.startswith(" "):
+                    inside = line.split()[:1] == [node]
+                elif inside and len(line.split()) == 2:
+                    name, value = line.split()
+                    counters[name] = int(value)
+    return counters
+
+
+# =============================================================================================
 # Rewriter cases: to_guest.pcap = frames the secondary's rewriter sees heading to the SVM (the
 # client's, mirrored by the primary: ACK/SACK/TSecr in PVM space); from_guest.pcap = the SVM's
 # own output (SVM sequence space, SVM TS clock). Client ISN 7000, PVM 50000, SVM 90000.
@@ -814,6 +1247,9 @@ def main(argv):
     commands.add_parser("demo").add_argument("outdir")
     commands.add_parser("all").add_argument("root")
     commands.add_parser("verify").add_argument("root")
+    checking = commands.add_parser("check")
+    checking.add_argument("case_dir")
+    checking.add_argument("out_dir")
     args = parser.parse_args(argv)
 
     if args.command == "list":
@@ -830,6 +1266,14 @@ def main(argv):
         differences = verify(args.root)
         print("all generated files match" if not differences else f"{differences} file(s) differ")
         return 1 if differences else 0
+    elif args.command == "check":
+        failures = check(args.case_dir, args.out_dir)
+        name = os.path.basename(os.path.abspath(args.case_dir))
+        for failure in failures:
+            print(f"check {name}: FAIL {failure}")
+        if not failures:
+            print(f"check {name}: ok")
+        return 1 if failures else 0
     return 0
 
 
