@@ -45,6 +45,7 @@ Notify::Notify(const Properties& p)
 void Notify::start(Injector& injector)
 {
     endpoint_->on_log([&injector](StreamEndpoint::LogLevel, std::string_view msg) { injector.log(std::string(msg)); });
+    endpoint_->stop_waiting_when([&injector] { return injector.stopping(); });
     endpoint_->on_frames([this, &injector](std::vector<Packet>& frames) {
         Batch control;
         for (const auto& f : frames) {

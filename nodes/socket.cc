@@ -13,8 +13,10 @@ std::vector<PropertySpec> socket_properties(const char* address_doc)
         {"vnet_hdr_support", PropType::boolean, "false", false, INT64_MIN, INT64_MAX, {},
          "records carry a 4-byte vnet header length (must match the peer)"},
         {"reconnect_ms", PropType::integer, "100", false, 1, 60000, {}, "client: first reconnect delay (doubles up to 5 s)"},
-        {"queue_packets", PropType::integer, "8192", false, 1, 1 << 24, {}, "output queue bound in packets"},
-        {"queue_bytes", PropType::integer, "33554432", false, 65536, int64_t(1) << 32, {}, "output queue bound in bytes"},
+        {"queue_packets", PropType::integer, "8192", false, 1, 1 << 24, {},
+         "output queue bound in packets; when full, the graph waits for the peer to read (nothing is dropped)"},
+        {"queue_bytes", PropType::integer, "33554432", false, 65536, int64_t(1) << 32, {},
+         "output queue bound in payload bytes; when full, the graph waits for the peer to read"},
     };
 }
 
@@ -41,9 +43,10 @@ const std::vector<CounterSpec>& Socket::endpoint_counters()
         {"disconnects", "connections closed"},
         {"reconnect_attempts", "client connect retries"},
         {"mid_record_disconnects", "peers that left in the middle of a record"},
-        {"drop_queue_full", "outgoing packets dropped: output queue full (slow reader)"},
-        {"drop_no_peer", "outgoing packets dropped: no peer connected"},
-        {"drop_shutdown", "outgoing packets still queued when the socket closed"},
+        {"queue_full_waits", "times the output queue was full and the graph waited for the peer to read (back-pressure)"},
+        {"queue_full_wait_ms", "milliseconds spent so waiting, in total"},
+        {"drop_no_peer", "outgoing packets dropped: no peer connected, or it left before they were written"},
+        {"drop_shutdown", "outgoing packets dropped at shutdown: the peer read nothing for 1 s, or they were still queued when the socket closed"},
         {"drop_oversize", "records over 69632 bytes (the connection is closed)"},
         {"drop_zero_length", "zero-length records ignored"},
         {"drop_bad_vnet", "records whose vnet header length exceeds the record or 20"},
@@ -55,8 +58,9 @@ void Socket::publish(Node& node, const StreamEndpoint& endpoint, std::size_t fir
 {
     const StreamEndpointCounters c = endpoint.counters();
     const uint64_t values[] = {c.frames_in, c.bytes_in, c.frames_out, c.bytes_out, c.connections, c.disconnects,
-                               c.reconnect_attempts, c.mid_record_disconnects, c.drop_queue_full, c.drop_no_peer,
-                               c.drop_shutdown, c.drop_oversize, c.drop_zero_length, c.drop_bad_vnet};
+                               c.reconnect_attempts, c.mid_record_disconnects, c.queue_full_waits,
+                               c.queue_full_wait_ms, c.drop_no_peer, c.drop_shutdown, c.drop_oversize,
+                               c.drop_zero_length, c.drop_bad_vnet};
     for (std::size_t i = 0; i < std::size(values); ++i) node.set_counter(first + i, values[i]);
 }
 
@@ -65,6 +69,9 @@ Socket::Socket(const Properties& p) : endpoint_(std::make_unique<StreamEndpoint>
 void Socket::start(Injector& injector)
 {
     endpoint_->on_log([&injector](StreamEndpoint::LogLevel, std::string_view msg) { injector.log(std::string(msg)); });
+    // A full output queue holds the graph back; once the graph stops, only
+    // while the peer still reads.
+    endpoint_->stop_waiting_when([&injector] { return injector.stopping(); });
     endpoint_->on_frames([this, &injector](std::vector<Packet>& frames) {
         Batch b;
         b.packets = std::move(frames);

@@ -7,7 +7,10 @@
 // Better than QEMU (reference §12): zero-length records are ignored, an
 // oversized record closes only that connection (the server keeps listening),
 // a peer that reconnects starts with a clean parser, output is written with
-// writev, and every packet dropped (no peer, queue full) is counted.
+// writev, and every packet dropped (no peer, shutdown) is counted. Like QEMU,
+// a slow reader holds the graph back rather than lose packets: a full output
+// queue makes the node wait for the peer (back-pressure, counted in
+// queue_full_waits).
 #pragma once
 
 #include "engine/node.hh"
@@ -56,7 +59,10 @@ inline NodeSpec socket_spec()
         "big-endian vnet header length when vnet_hdr_support is on, then the frame. As a server it "
         "serves one peer at a time and accepts the next when it leaves (like -chardev "
         "socket,server=on); as a client it reconnects with exponential backoff. Unix sockets are "
-        "created with mode 0600; TCP servers listen on loopback unless an address is given.",
+        "created with mode 0600; TCP servers listen on loopback unless an address is given. Output "
+        "to a slow reader is never dropped: once the output queue is full the graph waits for the "
+        "peer to read (back-pressure, as QEMU blocks in its write); without a peer it is dropped "
+        "and counted, as QEMU loses it.",
         {
             {"in", PortDir::in, "frames to write to the peer"},
             {"out", PortDir::out, "frames read from the peer"},

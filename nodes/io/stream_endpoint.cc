@@ -23,6 +23,9 @@ namespace {
 constexpr std::size_t kMaxIov = 1024;
 // Reads per wake-up, so that a busy input cannot starve output.
 constexpr int kReadsPerWake = 4;
+// A send() waiting for room polls its socket this long at a time, then looks
+// again at what else ends the wait (the peer left, stop(), the owner stopping).
+constexpr int kWaitPollMs = 10;
 
 uint64_t now_ns()
 {
@@ -86,6 +89,9 @@ void StreamEndpoint::start()
 void StreamEndpoint::stop()
 {
     if (!loop_) return;
+    // First, so that a send() waiting on the I/O thread (in a handler) lets
+    // it finish its round.
+    stopping_.store(true, std::memory_order_release);
     loop_->remove(this);
     loop_.reset();
     flush_on_stop();
@@ -100,43 +106,131 @@ void StreamEndpoint::wake()
 
 std::size_t StreamEndpoint::send(std::span<const Packet> packets)
 {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (write_fd_ < 0) {
         counters_.drop_no_peer += packets.size();
         return 0;
     }
+    const uint64_t connection = connection_;
     const bool was_idle = encoder_.empty();
+    bool waited = false;
     std::size_t accepted = 0;
-    for (const Packet& p : packets) {
+    for (std::size_t i = 0; i < packets.size(); ++i) {
+        const Packet& p = packets[i];
         if (p.len == 0) {
             ++counters_.drop_zero_length;
-        } else if (p.len > kMaxFrameLen) {
-            ++counters_.drop_oversize;
-        } else if (queued_packets_ >= config_.send_queue_packets ||
-                   queued_bytes_ + p.len > config_.send_queue_bytes) {
-            ++counters_.drop_queue_full;
-        } else {
-            encoder_.push(p);
-            ++queued_packets_;
-            queued_bytes_ += p.len;
-            ++accepted;
+            continue;
         }
+        if (p.len > kMaxFrameLen) {
+            ++counters_.drop_oversize;
+            continue;
+        }
+        if (!has_room_locked(p.len)) {
+            // Back-pressure: hold the caller (and through it the graph)
+            // until the peer has read enough, rather than drop.
+            waited = true;
+            const WaitResult w = wait_for_room(lock, connection, p.len);
+            if (w != WaitResult::room) {
+                (w == WaitResult::peer_gone ? counters_.drop_no_peer : counters_.drop_shutdown) += packets.size() - i;
+                return accepted;
+            }
+        }
+        encoder_.push(p);
+        ++queued_packets_;
+        queued_bytes_ += p.len;
+        ++accepted;
     }
     // While output is queued the I/O thread is waiting for the socket to
-    // take more, and writes these after it; otherwise write them now. What
+    // take more, and writes these after it; otherwise (or if this call
+    // waited, and the queue may have emptied meanwhile) write them now. What
     // the socket does not take (or a write error, which the I/O thread then
     // meets and handles) becomes the I/O thread's job: wake it to poll.
-    if (was_idle && !encoder_.empty()) {
+    if ((was_idle || waited) && !encoder_.empty()) {
         int error = 0;
         if (write_queued_locked(error) != WriteResult::done) wake();
     }
     return accepted;
 }
 
+bool StreamEndpoint::has_room_locked(std::size_t len) const
+{
+    return queued_packets_ < config_.send_queue_packets && queued_bytes_ + len <= config_.send_queue_bytes;
+}
+
+// The queue has no room for `len` more bytes. Writes what the socket takes
+// and polls it for more, on this thread, until there is room. The lock is
+// released while polling, so the I/O thread (and counters()) carry on; a
+// disconnect or a new peer in the meantime shows in write_fd_ / connection_.
+StreamEndpoint::WaitResult StreamEndpoint::wait_for_room(std::unique_lock<std::mutex>& lock, uint64_t connection,
+                                                         std::size_t len)
+{
+    const auto started = Clock::now();
+    auto progress_at = started;   // the peer last read something (or the wait began)
+    bool warned = false;
+    bool polled = false;
+    WaitResult result;
+    for (;;) {
+        if (stopping_.load(std::memory_order_acquire)) {
+            result = WaitResult::shutdown;
+            break;
+        }
+        if (write_fd_ < 0 || connection_ != connection) {
+            result = WaitResult::peer_gone;
+            break;
+        }
+        const uint64_t before = wire_bytes_;
+        int error = 0;
+        if (write_queued_locked(error) == WriteResult::failed) {
+            // The I/O thread closes the connection (and counts what is queued).
+            wake();
+            result = WaitResult::peer_gone;
+            break;
+        }
+        if (has_room_locked(len)) {
+            result = WaitResult::room;
+            break;
+        }
+        const auto now = Clock::now();
+        if (wire_bytes_ != before) {
+            progress_at = now;
+            warned = false;
+        }
+        // Shutting down: wait only for a peer that still reads.
+        if (owner_stopping_ && owner_stopping_()) {
+            if (!peer_stuck_ && now - progress_at >= config_.stop_flush_timeout) peer_stuck_ = true;
+            if (peer_stuck_) {
+                result = WaitResult::shutdown;
+                break;
+            }
+        }
+        const int fd = write_fd_;
+        lock.unlock();
+        if (!warned && now - progress_at >= config_.stall_warning) {
+            warned = true;
+            log(LogLevel::warning, label_ + ": the peer has read nothing for " +
+                                       std::to_string(config_.stall_warning.count()) +
+                                       " ms; output waits for it (back-pressure)");
+        }
+        // The fd may be closed (even reused) meanwhile: a spurious wake-up at
+        // worst, as write_fd_ and connection_ are checked again under the lock.
+        pollfd pfd{fd, POLLOUT, 0};
+        ::poll(&pfd, 1, kWaitPollMs);
+        polled = true;
+        lock.lock();
+    }
+    if (polled) {
+        ++counters_.queue_full_waits;
+        wait_ns_ += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started).count());
+    }
+    return result;
+}
+
 StreamEndpointCounters StreamEndpoint::counters() const
 {
     std::lock_guard lock(mu_);
-    return counters_;
+    StreamEndpointCounters c = counters_;
+    c.queue_full_wait_ms = wait_ns_ / 1'000'000;
+    return c;
 }
 
 void StreamEndpoint::log(LogLevel level, const std::string& message) const
@@ -316,6 +410,8 @@ void StreamEndpoint::on_connected(int fd)
     {
         std::lock_guard lock(mu_);
         write_fd_ = fd;
+        ++connection_;
+        peer_stuck_ = false;
         connected_.store(true, std::memory_order_release);
         ++counters_.connections;
     }
@@ -400,6 +496,8 @@ StreamEndpoint::WriteResult StreamEndpoint::write_queued_locked(int& error)
         msg.msg_iovlen = encoder_.fill_iov(iov);
         const ssize_t n = ::sendmsg(write_fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
+            wire_bytes_ += uint64_t(n);
+            peer_stuck_ = false;
             const FrameEncoder::Records done = encoder_.advance(std::size_t(n));
             counters_.frames_out += done.count;
             counters_.bytes_out += done.payload_bytes;
@@ -434,7 +532,7 @@ void StreamEndpoint::flush_on_stop()
     const auto deadline = Clock::now() + config_.stop_flush_timeout;
     auto output_queued = [this] {
         std::lock_guard lock(mu_);
-        return !encoder_.empty();
+        return !encoder_.empty() && !peer_stuck_;   // a stuck peer was waited for already
     };
     while (write_from_io_thread() && output_queued()) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());

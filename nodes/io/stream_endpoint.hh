@@ -12,11 +12,14 @@
 // Threading: the process's I/O thread (IoLoop::shared(), one for all
 // endpoints) owns the sockets and polls them together with an eventfd used
 // to wake it for output the socket could not take at once. send() may be
-// called from any thread and never blocks on the network: when nothing is
-// queued it writes at once on the calling thread (a non-blocking writev), so
-// a released frame costs no thread hand-off; whatever the socket does not
-// take is queued and written by the I/O thread. The handlers run on the I/O
-// thread and must not call stop().
+// called from any thread: when nothing is queued it writes at once on the
+// calling thread (a non-blocking writev), so a released frame costs no
+// thread hand-off; whatever the socket does not take is queued and written
+// by the I/O thread. When the queue is full, send() waits for the peer to
+// read (back-pressure, as QEMU blocks in its write) and writes on the
+// calling thread itself, polling the socket: its wait never depends on the
+// I/O thread, which may be the caller or may be waiting for the graph. The
+// handlers run on the I/O thread and must not call stop().
 #pragma once
 
 #include "engine/packet.hh"
@@ -50,9 +53,15 @@ struct StreamEndpointConfig {
     std::chrono::milliseconds reconnect_min{100};   // client: first retry delay
     std::chrono::milliseconds reconnect_max{5000};  // client: backoff cap (doubling)
     std::size_t send_queue_packets = 8192;          // output bound, in packets ...
-    std::size_t send_queue_bytes = 32u << 20;       // ... and payload bytes
+    std::size_t send_queue_bytes = 32u << 20;       // ... and payload bytes; send() waits beyond
     std::size_t read_chunk = 256u << 10;            // bytes per read()
+    // stop() flushes for this long; once the owner is stopping (see
+    // stop_waiting_when()), a full queue waits at most this long for the
+    // peer to read anything.
     std::chrono::milliseconds stop_flush_timeout{1000};
+    // A send() that waited this long without the peer reading a byte logs
+    // one warning (the graph is held back by this peer).
+    std::chrono::milliseconds stall_warning{5000};
 };
 
 struct StreamEndpointCounters {
@@ -62,10 +71,12 @@ struct StreamEndpointCounters {
     uint64_t disconnects = 0;                 // connections closed, for any reason
     uint64_t reconnect_attempts = 0;          // client: connect attempts after the first
     uint64_t mid_record_disconnects = 0;      // peer left in the middle of a record
+    // Back-pressure, where older versions dropped (drop_queue_full).
+    uint64_t queue_full_waits = 0;    // times send() found the queue full and waited
+    uint64_t queue_full_wait_ms = 0;  // time they waited, in total
     // Packets dropped, by reason.
-    uint64_t drop_queue_full = 0;   // send() beyond the queue bounds
-    uint64_t drop_no_peer = 0;      // send() while unconnected, or queued when the peer left
-    uint64_t drop_shutdown = 0;     // still queued when stop() gave up flushing
+    uint64_t drop_no_peer = 0;      // send() while unconnected, or the peer left before they were written
+    uint64_t drop_shutdown = 0;     // stopping, and the peer read nothing for stop_flush_timeout
     uint64_t drop_oversize = 0;     // received LEN > kMaxFrameLen (connection closed), or send()
     uint64_t drop_zero_length = 0;  // received LEN = 0, or an empty packet given to send()
     uint64_t drop_bad_vnet = 0;     // received VNET_LEN > LEN or > 20
@@ -83,7 +94,8 @@ public:
     using FrameHandler = std::function<void(std::vector<Packet>& frames)>;
     // Messages start with the endpoint address, e.g. "tcp:127.0.0.1:9003:
     // oversized record (70000 bytes > 69632), closing connection". Called on
-    // the I/O thread (or in start()). Without a handler, warnings go to stderr.
+    // the I/O thread, in start(), or on a thread waiting in send(). Without a
+    // handler, warnings go to stderr.
     using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
 
     explicit StreamEndpoint(StreamEndpointConfig config);   // throws std::invalid_argument
@@ -91,9 +103,16 @@ public:
     StreamEndpoint(const StreamEndpoint&) = delete;
     StreamEndpoint& operator=(const StreamEndpoint&) = delete;
 
-    // Set both before start().
+    // Set these before start().
     void on_frames(FrameHandler handler) { on_frames_ = std::move(handler); }
     void on_log(LogHandler handler) { on_log_ = std::move(handler); }
+    // Optional: tells a waiting send() that its owner is shutting down (a
+    // graph stopping). From then on a full queue waits only while the peer
+    // keeps reading; after stop_flush_timeout without a byte read, send()
+    // drops what does not fit (drop_shutdown), and later calls do not wait
+    // until the peer reads again. Polled while send() waits: it must be
+    // cheap, thread-safe, and must not call the endpoint.
+    void stop_waiting_when(std::function<bool()> stopping) { owner_stopping_ = std::move(stopping); }
 
     // A server binds and listens here, so errors (port in use, a non-socket
     // file at the unix path) throw std::runtime_error; a client connects
@@ -101,12 +120,20 @@ public:
     void start();
     // Leaves the I/O loop, tries to write queued output for up to
     // stop_flush_timeout, then closes the sockets (removing the unix socket
-    // file of a server). Not from a handler.
+    // file of a server). A send() waiting for room gives up at once (what it
+    // has not queued counts as drop_shutdown). Not from a handler.
     void stop();
 
-    // Queues packets for the current peer and returns how many were accepted.
-    // Never blocks: without a peer, or beyond the queue bounds, packets are
-    // dropped and counted (QEMU loses them too when no client is connected).
+    // Queues packets for the current peer, in order, and returns how many
+    // were accepted. Without a peer they are dropped and counted in
+    // drop_no_peer (QEMU loses them too when no client is connected). When
+    // the queue bounds are reached, send() waits until the peer has read
+    // enough, writing on the calling thread, so that nothing is dropped and
+    // memory stays bounded: a slow reader holds the caller back (QEMU blocks
+    // in its write). It stops waiting when the peer leaves (the rest counts
+    // in drop_no_peer), on stop(), or when the owner stops and the peer reads
+    // nothing for stop_flush_timeout (drop_shutdown). A peer that stays
+    // connected and never reads holds it for good otherwise, as in QEMU.
     std::size_t send(std::span<const Packet> packets);
 
     bool connected() const { return connected_.load(std::memory_order_acquire); }
@@ -133,6 +160,9 @@ private:
     bool read_available();
     enum class WriteResult { done, would_block, failed };
     WriteResult write_queued_locked(int& error);   // mu_ held
+    bool has_room_locked(std::size_t len) const;    // mu_ held
+    enum class WaitResult { room, peer_gone, shutdown };
+    WaitResult wait_for_room(std::unique_lock<std::mutex>& lock, uint64_t connection, std::size_t len);
     bool write_from_io_thread();
     void flush_on_stop();
     void close_all();
@@ -161,16 +191,24 @@ private:
     int listen_idx_ = -1, conn_idx_ = -1;   // their entries in the last prepare()
     std::shared_ptr<IoLoop> loop_;           // set while started
     std::atomic<bool> connected_{false};
+    std::atomic<bool> stopping_{false};      // stop() began: waiting senders give up
     bool started_ = false;
+    std::function<bool()> owner_stopping_;
 
     // Output, shared by send() and the I/O thread; guarded by mu_. write_fd_
     // is the connected socket, or -1: the I/O thread clears it before it
     // closes the socket, so send() never writes to a closed (or reused) fd.
+    // connection_ numbers the peers, so that a waiting send() notices that
+    // its peer left even if the next one got the same fd.
     mutable std::mutex mu_;
     int write_fd_ = -1;
+    uint64_t connection_ = 0;
     FrameEncoder encoder_;
     std::size_t queued_packets_ = 0;   // in encoder_, for the bounds
     uint64_t queued_bytes_ = 0;
+    uint64_t wire_bytes_ = 0;          // bytes written to peers: progress, for waiting senders
+    bool peer_stuck_ = false;          // stopping, and the peer read nothing for stop_flush_timeout
+    uint64_t wait_ns_ = 0;             // queue_full_wait_ms, unrounded
     StreamEndpointCounters counters_;
 };
 

@@ -3,10 +3,13 @@
 #include "nodes/io/stream_endpoint.hh"
 #include "nodes/proto/chardev_framing.hh"
 
+#include <atomic>
 #include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <mutex>
 #include <string>
@@ -195,7 +198,7 @@ TEST_CASE("StreamEndpoint: 10,000 frames round trip in order (unix and tcp)", "[
         CHECK(sc.bytes_in == cc.bytes_out);
         CHECK(sc.connections == 1);
         CHECK(cc.connections == 1);
-        CHECK(cc.drop_queue_full + cc.drop_no_peer + sc.drop_queue_full + sc.drop_no_peer == 0);
+        CHECK(cc.drop_no_peer + cc.drop_shutdown + sc.drop_no_peer + sc.drop_shutdown == 0);
         client.stop();
         server.stop();
     }
@@ -267,7 +270,30 @@ TEST_CASE("StreamEndpoint: an oversized record closes only that connection", "[e
     CHECK(server.counters().connections == 2);
 }
 
-TEST_CASE("StreamEndpoint: no-peer and queue-full drops are counted", "[endpoint]")
+std::vector<Packet> numbered_run(uint32_t first, uint32_t n, uint32_t len = 1000)
+{
+    std::vector<Packet> run;
+    for (uint32_t i = first; i < first + n; ++i) run.push_back(numbered(i, len));
+    return run;
+}
+
+// Reads records from a raw peer until `want` arrived (or the peer closed),
+// `chunk` bytes at a time, pausing between reads: a slow reader.
+std::vector<Packet> read_slowly(int fd, std::size_t want, std::size_t chunk, std::chrono::microseconds pause)
+{
+    FrameDecoder dec(false);
+    std::vector<Packet> got;
+    std::vector<uint8_t> buf(chunk);
+    while (got.size() < want) {
+        const ssize_t r = ::recv(fd, buf.data(), buf.size(), 0);
+        if (r <= 0) break;
+        if (!dec.feed({buf.data(), std::size_t(r)}, 0, got)) break;
+        std::this_thread::sleep_for(pause);
+    }
+    return got;
+}
+
+TEST_CASE("StreamEndpoint: no peer drops; a full queue waits for a slow reader and drops nothing", "[endpoint]")
 {
     TempDir dir;
     auto cfg = config(dir.unix_address("q.sock"), Mode::server);
@@ -279,35 +305,160 @@ TEST_CASE("StreamEndpoint: no-peer and queue-full drops are counted", "[endpoint
     CHECK(server.send(early) == 0);
     CHECK(server.counters().drop_no_peer == 2);
 
-    const int peer = raw_connect(server); // connects, does not read yet
+    const int peer = raw_connect(server);
     REQUIRE(wait_until([&] { return server.connected(); }));
 
+    // Far more than 16 packets plus the socket buffers, in batches of 8:
+    // send() waits for the reader instead of dropping.
     constexpr uint32_t kTotal = 1000;
-    std::vector<uint32_t> accepted;
-    for (uint32_t i = 0; i < kTotal; i += 8) {
-        std::vector<Packet> batch;
-        for (uint32_t j = i; j < i + 8; ++j) batch.push_back(numbered(j, 2000));
-        // Tail drop: the first `n` of each batch are queued.
-        const std::size_t n = server.send(batch);
-        for (std::size_t j = 0; j < n; ++j) accepted.push_back(i + uint32_t(j));
-    }
-    const auto c = server.counters();
-    CHECK(c.drop_queue_full > 0);
-    CHECK(c.drop_queue_full + accepted.size() == kTotal);
-
-    // Everything accepted arrives, in order; nothing else does.
-    FrameDecoder dec(false);
     std::vector<Packet> got;
-    std::vector<uint8_t> buf(1 << 16);
-    while (got.size() < accepted.size()) {
-        const ssize_t r = ::recv(peer, buf.data(), buf.size(), 0);
-        REQUIRE(r > 0);
-        REQUIRE(dec.feed({buf.data(), std::size_t(r)}, 0, got));
+    std::thread reader([&] { got = read_slowly(peer, kTotal, 4096, 200us); });
+    std::size_t accepted = 0;
+    for (uint32_t i = 0; i < kTotal; i += 8) {
+        accepted += server.send(numbered_run(i, 8, 2000));
     }
-    REQUIRE(got.size() == accepted.size());
-    for (std::size_t i = 0; i < got.size(); ++i) REQUIRE(index_of(got[i]) == accepted[i]);
-    REQUIRE(wait_until([&] { return server.counters().frames_out == accepted.size(); }));
+    reader.join();
+    CHECK(accepted == kTotal);
+    REQUIRE(got.size() == kTotal);
+    for (uint32_t i = 0; i < kTotal; ++i) REQUIRE(index_of(got[i]) == i);
+    const auto c = server.counters();
+    CHECK(c.queue_full_waits > 0);
+    CHECK(c.frames_out == kTotal);
+    CHECK(c.drop_no_peer == 2);
+    CHECK(c.drop_shutdown == 0);
     ::close(peer);
+}
+
+TEST_CASE("StreamEndpoint: 100,000 packets given at once reach a slow reader, all in order", "[endpoint]")
+{
+    TempDir dir;
+    StreamEndpoint server(config(dir.unix_address("burst.sock"), Mode::server));   // default bounds: 8192
+    server.start();
+    const int peer = raw_connect(server);
+    int small = 16384;
+    ::setsockopt(peer, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    REQUIRE(wait_until([&] { return server.connected(); }));
+
+    constexpr uint32_t kTotal = 100000;
+    std::vector<Packet> burst;
+    for (uint32_t i = 0; i < kTotal; ++i) burst.push_back(numbered(i, 60 + i % 200));
+    std::vector<Packet> got;
+    std::thread reader([&] { got = read_slowly(peer, kTotal, 32768, 100us); });
+    CHECK(server.send(burst) == kTotal);
+    reader.join();
+    REQUIRE(got.size() == kTotal);
+    for (uint32_t i = 0; i < kTotal; ++i) REQUIRE(index_of(got[i]) == i);
+    const auto c = server.counters();
+    CHECK(c.frames_out == kTotal);
+    CHECK(c.queue_full_waits > 0);
+    CHECK(c.drop_no_peer + c.drop_shutdown == 0);
+    ::close(peer);
+}
+
+// A unix server with a 4-packet output queue and a connected raw peer that
+// reads nothing unless a test does.
+struct TinyQueue {
+    TempDir dir;
+    StreamEndpoint server;
+    int peer = -1;
+
+    explicit TinyQueue(std::chrono::milliseconds stop_flush_timeout = 1000ms,
+                       std::function<bool()> owner_stopping = {})
+        : server([&] {
+              auto c = config(dir.unix_address("tiny.sock"), Mode::server);
+              c.send_queue_packets = 4;
+              c.stop_flush_timeout = stop_flush_timeout;
+              return c;
+          }())
+    {
+        if (owner_stopping) server.stop_waiting_when(std::move(owner_stopping));
+        server.start();
+        peer = raw_connect(server);
+        REQUIRE(wait_until([&] { return server.connected(); }));
+    }
+    ~TinyQueue() { ::close(peer); }
+};
+
+// send() on a thread of its own, seen waiting for the peer that reads nothing.
+struct WaitingSend {
+    std::atomic<std::size_t> accepted{SIZE_MAX};
+    std::thread thread;
+
+    WaitingSend(StreamEndpoint& server, std::vector<Packet> burst)
+        : thread([this, &server, burst = std::move(burst)] { accepted = server.send(burst); })
+    {
+        REQUIRE(wait_until([&] { return server.counters().frames_out > 0; }));
+        std::this_thread::sleep_for(50ms);
+        CHECK(accepted.load() == SIZE_MAX);   // still waiting
+    }
+    std::size_t join()
+    {
+        thread.join();
+        return accepted.load();
+    }
+};
+
+TEST_CASE("StreamEndpoint: a waiting send() gives up when the peer leaves", "[endpoint]")
+{
+    TinyQueue q;
+    constexpr uint32_t kTotal = 2000;
+    WaitingSend sending(q.server, numbered_run(0, kTotal));
+    ::close(q.peer);
+    q.peer = -1;
+    CHECK(sending.join() < kTotal);
+    REQUIRE(wait_until([&] { return !q.server.connected(); }));
+    const auto c = q.server.counters();
+    CHECK(c.queue_full_waits == 1);
+    // Each packet was written, or dropped for want of a peer: never lost silently.
+    CHECK(c.frames_out + c.drop_no_peer == kTotal);
+    CHECK(c.drop_shutdown == 0);
+
+    // With no peer at all, send() drops at once, as before.
+    CHECK(q.server.send(numbered_run(0, kTotal)) == 0);
+    CHECK(q.server.counters().drop_no_peer == c.drop_no_peer + kTotal);
+}
+
+TEST_CASE("StreamEndpoint: stop() ends a send() waiting for a peer that never reads", "[endpoint]")
+{
+    TinyQueue q(100ms);
+    constexpr uint32_t kTotal = 2000;
+    WaitingSend sending(q.server, numbered_run(0, kTotal));
+    q.server.stop();
+    CHECK(sending.join() < kTotal);
+    const auto c = q.server.counters();
+    CHECK(c.frames_out + c.drop_shutdown == kTotal);   // the rest, queued or not, counted at shutdown
+    CHECK(c.drop_no_peer == 0);
+}
+
+TEST_CASE("StreamEndpoint: once the owner stops, a full queue waits only for a peer that reads", "[endpoint]")
+{
+    std::atomic<bool> owner_stopping{true};
+    TinyQueue q(200ms, [&] { return owner_stopping.load(); });
+
+    // A reader that pauses 50 ms between reads: slow, but it reads, so a
+    // stopping owner still gets everything through.
+    constexpr uint32_t kSlow = 300;
+    std::vector<Packet> got;
+    std::thread reader([&] { got = read_slowly(q.peer, kSlow, 16384, 50ms); });
+    CHECK(q.server.send(numbered_run(0, kSlow)) == kSlow);
+    reader.join();
+    REQUIRE(got.size() == kSlow);
+    CHECK(q.server.counters().drop_shutdown == 0);
+
+    // Now it reads nothing: send() gives up after stop_flush_timeout...
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::size_t first = q.server.send(numbered_run(kSlow, 2000));
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    CHECK(first < 2000);
+    CHECK(waited >= 200ms);
+    CHECK(waited < 5s);
+    const auto c = q.server.counters();
+    CHECK(c.drop_shutdown == 2000 - first);
+    // ... and later calls do not wait again for the same stuck peer.
+    const auto t1 = std::chrono::steady_clock::now();
+    CHECK(q.server.send(numbered_run(kSlow + 2000, 100)) == 0);
+    CHECK(std::chrono::steady_clock::now() - t1 < 150ms);
+    CHECK(q.server.counters().drop_shutdown == c.drop_shutdown + 100);
 }
 
 TEST_CASE("StreamEndpoint: unix socket permissions and stale files", "[endpoint]")
