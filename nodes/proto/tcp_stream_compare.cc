@@ -113,7 +113,12 @@ TcpStreamCompare::Decision TcpStreamCompare::decide(QueuedPacket& p, QueuedPacke
             return Decision::mismatch;
         }
     }
-    if (p_start != cursor_ || s_start != cursor_) return Decision::gap;
+    if (p_start != cursor_ || s_start != cursor_) {
+        if (p_start != s_start) return Decision::gap;
+        // Both sides skipped the same bytes: compare what both have, as QEMU
+        // does. Should the skipped bytes come later, they count as verified.
+        skip_to(p_start);
+    }
 
     if (p.seq == s.seq && p.seq_end() == s.seq_end()) return Decision::both;
     if (!seq_after(p.seq_end(), s.seq_end())) {

@@ -17,7 +17,9 @@
 //   * if a front does not start at the cursor, that side has a gap: both wait
 //     for the missing bytes (reordering, a lost segment), but bytes both
 //     fronts hold at the same sequence number are still compared, so a
-//     divergence is not held back by a gap;
+//     divergence is not held back by a gap; if both fronts start at the same
+//     point past the cursor, both sides skipped the same bytes and the
+//     cursor moves there (QEMU compares the fronts whatever their sequence);
 //   * otherwise the fronts are compared from the cursor over the bytes both
 //     hold:
 //     A same range and equal bytes: release p, free s;
