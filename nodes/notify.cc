@@ -24,7 +24,9 @@ NodeSpec notify_spec()
         "Sends DO_CHECKPOINT for every checkpoint_request event on `events`; emits "
         "{\"command\":\"checkpoint\"} on `control` for every COLO_CHECKPOINT received, and answers "
         "COLO_USERSPACE_PROXY_INIT with COLO_COMPARE_GET_XEN_INIT. Link `control` to a comparator's "
-        "`control` port. Unknown messages are logged and counted.",
+        "`control` port. Unknown messages are logged and counted. Output is queued and waited for "
+        "as on a socket node: a COLO frame that reads nothing for stall_timeout is stalled, and "
+        "the requests that do not fit are dropped and counted (drop_stalled) until it reads again.",
         {
             {"events", PortDir::in, "events; checkpoint_request ones are sent as DO_CHECKPOINT"},
             {"control", PortDir::out, "checkpoint commands received from the COLO frame"},
@@ -53,6 +55,8 @@ void Notify::start(Injector& injector)
             const auto r = protocol_.on_message(f);
             if (r.action == NotifyProtocol::Action::reply) {
                 const Packet reply = NotifyProtocol::message(r.reply);
+                // On the I/O thread: a full queue holds every endpoint of the
+                // process, at most stall_timeout without the peer reading.
                 endpoint_->send({&reply, 1});
             } else if (r.action == NotifyProtocol::Action::checkpoint_done) {
                 control.packets.push_back(event_packet(JsonObject().add("command", "checkpoint").str(), injector.now_ns()));

@@ -14,9 +14,12 @@ std::vector<PropertySpec> socket_properties(const char* address_doc)
          "records carry a 4-byte vnet header length (must match the peer)"},
         {"reconnect_ms", PropType::integer, "100", false, 1, 60000, {}, "client: first reconnect delay (doubles up to 5 s)"},
         {"queue_packets", PropType::integer, "8192", false, 1, 1 << 24, {},
-         "output queue bound in packets; when full, the graph waits for the peer to read (nothing is dropped)"},
+         "output queue bound in packets; when full, the graph waits while the peer reads (see stall_timeout)"},
         {"queue_bytes", PropType::integer, "33554432", false, 65536, int64_t(1) << 32, {},
-         "output queue bound in payload bytes; when full, the graph waits for the peer to read"},
+         "output queue bound in payload bytes; when full, the graph waits while the peer reads"},
+        {"stall_timeout", PropType::integer, "2000", false, 10, 3600000, {},
+         "ms a full output queue waits for a peer that reads nothing; then what does not fit is dropped "
+         "(drop_stalled, one warning) and nothing waits for that peer until it reads again"},
     };
 }
 
@@ -29,6 +32,7 @@ StreamEndpointConfig Socket::endpoint_config(const Properties& p)
     c.reconnect_min = std::chrono::milliseconds(p.integer("reconnect_ms"));
     c.send_queue_packets = std::size_t(p.integer("queue_packets"));
     c.send_queue_bytes = std::size_t(p.integer("queue_bytes"));
+    c.stall_timeout = std::chrono::milliseconds(p.integer("stall_timeout"));
     return c;
 }
 
@@ -45,8 +49,10 @@ const std::vector<CounterSpec>& Socket::endpoint_counters()
         {"mid_record_disconnects", "peers that left in the middle of a record"},
         {"queue_full_waits", "times the output queue was full and the graph waited for the peer to read (back-pressure)"},
         {"queue_full_wait_ms", "milliseconds spent so waiting, in total"},
+        {"stalls", "times the output queue was full and the peer read nothing for stall_timeout (one warning each)"},
+        {"drop_stalled", "outgoing packets dropped: the output queue was full and the peer had read nothing for stall_timeout"},
         {"drop_no_peer", "outgoing packets dropped: no peer connected, or it left before they were written"},
-        {"drop_shutdown", "outgoing packets dropped at shutdown: the peer read nothing for 1 s, or they were still queued when the socket closed"},
+        {"drop_shutdown", "outgoing packets dropped at shutdown: the peer read nothing for 1 s (or stall_timeout, if shorter), or they were still queued when the socket closed"},
         {"drop_oversize", "records over 69632 bytes (the connection is closed)"},
         {"drop_zero_length", "zero-length records ignored"},
         {"drop_bad_vnet", "records whose vnet header length exceeds the record or 20"},
@@ -59,8 +65,8 @@ void Socket::publish(Node& node, const StreamEndpoint& endpoint, std::size_t fir
     const StreamEndpointCounters c = endpoint.counters();
     const uint64_t values[] = {c.frames_in, c.bytes_in, c.frames_out, c.bytes_out, c.connections, c.disconnects,
                                c.reconnect_attempts, c.mid_record_disconnects, c.queue_full_waits,
-                               c.queue_full_wait_ms, c.drop_no_peer, c.drop_shutdown, c.drop_oversize,
-                               c.drop_zero_length, c.drop_bad_vnet};
+                               c.queue_full_wait_ms, c.stalls, c.drop_stalled, c.drop_no_peer, c.drop_shutdown,
+                               c.drop_oversize, c.drop_zero_length, c.drop_bad_vnet};
     for (std::size_t i = 0; i < std::size(values); ++i) node.set_counter(first + i, values[i]);
 }
 
@@ -69,8 +75,8 @@ Socket::Socket(const Properties& p) : endpoint_(std::make_unique<StreamEndpoint>
 void Socket::start(Injector& injector)
 {
     endpoint_->on_log([&injector](StreamEndpoint::LogLevel, std::string_view msg) { injector.log(std::string(msg)); });
-    // A full output queue holds the graph back; once the graph stops, only
-    // while the peer still reads.
+    // A full output queue holds the graph back while the peer reads (up to
+    // stall_timeout without a byte read); once the graph stops, up to 1 s.
     endpoint_->stop_waiting_when([&injector] { return injector.stopping(); });
     endpoint_->on_frames([this, &injector](std::vector<Packet>& frames) {
         Batch b;

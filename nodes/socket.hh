@@ -7,10 +7,14 @@
 // Better than QEMU (reference §12): zero-length records are ignored, an
 // oversized record closes only that connection (the server keeps listening),
 // a peer that reconnects starts with a clean parser, output is written with
-// writev, and every packet dropped (no peer, shutdown) is counted. Like QEMU,
-// a slow reader holds the graph back rather than lose packets: a full output
-// queue makes the node wait for the peer (back-pressure, counted in
-// queue_full_waits).
+// writev, and every packet dropped (no peer, stalled peer, shutdown) is
+// counted. Like QEMU, a slow reader holds the graph back rather than lose
+// packets: a full output queue makes the node wait for the peer (back-
+// pressure, counted in queue_full_waits). Unlike QEMU, a peer that reads
+// nothing for stall_timeout does not hold it for ever: what does not fit is
+// dropped and counted (drop_stalled) until the peer reads again, so a hung
+// peer, or two colo-graph processes whose sockets feed each other, cannot
+// freeze a host.
 #pragma once
 
 #include "engine/node.hh"
@@ -60,9 +64,12 @@ inline NodeSpec socket_spec()
         "serves one peer at a time and accepts the next when it leaves (like -chardev "
         "socket,server=on); as a client it reconnects with exponential backoff. Unix sockets are "
         "created with mode 0600; TCP servers listen on loopback unless an address is given. Output "
-        "to a slow reader is never dropped: once the output queue is full the graph waits for the "
-        "peer to read (back-pressure, as QEMU blocks in its write); without a peer it is dropped "
-        "and counted, as QEMU loses it.",
+        "to a slow reader is not dropped: once the output queue is full the graph waits for the "
+        "peer to read (back-pressure, as QEMU blocks in its write). A peer that reads nothing for "
+        "stall_timeout is stalled (a hung host, or two processes waiting for each other): one "
+        "warning names the endpoint, and what does not fit the queue is dropped and counted "
+        "(drop_stalled), without waiting, until the peer reads again. Without a peer output is "
+        "dropped and counted, as QEMU loses it.",
         {
             {"in", PortDir::in, "frames to write to the peer"},
             {"out", PortDir::out, "frames read from the peer"},

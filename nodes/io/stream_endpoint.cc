@@ -24,8 +24,11 @@ constexpr std::size_t kMaxIov = 1024;
 // Reads per wake-up, so that a busy input cannot starve output.
 constexpr int kReadsPerWake = 4;
 // A send() waiting for room polls its socket this long at a time, then looks
-// again at what else ends the wait (the peer left, stop(), the owner stopping).
+// again at what else ends the wait (the peer left, stop(), the owner
+// stopping, stall_timeout).
 constexpr int kWaitPollMs = 10;
+
+std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
 
 uint64_t now_ns()
 {
@@ -64,6 +67,8 @@ StreamEndpoint::StreamEndpoint(StreamEndpointConfig config)
     if (config_.send_queue_packets == 0 || config_.send_queue_bytes < kMaxFrameLen)
         throw std::invalid_argument(label_ + ": send queue must hold at least one maximum-size frame");
     if (config_.read_chunk == 0) throw std::invalid_argument(label_ + ": read_chunk must be > 0");
+    if (config_.stall_timeout.count() <= 0 || config_.stop_flush_timeout.count() < 0)
+        throw std::invalid_argument(label_ + ": need stall_timeout > 0 and stop_flush_timeout >= 0");
 }
 
 StreamEndpoint::~StreamEndpoint()
@@ -115,6 +120,7 @@ std::size_t StreamEndpoint::send(std::span<const Packet> packets)
     const bool was_idle = encoder_.empty();
     bool waited = false;
     std::size_t accepted = 0;
+    std::string warning;
     for (std::size_t i = 0; i < packets.size(); ++i) {
         const Packet& p = packets[i];
         if (p.len == 0) {
@@ -125,14 +131,39 @@ std::size_t StreamEndpoint::send(std::span<const Packet> packets)
             ++counters_.drop_oversize;
             continue;
         }
+        if (!has_room_locked(p.len) && stuck_ != Stuck::no) {
+            // The peer was found stuck: see whether it read something since
+            // (the I/O thread may not have noticed yet); if so, it is waited
+            // for again.
+            int error = 0;
+            if (write_queued_locked(error) == WriteResult::failed) wake();   // the I/O thread closes it
+        }
         if (!has_room_locked(p.len)) {
-            // Back-pressure: hold the caller (and through it the graph)
-            // until the peer has read enough, rather than drop.
-            waited = true;
-            const WaitResult w = wait_for_room(lock, connection, p.len);
+            WaitResult w;
+            if (stuck_ != Stuck::no) {
+                // Waited for already, and it has read nothing since: one
+                // stall_timeout per stall, not one per packet.
+                w = WaitResult::stuck;
+            } else {
+                // Back-pressure: hold the caller (and through it the graph)
+                // until the peer has read enough, rather than drop.
+                waited = true;
+                w = wait_for_room(lock, connection, p.len);
+                if (w == WaitResult::stalled) {
+                    warning = label_ + ": the peer has read nothing for " + ms_text(config_.stall_timeout) +
+                              " with the output queue full; dropping what does not fit (drop_stalled) until it "
+                              "reads again";
+                }
+            }
+            if (w == WaitResult::stuck) w = stuck_ == Stuck::stalled ? WaitResult::stalled : WaitResult::shutdown;
             if (w != WaitResult::room) {
-                (w == WaitResult::peer_gone ? counters_.drop_no_peer : counters_.drop_shutdown) += packets.size() - i;
-                return accepted;
+                const uint64_t rest = packets.size() - i;
+                switch (w) {
+                case WaitResult::peer_gone: counters_.drop_no_peer += rest; break;
+                case WaitResult::stalled: counters_.drop_stalled += rest; break;
+                default: counters_.drop_shutdown += rest; break;
+                }
+                break;
             }
         }
         encoder_.push(p);
@@ -145,10 +176,14 @@ std::size_t StreamEndpoint::send(std::span<const Packet> packets)
     // waited, and the queue may have emptied meanwhile) write them now. What
     // the socket does not take (or a write error, which the I/O thread then
     // meets and handles) becomes the I/O thread's job: wake it to poll.
-    if ((was_idle || waited) && !encoder_.empty()) {
+    if ((was_idle || waited) && !encoder_.empty() && write_fd_ >= 0 && connection_ == connection) {
         int error = 0;
         if (write_queued_locked(error) != WriteResult::done) wake();
     }
+    const std::string note = take_stall_note_locked();
+    lock.unlock();
+    if (!warning.empty()) log(LogLevel::warning, warning);
+    if (!note.empty()) log(LogLevel::info, note);
     return accepted;
 }
 
@@ -161,12 +196,15 @@ bool StreamEndpoint::has_room_locked(std::size_t len) const
 // and polls it for more, on this thread, until there is room. The lock is
 // released while polling, so the I/O thread (and counters()) carry on; a
 // disconnect or a new peer in the meantime shows in write_fd_ / connection_.
+// Progress is any byte written to the peer, by this thread or another; the
+// wait ends without room once there was none for stall_timeout (or, the
+// owner stopping, stop_flush_timeout), and then marks the peer stuck.
 StreamEndpoint::WaitResult StreamEndpoint::wait_for_room(std::unique_lock<std::mutex>& lock, uint64_t connection,
                                                          std::size_t len)
 {
     const auto started = Clock::now();
     auto progress_at = started;   // the peer last read something (or the wait began)
-    bool warned = false;
+    uint64_t seen = wire_bytes_;
     bool polled = false;
     WaitResult result;
     for (;;) {
@@ -178,7 +216,6 @@ StreamEndpoint::WaitResult StreamEndpoint::wait_for_room(std::unique_lock<std::m
             result = WaitResult::peer_gone;
             break;
         }
-        const uint64_t before = wire_bytes_;
         int error = 0;
         if (write_queued_locked(error) == WriteResult::failed) {
             // The I/O thread closes the connection (and counts what is queued).
@@ -190,27 +227,38 @@ StreamEndpoint::WaitResult StreamEndpoint::wait_for_room(std::unique_lock<std::m
             result = WaitResult::room;
             break;
         }
+        // Looked at after the write above, so that a thread that was not
+        // scheduled for a while does not take that for the peer's silence.
         const auto now = Clock::now();
-        if (wire_bytes_ != before) {
+        if (wire_bytes_ != seen) {
+            seen = wire_bytes_;
             progress_at = now;
-            warned = false;
+        }
+        if (stuck_ != Stuck::no) {
+            // Another sender (notify's reply on the I/O thread) gave up on
+            // this peer meanwhile.
+            result = WaitResult::stuck;
+            break;
         }
         // Shutting down: wait only for a peer that still reads.
-        if (owner_stopping_ && owner_stopping_()) {
-            if (!peer_stuck_ && now - progress_at >= config_.stop_flush_timeout) peer_stuck_ = true;
-            if (peer_stuck_) {
+        const bool stopping = owner_stopping();
+        const auto limit = stopping ? std::min(config_.stop_flush_timeout, config_.stall_timeout) : config_.stall_timeout;
+        if (now - progress_at >= limit) {
+            if (stopping) {
+                stuck_ = Stuck::shutdown;
                 result = WaitResult::shutdown;
-                break;
+            } else {
+                stuck_ = Stuck::stalled;
+                ++counters_.stalls;
+                stall_drops_at_ = counters_.drop_stalled;
+                result = WaitResult::stalled;
             }
+            break;
         }
         const int fd = write_fd_;
+        const std::string note = take_stall_note_locked();
         lock.unlock();
-        if (!warned && now - progress_at >= config_.stall_warning) {
-            warned = true;
-            log(LogLevel::warning, label_ + ": the peer has read nothing for " +
-                                       std::to_string(config_.stall_warning.count()) +
-                                       " ms; output waits for it (back-pressure)");
-        }
+        if (!note.empty()) log(LogLevel::info, note);
         // The fd may be closed (even reused) meanwhile: a spurious wake-up at
         // worst, as write_fd_ and connection_ are checked again under the lock.
         pollfd pfd{fd, POLLOUT, 0};
@@ -223,6 +271,16 @@ StreamEndpoint::WaitResult StreamEndpoint::wait_for_room(std::unique_lock<std::m
         wait_ns_ += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started).count());
     }
     return result;
+}
+
+// After a stall streak ended (the peer read again), the line that says so
+// and what the stall cost; empty otherwise.
+std::string StreamEndpoint::take_stall_note_locked()
+{
+    if (!stall_ended_) return {};
+    stall_ended_ = false;
+    return label_ + ": the peer reads again after a stall; " +
+           std::to_string(counters_.drop_stalled - stall_drops_at_) + " packets were dropped meanwhile (drop_stalled)";
 }
 
 StreamEndpointCounters StreamEndpoint::counters() const
@@ -411,7 +469,8 @@ void StreamEndpoint::on_connected(int fd)
         std::lock_guard lock(mu_);
         write_fd_ = fd;
         ++connection_;
-        peer_stuck_ = false;
+        stuck_ = Stuck::no;   // a new peer is waited for afresh
+        stall_ended_ = false;
         connected_.store(true, std::memory_order_release);
         ++counters_.connections;
     }
@@ -497,7 +556,9 @@ StreamEndpoint::WriteResult StreamEndpoint::write_queued_locked(int& error)
         const ssize_t n = ::sendmsg(write_fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
             wire_bytes_ += uint64_t(n);
-            peer_stuck_ = false;
+            // The peer reads: wait for it again.
+            if (stuck_ == Stuck::stalled) stall_ended_ = true;
+            stuck_ = Stuck::no;
             const FrameEncoder::Records done = encoder_.advance(std::size_t(n));
             counters_.frames_out += done.count;
             counters_.bytes_out += done.payload_bytes;
@@ -517,10 +578,13 @@ bool StreamEndpoint::write_from_io_thread()
 {
     int error = 0;
     WriteResult result;
+    std::string note;
     {
         std::lock_guard lock(mu_);
         result = write_queued_locked(error);
+        note = take_stall_note_locked();
     }
+    if (!note.empty()) log(LogLevel::info, note);
     if (result != WriteResult::failed) return true;
     disconnect("write failed: " + errno_text(error), LogLevel::warning);
     return false;
@@ -532,7 +596,7 @@ void StreamEndpoint::flush_on_stop()
     const auto deadline = Clock::now() + config_.stop_flush_timeout;
     auto output_queued = [this] {
         std::lock_guard lock(mu_);
-        return !encoder_.empty() && !peer_stuck_;   // a stuck peer was waited for already
+        return !encoder_.empty() && stuck_ == Stuck::no;   // a stuck peer was waited for already
     };
     while (write_from_io_thread() && output_queued()) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());

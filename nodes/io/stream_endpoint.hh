@@ -20,6 +20,15 @@
 // calling thread itself, polling the socket: its wait never depends on the
 // I/O thread, which may be the caller or may be waiting for the graph. The
 // handlers run on the I/O thread and must not call stop().
+//
+// The wait is bounded by time without progress, not by time: it goes on for
+// as long as the peer keeps reading, but once the peer has read nothing for
+// stall_timeout the peer counts as stalled. What does not fit the queue is
+// then dropped (drop_stalled), one warning names the endpoint, and send()
+// does not wait again until the peer reads something. Without that bound,
+// two processes whose sockets feed each other could wait for each other for
+// ever: each has one I/O thread, blocked injecting into its own graph, which
+// is held by a send() waiting for the other process to read.
 #pragma once
 
 #include "engine/packet.hh"
@@ -55,13 +64,14 @@ struct StreamEndpointConfig {
     std::size_t send_queue_packets = 8192;          // output bound, in packets ...
     std::size_t send_queue_bytes = 32u << 20;       // ... and payload bytes; send() waits beyond
     std::size_t read_chunk = 256u << 10;            // bytes per read()
+    // A full queue waits for the peer while it reads; once it has read
+    // nothing for this long, send() drops what does not fit (drop_stalled),
+    // logs one warning, and does not wait again until the peer reads.
+    std::chrono::milliseconds stall_timeout{2000};
     // stop() flushes for this long; once the owner is stopping (see
-    // stop_waiting_when()), a full queue waits at most this long for the
-    // peer to read anything.
+    // stop_waiting_when()), a full queue waits at most this long (or
+    // stall_timeout, if shorter) for the peer to read anything.
     std::chrono::milliseconds stop_flush_timeout{1000};
-    // A send() that waited this long without the peer reading a byte logs
-    // one warning (the graph is held back by this peer).
-    std::chrono::milliseconds stall_warning{5000};
 };
 
 struct StreamEndpointCounters {
@@ -74,7 +84,9 @@ struct StreamEndpointCounters {
     // Back-pressure, where older versions dropped (drop_queue_full).
     uint64_t queue_full_waits = 0;    // times send() found the queue full and waited
     uint64_t queue_full_wait_ms = 0;  // time they waited, in total
+    uint64_t stalls = 0;              // times the peer read nothing for stall_timeout with the queue full
     // Packets dropped, by reason.
+    uint64_t drop_stalled = 0;      // the queue was full and the peer had read nothing for stall_timeout
     uint64_t drop_no_peer = 0;      // send() while unconnected, or the peer left before they were written
     uint64_t drop_shutdown = 0;     // stopping, and the peer read nothing for stop_flush_timeout
     uint64_t drop_oversize = 0;     // received LEN > kMaxFrameLen (connection closed), or send()
@@ -94,7 +106,7 @@ public:
     using FrameHandler = std::function<void(std::vector<Packet>& frames)>;
     // Messages start with the endpoint address, e.g. "tcp:127.0.0.1:9003:
     // oversized record (70000 bytes > 69632), closing connection". Called on
-    // the I/O thread, in start(), or on a thread waiting in send(). Without a
+    // the I/O thread, in start(), or on a thread in send(). Without a
     // handler, warnings go to stderr.
     using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
 
@@ -108,10 +120,11 @@ public:
     void on_log(LogHandler handler) { on_log_ = std::move(handler); }
     // Optional: tells a waiting send() that its owner is shutting down (a
     // graph stopping). From then on a full queue waits only while the peer
-    // keeps reading; after stop_flush_timeout without a byte read, send()
-    // drops what does not fit (drop_shutdown), and later calls do not wait
-    // until the peer reads again. Polled while send() waits: it must be
-    // cheap, thread-safe, and must not call the endpoint.
+    // keeps reading; after stop_flush_timeout (or stall_timeout, if shorter)
+    // without a byte read, send() drops what does not fit (drop_shutdown),
+    // and later calls do not wait until the peer reads again. Polled while
+    // send() waits: it must be cheap, thread-safe, and must not call the
+    // endpoint.
     void stop_waiting_when(std::function<bool()> stopping) { owner_stopping_ = std::move(stopping); }
 
     // A server binds and listens here, so errors (port in use, a non-socket
@@ -125,15 +138,18 @@ public:
     void stop();
 
     // Queues packets for the current peer, in order, and returns how many
-    // were accepted. Without a peer they are dropped and counted in
+    // were accepted: always a prefix of `packets` less the empty and
+    // oversized ones. Without a peer they are dropped and counted in
     // drop_no_peer (QEMU loses them too when no client is connected). When
     // the queue bounds are reached, send() waits until the peer has read
     // enough, writing on the calling thread, so that nothing is dropped and
     // memory stays bounded: a slow reader holds the caller back (QEMU blocks
     // in its write). It stops waiting when the peer leaves (the rest counts
-    // in drop_no_peer), on stop(), or when the owner stops and the peer reads
-    // nothing for stop_flush_timeout (drop_shutdown). A peer that stays
-    // connected and never reads holds it for good otherwise, as in QEMU.
+    // in drop_no_peer), on stop() (drop_shutdown), when the owner stops and
+    // the peer reads nothing for stop_flush_timeout (drop_shutdown), and
+    // when the peer reads nothing for stall_timeout (drop_stalled; one
+    // warning per stall). After either timeout the peer is stuck: send()
+    // drops what does not fit at once, until the peer reads something.
     std::size_t send(std::span<const Packet> packets);
 
     bool connected() const { return connected_.load(std::memory_order_acquire); }
@@ -161,8 +177,11 @@ private:
     enum class WriteResult { done, would_block, failed };
     WriteResult write_queued_locked(int& error);   // mu_ held
     bool has_room_locked(std::size_t len) const;    // mu_ held
-    enum class WaitResult { room, peer_gone, shutdown };
+    // stalled: this wait gave up (stall_timeout); stuck: another had, meanwhile.
+    enum class WaitResult { room, peer_gone, shutdown, stalled, stuck };
     WaitResult wait_for_room(std::unique_lock<std::mutex>& lock, uint64_t connection, std::size_t len);
+    bool owner_stopping() const { return owner_stopping_ && owner_stopping_(); }
+    std::string take_stall_note_locked();          // mu_ held
     bool write_from_io_thread();
     void flush_on_stop();
     void close_all();
@@ -207,7 +226,13 @@ private:
     std::size_t queued_packets_ = 0;   // in encoder_, for the bounds
     uint64_t queued_bytes_ = 0;
     uint64_t wire_bytes_ = 0;          // bytes written to peers: progress, for waiting senders
-    bool peer_stuck_ = false;          // stopping, and the peer read nothing for stop_flush_timeout
+    // The peer read nothing while a send() waited for stall_timeout (stalled)
+    // or, the owner stopping, for stop_flush_timeout (shutdown): send() does
+    // not wait for it again until it reads (any write clears this).
+    enum class Stuck { no, stalled, shutdown };
+    Stuck stuck_ = Stuck::no;
+    bool stall_ended_ = false;         // a stall streak ended: log it (take_stall_note_locked)
+    uint64_t stall_drops_at_ = 0;      // drop_stalled when the streak began
     uint64_t wait_ns_ = 0;             // queue_full_wait_ms, unrounded
     StreamEndpointCounters counters_;
 };

@@ -293,7 +293,7 @@ std::vector<Packet> read_slowly(int fd, std::size_t want, std::size_t chunk, std
     return got;
 }
 
-TEST_CASE("StreamEndpoint: no peer drops; a full queue waits for a slow reader and drops nothing", "[endpoint]")
+TEST_CASE("StreamEndpoint: no peer drops, and a full queue waits for a slow reader and drops nothing", "[endpoint]")
 {
     TempDir dir;
     auto cfg = config(dir.unix_address("q.sock"), Mode::server);
@@ -359,18 +359,22 @@ TEST_CASE("StreamEndpoint: 100,000 packets given at once reach a slow reader, al
 // reads nothing unless a test does.
 struct TinyQueue {
     TempDir dir;
+    Sink sink;
     StreamEndpoint server;
     int peer = -1;
 
     explicit TinyQueue(std::chrono::milliseconds stop_flush_timeout = 1000ms,
-                       std::function<bool()> owner_stopping = {})
+                       std::function<bool()> owner_stopping = {},
+                       std::chrono::milliseconds stall_timeout = StreamEndpointConfig{}.stall_timeout)
         : server([&] {
               auto c = config(dir.unix_address("tiny.sock"), Mode::server);
               c.send_queue_packets = 4;
               c.stop_flush_timeout = stop_flush_timeout;
+              c.stall_timeout = stall_timeout;
               return c;
           }())
     {
+        sink.attach(server);
         if (owner_stopping) server.stop_waiting_when(std::move(owner_stopping));
         server.start();
         peer = raw_connect(server);
@@ -459,6 +463,151 @@ TEST_CASE("StreamEndpoint: once the owner stops, a full queue waits only for a p
     CHECK(q.server.send(numbered_run(kSlow + 2000, 100)) == 0);
     CHECK(std::chrono::steady_clock::now() - t1 < 150ms);
     CHECK(q.server.counters().drop_shutdown == c.drop_shutdown + 100);
+}
+
+TEST_CASE("StreamEndpoint: a peer that reads nothing costs one stall_timeout, each drop counted, and reading restores the wait", "[endpoint]")
+{
+    TinyQueue q(1000ms, {}, 200ms);
+    const std::string warning = q.server.address() + ": the peer has read nothing for 200 ms";
+
+    // Far more than the queue and the socket buffer hold: send() waits
+    // 200 ms for a reader, then drops the rest and counts each one.
+    constexpr uint32_t kBurst = 2000;
+    std::atomic<std::size_t> returned{SIZE_MAX};
+    std::chrono::steady_clock::duration waited{};
+    std::thread sender([&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::size_t n = q.server.send(numbered_run(0, kBurst));
+        waited = std::chrono::steady_clock::now() - t0;
+        returned = n;
+    });
+    const bool gave_up = wait_until([&] { return returned.load() != SIZE_MAX; }, 10s);
+    if (!gave_up) q.server.stop();   // a send() that waits for ever: end it, and fail
+    sender.join();
+    REQUIRE(gave_up);
+    const std::size_t first = returned.load();
+    CHECK(first >= 4);
+    CHECK(first < kBurst);
+    CHECK(waited >= 200ms);
+    CHECK(waited < 2s);
+    const auto c = q.server.counters();
+    CHECK(c.drop_stalled == kBurst - first);
+    CHECK(c.stalls == 1);
+    CHECK(c.queue_full_waits == 1);
+    CHECK(c.drop_no_peer + c.drop_shutdown == 0);
+    CHECK(q.sink.logged_count(warning) == 1);
+
+    // The peer is stalled: the next send() does not wait again.
+    const auto t1 = std::chrono::steady_clock::now();
+    CHECK(q.server.send(numbered_run(kBurst, 100)) == 0);
+    CHECK(std::chrono::steady_clock::now() - t1 < 100ms);
+    const auto c1 = q.server.counters();
+    CHECK(c1.drop_stalled == c.drop_stalled + 100);
+    CHECK(c1.stalls == 1);
+    CHECK(c1.queue_full_waits == 1);
+    CHECK(q.sink.logged_count(warning) == 1);
+
+    // The peer starts reading, slowly: what was queued goes out, the stall
+    // ends (logged, with what it cost), and a full queue waits for the
+    // reader again: nothing more is dropped.
+    constexpr uint32_t kMore = 1000;
+    std::vector<Packet> got;
+    std::thread reader([&] { got = read_slowly(q.peer, first + kMore, 16384, 2ms); });
+    REQUIRE(wait_until([&] { return q.server.counters().frames_out == first; }, 5s));
+    CHECK(wait_until([&] {
+        return q.sink.logged(q.server.address() + ": the peer reads again after a stall; " +
+                             std::to_string(c1.drop_stalled) + " packets were dropped meanwhile (drop_stalled)");
+    }));
+    CHECK(q.server.send(numbered_run(kBurst + 100, kMore)) == kMore);
+    reader.join();
+    REQUIRE(got.size() == first + kMore);
+    for (uint32_t i = 0; i < first; ++i) REQUIRE(index_of(got[i]) == i);
+    for (uint32_t i = 0; i < kMore; ++i) REQUIRE(index_of(got[first + i]) == kBurst + 100 + i);
+    const auto c2 = q.server.counters();
+    CHECK(c2.queue_full_waits > 1);
+    CHECK(c2.drop_stalled == c1.drop_stalled);
+    CHECK(c2.stalls == 1);
+    CHECK(c2.frames_out == first + kMore);
+    CHECK(q.sink.logged_count(warning) == 1);
+}
+
+// Two processes whose sockets feed each other (the primary's mirror output to
+// the secondary, the secondary's compare output back to the primary) each
+// have one I/O thread, held by an input handler while the graph behind it
+// waits on an output. Here one process plays both: `relay_in`'s handler runs
+// on the I/O thread and answers every request on `relay_out`, whose reader
+// (`back`) only that same I/O thread can run. A 1,000-byte request gets a
+// 16 KiB answer, so one read of requests holds more answers than the
+// relay_out socket does: its send() waits for a reader that cannot run, and
+// the test thread's flood into `front` waits for relay_in to be read. Bounded
+// by stall_timeout, relay_out drops what does not fit and counts it, and
+// everything keeps moving.
+TEST_CASE("StreamEndpoint: outputs waiting for each other through the shared I/O thread make progress after stall_timeout", "[endpoint]")
+{
+    TempDir dir;
+    Sink back_sink;
+    Sink relay_log;
+    auto front_cfg = config(dir.unix_address("front.sock"), Mode::server);
+    front_cfg.send_queue_packets = 4;
+    StreamEndpoint front(front_cfg);   // default stall_timeout (2 s): it never gives up here
+    StreamEndpoint relay_in(config(front.address(), Mode::client));
+    StreamEndpoint back(config(dir.unix_address("back.sock"), Mode::server));
+    auto out_cfg = config(back.address(), Mode::client);
+    out_cfg.send_queue_packets = 4;
+    out_cfg.stall_timeout = 200ms;
+    StreamEndpoint relay_out(out_cfg);
+    back_sink.attach(back);
+    relay_log.attach(relay_out);
+    relay_in.on_frames([&](std::vector<Packet>& requests) {
+        std::vector<Packet> answers;
+        for (const Packet& r : requests) answers.push_back(numbered(index_of(r), 16384));
+        relay_out.send(answers);
+    });
+    front.start();
+    back.start();
+    relay_in.start();
+    relay_out.start();
+    REQUIRE(wait_until([&] { return front.connected() && relay_out.connected() && relay_in.connected(); }));
+
+    constexpr uint32_t kRequests = 1000;
+    std::atomic<bool> done{false};
+    std::size_t accepted = 0;
+    std::thread flood([&] {
+        accepted = front.send(numbered_run(0, kRequests));
+        done = true;
+    });
+    const bool finished = wait_until([&] { return done.load(); }, 20s);
+    if (!finished) {
+        // Deadlocked: stop() ends the waits, so that the test can fail.
+        relay_out.stop();
+        front.stop();
+    }
+    flood.join();
+    REQUIRE(finished);
+    CHECK(accepted == kRequests);
+
+    // Every request was answered: the answer arrived, or relay_out counted
+    // it as dropped for its stalled reader. Nothing else was lost.
+    const auto settled = [&] {
+        return back_sink.count() + relay_out.counters().drop_stalled == kRequests;
+    };
+    CHECK(wait_until(settled, 10s));
+    const auto f = front.counters(), ri = relay_in.counters(), ro = relay_out.counters();
+    CHECK(f.frames_out == kRequests);
+    CHECK(f.drop_stalled + f.drop_no_peer + f.drop_shutdown == 0);
+    CHECK(ri.frames_in == kRequests);
+    CHECK(ro.stalls >= 1);   // the wait for each other did happen
+    CHECK(ro.drop_stalled > 0);
+    CHECK(ro.drop_no_peer + ro.drop_shutdown == 0);
+    CHECK(ro.frames_out == back_sink.count());
+    CHECK(relay_log.logged_count(relay_out.address() + ": the peer has read nothing for 200 ms") == ro.stalls);
+    {
+        std::lock_guard lock(back_sink.mu);
+        for (std::size_t i = 1; i < back_sink.frames.size(); ++i)
+            REQUIRE(index_of(back_sink.frames[i - 1]) < index_of(back_sink.frames[i]));
+    }
+    relay_in.stop();
+    relay_out.stop();
 }
 
 TEST_CASE("StreamEndpoint: unix socket permissions and stale files", "[endpoint]")
@@ -585,7 +734,7 @@ TEST_CASE("StreamEndpoint: VNET_LEN can be inbound only (notify channel)", "[end
     ::close(peer);
 }
 
-TEST_CASE("StreamEndpoint: all endpoints share one I/O thread; stopping one leaves the others serving", "[endpoint]")
+TEST_CASE("StreamEndpoint: all endpoints share one I/O thread, and stopping one leaves the others serving", "[endpoint]")
 {
     TempDir dir;
     std::mutex mu;
