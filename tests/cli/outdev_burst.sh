@@ -1,7 +1,7 @@
 # A checkpoint flush releases 100,000 primaries at once into an outdev whose
 # reader is slow: the socket holds the graph back until the reader took them
-# (back-pressure), drops none, and every one arrives, in order, with bounded
-# memory.
+# (back-pressure: the reader never stops reading for stall_timeout), drops
+# none, and every one arrives, in order, with bounded memory.
 . "$(dirname "$0")/lib.inc"
 N=100000
 python3 "$SRC/tests/cli/outdev_burst.py" "$BIN" "$SRC" "$T" $N 16384 0.002 >"$T/result" || { cat "$T/result" "$T/stderr.txt"; fail "driver failed"; }
@@ -21,14 +21,15 @@ echo "released by the flush ${flushed:-0}, written ${written:-0}, waits for the 
 [ "$in_order" -eq $N ] || fail "out of order: only $in_order in place"
 [ "$rss" -lt 300000 ] || fail "RSS above 300 MB"
 
-# A reader that never reads holds the graph until it stops: SIGTERM still
-# ends the run promptly, and what could not be written counts as dropped at
-# shutdown.
+# A reader that never reads holds the graph for stall_timeout (2 s) at most;
+# SIGTERM 1 s after the flush, inside that wait, still ends the run promptly,
+# and what could not be written counts as dropped (at shutdown, or as stalled
+# had the wait run out first).
 python3 "$SRC/tests/cli/outdev_burst.py" "$BIN" "$SRC" "$T" $N 16384 -1 >"$T/result" || { cat "$T/result" "$T/stderr.txt"; fail "driver failed"; }
 cat "$T/result"
 exit_s=$(sed -n 's/.*exited \([0-9]*\)\..*/\1/p' "$T/result")
-written=$(socket_stat frames_out); shutdown=$(socket_stat drop_shutdown)
-echo "stuck reader: written ${written:-0}, dropped at shutdown ${shutdown:-0}, exit after SIGTERM ${exit_s}s"
+written=$(socket_stat frames_out); shutdown=$(socket_stat drop_shutdown); stalled=$(socket_stat drop_stalled)
+echo "stuck reader: written ${written:-0}, dropped at shutdown ${shutdown:-0}, as stalled ${stalled:-0}, exit after SIGTERM ${exit_s}s"
 [ "$exit_s" -lt 10 ] || fail "SIGTERM took ${exit_s}s"
-[ $((${written:-0} + ${shutdown:-0})) -eq $N ] || { cat "$T/stats.txt"; fail "released primaries unaccounted for"; }
+[ $((${written:-0} + ${shutdown:-0} + ${stalled:-0})) -eq $N ] || { cat "$T/stats.txt"; fail "released primaries unaccounted for"; }
 echo ok

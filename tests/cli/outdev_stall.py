@@ -1,12 +1,33 @@
-"""Drives graphs/colo-compare.yaml while its outdev reader stalls for a while:
-sends PAIRS identical UDP pairs (sequence number in the payload) from a
-thread of its own, reads nothing for STALL seconds, then drains. While the
-reader stalls, colo-graph holds back (back-pressure), so the sender blocks
-too until reading resumes. Prints received count and order inversions.
-Usage: outdev_stall.py BIN SRC WORKDIR PAIRS STALL"""
+"""Drivers for outdev_stall.sh: socket outputs whose reader stops reading.
+
+Default mode: drives graphs/colo-compare.yaml while its outdev reader stalls
+for a while: sends PAIRS identical UDP pairs (sequence number in the payload)
+from a thread of its own, reads nothing for STALL seconds, then drains. While
+the outdev's queue is full colo-graph holds back (back-pressure), so the
+sender blocks too, until the reader reads again or, once it has read nothing
+for the outdev's stall_timeout, colo-graph drops what does not fit and reads
+its inputs again. With "diverge", one divergent pair follows the identical
+ones, and a reader on notify_dev notes when its DO_CHECKPOINT arrives: a path
+of the graph other than the stalled outdev. Prints when the sender finished,
+the received count and order inversions.
+Usage: outdev_stall.py BIN SRC WORKDIR PAIRS STALL [diverge]
+
+Relay mode: two colo-graph processes whose sockets feed each other, as a
+COLO primary (mirror output to the secondary) and secondary (compare output
+back to the primary) do. RECORDS 1,000-byte records flood the first
+process's `flood` socket; it sends them to the second process, which sends
+each back twice (a mirror node: answers outweigh requests, as a guest's
+replies do) to the first, which passes them to `back`, read by this driver.
+Each process has one I/O thread, blocked injecting while its graph waits on
+its output, so unbounded waits deadlock both. STALL_TIMEOUT is the
+stall_timeout of both cross sockets in ms ("none": the property is left out).
+Prints whether the flood got through within DEADLINE seconds, and what
+arrived; --stats go to WORKDIR/p-stats.txt and WORKDIR/s-stats.txt.
+Usage: outdev_stall.py relay BIN WORKDIR RECORDS STALL_TIMEOUT DEADLINE"""
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -16,16 +37,15 @@ from colo_compare import connect, start, take_sequence_numbers  # noqa: E402
 from pcapfile import udp_frame  # noqa: E402
 
 
-def main():
-    binary, src, work, pairs, stall = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+def compare_mode(binary, src, work, pairs, stall, diverge):
     proc, paths = start(binary, src, work)
     out = connect(paths["out"])
     out.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-    pin, sin = connect(paths["pin"]), connect(paths["sin"])
+    pin, sin, notify = connect(paths["pin"]), connect(paths["sin"]), connect(paths["notify"])
     time.sleep(0.2)
     t_start = time.time()
     t_end = t_start + stall
-    sent_at = []
+    sent_at, checkpoint_at = [], []
 
     def send():
         for i in range(pairs):
@@ -33,12 +53,30 @@ def main():
             framed = struct.pack("!I", len(rec)) + rec
             pin.sendall(framed)
             sin.sendall(framed)
+        if diverge:
+            for side, fill in ((pin, b"p"), (sin, b"s")):
+                rec = udp_frame(5000, 53, struct.pack("!I", pairs) + fill * 60)
+                side.sendall(struct.pack("!I", len(rec)) + rec)
         sent_at.append(time.time())
+
+    def watch_notify():
+        buf = b""
+        while not checkpoint_at:
+            data = notify.recv(4096)
+            if not data:
+                return
+            buf += data
+            if b"DO_CHECKPOINT" in buf:
+                checkpoint_at.append(time.time())
 
     sender = threading.Thread(target=send, daemon=True)
     sender.start()
+    if diverge:
+        threading.Thread(target=watch_notify, daemon=True).start()
     time.sleep(max(0.0, t_end - time.time()))
-    out.settimeout(10.0)
+    # Once reading resumed, 3 s of silence mean the outdev has written all it
+    # will (with drops, fewer than PAIRS arrive).
+    out.settimeout(10.0 if not diverge else 3.0)
     buf, seqs = b"", []
     while len(seqs) < pairs:
         try:
@@ -48,12 +86,119 @@ def main():
         if not data:
             break
         buf = take_sequence_numbers(buf + data, seqs)
+        out.settimeout(3.0)
     sender.join(10)
     proc.terminate()
     proc.wait(10)
     inversions = sum(1 for a, b in zip(seqs, seqs[1:]) if b < a)
-    print("sent %d pairs in %.2fs, stalled %.1fs, received %d, inversions %d" %
-          (pairs, (sent_at or [time.time()])[0] - t_start, stall, len(seqs), inversions))
+    line = "sent %d pairs in %.2fs, stalled %.1fs, received %d, inversions %d" % (
+        pairs, (sent_at or [time.time()])[0] - t_start, stall, len(seqs), inversions)
+    if diverge:
+        line = "%s; checkpoint request after %s" % (
+            line, "%.2fs" % (checkpoint_at[0] - t_start) if checkpoint_at else "never")
+    print(line)
+
+
+P_GRAPH = """description: relay test, the primary's side
+nodes:
+  flood:  { type: socket, address: "unix:%(w)s/flood.sock" }
+  to_s:   { type: socket, address: "unix:%(w)s/p2s.sock", queue_packets: 16%(st)s }
+  from_s: { type: socket, address: "unix:%(w)s/s2p.sock" }
+  back:   { type: socket, address: "unix:%(w)s/back.sock" }
+links:
+  - flood.out -> to_s.in
+  - from_s.out -> back.in
+"""
+
+S_GRAPH = """description: relay test, the secondary's side
+nodes:
+  from_p: { type: socket, mode: client, reconnect_ms: 20, address: "unix:%(w)s/p2s.sock" }
+  twice:  { type: mirror }
+  to_p:   { type: socket, mode: client, reconnect_ms: 20, address: "unix:%(w)s/s2p.sock", queue_packets: 16%(st)s }
+links:
+  - from_p.out -> twice.in
+  - twice.out -> to_p.in
+  - twice.mirror -> to_p.in
+"""
+
+
+def relay_mode(binary, work, records, stall_timeout, deadline):
+    st = "" if stall_timeout == "none" else ", stall_timeout: %d" % int(stall_timeout)
+    procs = []
+    for side, graph in (("p", P_GRAPH), ("s", S_GRAPH)):
+        path = os.path.join(work, side + ".yaml")
+        with open(path, "w") as f:
+            f.write(graph % {"w": work, "st": st})
+        procs.append(subprocess.Popen([binary, "run", path, "--stats"],
+                                      stdout=open(os.path.join(work, side + "-stats.txt"), "w"),
+                                      stderr=open(os.path.join(work, side + "-stderr.txt"), "w")))
+        if side == "p":
+            flood, back = connect(os.path.join(work, "flood.sock")), connect(os.path.join(work, "back.sock"))
+    # Both cross sockets connected before the flood (a server accepts one peer at a time).
+    t0 = time.time()
+    while time.time() - t0 < 10:
+        with open(os.path.join(work, "p-stderr.txt")) as f:
+            if f.read().count("peer connected") >= 4:
+                break
+        time.sleep(0.02)
+
+    wire = bytearray()
+    for i in range(records):
+        rec = struct.pack("!I", i) + b"r" * 996
+        wire += struct.pack("!I", len(rec)) + rec
+    done = []
+
+    def send():
+        flood.sendall(wire)
+        done.append(time.time())
+
+    received = [0]
+
+    def read():
+        buf = b""
+        while True:
+            data = back.recv(1 << 20)
+            if not data:
+                return
+            buf += data
+            pos = 0
+            while len(buf) - pos >= 4:
+                (n,) = struct.unpack_from("!I", buf, pos)
+                if len(buf) - pos < 4 + n:
+                    break
+                received[0] += 1
+                pos += 4 + n
+            buf = buf[pos:]
+
+    t_start = time.time()
+    threading.Thread(target=send, daemon=True).start()
+    threading.Thread(target=read, daemon=True).start()
+    while not done and time.time() - t_start < deadline:
+        time.sleep(0.02)
+    if done:
+        # Then until nothing more arrives for a second.
+        last, seen = time.time(), -1
+        while time.time() - last < 1.0 and time.time() - t_start < deadline:
+            if received[0] != seen:
+                seen, last = received[0], time.time()
+            time.sleep(0.05)
+    t_stop = time.time()
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        p.wait(30)
+    if done:
+        print("flood of %d records through in %.2fs; received %d" % (records, done[0] - t_start, received[0]))
+    else:
+        print("flood of %d records stuck after %.0fs; received %d" % (records, t_stop - t_start, received[0]))
+
+
+def main():
+    if sys.argv[1] == "relay":
+        relay_mode(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5], float(sys.argv[6]))
+    else:
+        compare_mode(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5]),
+                     len(sys.argv) > 6 and sys.argv[6] == "diverge")
 
 
 if __name__ == "__main__":
