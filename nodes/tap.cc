@@ -12,7 +12,8 @@ namespace counter { enum { frames_in, frames_out, drop_write_error, drop_after_s
 
 Tap::Tap(const Properties& p) : vnet_len_(uint32_t(p.integer("vnet_hdr_len")))
 {
-    dev_ = std::make_unique<TapDevice>(p.str("device"), vnet_len_ > 0, int(vnet_len_), p.boolean("up"));
+    dev_ = std::make_unique<TapDevice>(p.str("device"), vnet_len_ > 0, int(vnet_len_), p.boolean("up"),
+                                       uint32_t(p.integer("tx_queue_len")));
 }
 
 void Tap::start(Injector& injector)

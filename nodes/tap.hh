@@ -51,6 +51,9 @@ inline NodeSpec tap_spec()
             {"vnet_hdr_len", PropType::integer, "0", false, 0, 12, {},
              "0: plain frames; 10 or 12: frames carry a virtio-net header (IFF_VNET_HDR)"},
             {"up", PropType::boolean, "true", false, INT64_MIN, INT64_MAX, {}, "bring the interface up"},
+            {"tx_queue_len", PropType::integer, "10000", false, 0, 1000000, {},
+             "frames the kernel queues on the device for colo-graph to read (its txqueuelen; 0: leave it); "
+             "the tun driver drops beyond it, and a lost guest frame costs the comparator a checkpoint"},
         },
         {
             {"frames_in", "frames read from the device"},

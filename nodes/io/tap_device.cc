@@ -23,7 +23,8 @@ namespace {
 }
 } // namespace
 
-TapDevice::TapDevice(const std::string& name, bool vnet_hdr, int vnet_hdr_len, bool bring_up) : name_(name)
+TapDevice::TapDevice(const std::string& name, bool vnet_hdr, int vnet_hdr_len, bool bring_up, uint32_t tx_queue_len)
+    : name_(name)
 {
     if (name.empty() || name.size() >= IFNAMSIZ) throw std::runtime_error("tap device name '" + name + "' must be 1-15 characters");
     fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -38,14 +39,25 @@ TapDevice::TapDevice(const std::string& name, bool vnet_hdr, int vnet_hdr_len, b
         fail("tap " + name + ": TUNSETIFF");
     }
     if (vnet_hdr && ::ioctl(fd_, TUNSETVNETHDRSZ, &vnet_hdr_len) < 0) fail("tap " + name + ": TUNSETVNETHDRSZ");
+    if (tx_queue_len == 0 && !bring_up) return;
+    // Interface ioctls go through a socket of their own.
+    struct Socket {
+        int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        ~Socket() { if (fd >= 0) ::close(fd); }
+    } s;
+    if (s.fd < 0) fail("tap " + name + ": socket");
+    ifreq req{};
+    std::strncpy(req.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    if (tx_queue_len) {
+        // The tun driver drops what does not fit in this queue while we read
+        // too slowly (500 frames by default).
+        req.ifr_qlen = int(tx_queue_len);
+        if (::ioctl(s.fd, SIOCSIFTXQLEN, &req) < 0) fail("tap " + name + ": SIOCSIFTXQLEN");
+    }
     if (bring_up) {
-        int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        ifreq up{};
-        std::strncpy(up.ifr_name, name.c_str(), IFNAMSIZ - 1);
-        if (s < 0 || ::ioctl(s, SIOCGIFFLAGS, &up) < 0) fail("tap " + name + ": SIOCGIFFLAGS");
-        up.ifr_flags |= IFF_UP;
-        if (::ioctl(s, SIOCSIFFLAGS, &up) < 0) fail("tap " + name + ": bring up");
-        ::close(s);
+        if (::ioctl(s.fd, SIOCGIFFLAGS, &req) < 0) fail("tap " + name + ": SIOCGIFFLAGS");
+        req.ifr_flags |= IFF_UP;
+        if (::ioctl(s.fd, SIOCSIFFLAGS, &req) < 0) fail("tap " + name + ": bring up");
     }
 }
 

@@ -13,9 +13,10 @@ class TapDevice {
 public:
     // Opens (creating if needed) the device `name`. With vnet_hdr, every
     // frame read or written starts with a virtio-net header of vnet_hdr_len
-    // bytes (10 or 12). Throws std::runtime_error with a clear message, e.g.
-    // when CAP_NET_ADMIN is missing. `persist` keeps a created device after close.
-    TapDevice(const std::string& name, bool vnet_hdr, int vnet_hdr_len, bool bring_up);
+    // bytes (10 or 12). A tx_queue_len > 0 sets the device's transmit queue
+    // (frames the kernel holds for us to read). Throws std::runtime_error with
+    // a clear message, e.g. when CAP_NET_ADMIN is missing.
+    TapDevice(const std::string& name, bool vnet_hdr, int vnet_hdr_len, bool bring_up, uint32_t tx_queue_len = 0);
     ~TapDevice();
     TapDevice(const TapDevice&) = delete;
     TapDevice& operator=(const TapDevice&) = delete;
