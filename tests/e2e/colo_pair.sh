@@ -11,96 +11,18 @@
 # COLO frame on the primary's notify socket: every DO_CHECKPOINT is answered
 # with COLO_CHECKPOINT (a flush). Usage: colo_pair.sh COLO_GRAPH SOURCE_DIR
 set -u
-BIN=$1
-SRC=$2
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root (network namespaces, TAP devices)"; exit 77; fi
-for tool in ip ping curl python3 sha256sum; do
-    command -v $tool >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-
-ID=$$
-NS_C=cgc$ID NS_P=cgp$ID NS_S=cgs$ID
-TAP_C=cgtc$ID TAP_P=cgtp$ID TAP_S=cgts$ID
-PORT_BASE=$((20000 + ID % 20000))
-MIRROR=tcp:127.0.0.1:$PORT_BASE COMPARE=tcp:127.0.0.1:$((PORT_BASE + 1)) NOTIFY_PORT=$((PORT_BASE + 2))
-GUEST_IP=10.199.0.2 CLIENT_IP=10.199.0.1 GUEST_MAC=52:54:00:12:34:56
-W=$(mktemp -d)
-PIDS=()
-failures=0
-passes=0
-
-say() { echo "--- $*"; }
-check() { # check NAME CMD... : run, report PASS/FAIL
-    local name=$1; shift
-    if "$@"; then echo "PASS: $name"; passes=$((passes + 1)); else echo "FAIL: $name"; failures=$((failures + 1)); fi
-}
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    sleep 0.3
-    for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
-    for ns in $NS_C $NS_P $NS_S; do ip netns del $ns 2>/dev/null; done
-    for t in $TAP_C $TAP_P $TAP_S; do ip link del $t 2>/dev/null; done
-    if [ -n "${KEEP:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
-}
-trap cleanup EXIT
+source "$(dirname "$0")/pair_lib.bash"
+pair_init "$1" "$2"
 
 # Content: identical on both guests, except diverge.txt.
-mkdir -p "$W/pvm" "$W/svm"
-python3 -c "
-import random, sys
-r = random.Random(7)
-with open(sys.argv[1], 'wb') as f:
-    for _ in range(50):
-        f.write(r.randbytes(1 << 20))
-" "$W/pvm/big.bin"
+pair_random_file "$W/pvm/big.bin" 7 50
 ln "$W/pvm/big.bin" "$W/svm/big.bin"
 head -c 20000 "$W/pvm/big.bin" > "$W/pvm/small.bin" && cp "$W/pvm/small.bin" "$W/svm/small.bin"
 python3 -c "import sys; sys.stdout.write('A' * 30000)" > "$W/pvm/diverge.txt"
 python3 -c "import sys; sys.stdout.write('A' * 20000 + 'B' + 'A' * 9999)" > "$W/svm/diverge.txt"
 mkdir -p "$W/client" && head -c 300000 "$W/pvm/big.bin" > "$W/client/upstream.bin"
 
-say "namespaces and TAP devices"
-for ns in $NS_C $NS_P $NS_S; do ip netns add $ns || exit 1; ip -n $ns link set lo up; done
-for t in $TAP_C $TAP_P $TAP_S; do ip tuntap add dev $t mode tap || exit 1; done
-
-start_primary() {
-    "$BIN" run "$SRC/graphs/primary.yaml" --set client_dev=$TAP_C --set guest_dev=$TAP_P \
-        --set mirror_addr=$MIRROR --set compare_addr=$COMPARE --set notify_addr=tcp:127.0.0.1:$NOTIFY_PORT \
-        --set compare_timeout=300 --set expired_scan_cycle=100 --set events="$W/events.jsonl" \
-        --stats >"$W/primary.out" 2>"$W/primary.err" &
-    PRIMARY=$!
-    PIDS+=($PRIMARY)
-}
-start_secondary() {
-    "$BIN" run "$SRC/graphs/secondary.yaml" --set guest_dev=$TAP_S --set mirror_addr=$MIRROR \
-        --set compare_addr=$COMPARE --stats >>"$W/secondary.out" 2>>"$W/secondary.err" &
-    SECONDARY=$!
-    PIDS+=($SECONDARY)
-}
-start_primary
-sleep 0.5
-start_secondary
-python3 "$SRC/tests/e2e/colo_frame.py" 127.0.0.1 $NOTIFY_PORT "$W/checkpoints" &
-PIDS+=($!)
-sleep 1
-
-# Attached devices move into their namespaces; the open file keeps working.
-ip link set $TAP_C netns $NS_C && ip link set $TAP_P netns $NS_P && ip link set $TAP_S netns $NS_S || exit 1
-ip -n $NS_C addr add $CLIENT_IP/24 dev $TAP_C && ip -n $NS_C link set $TAP_C up
-for ns_tap in "$NS_P $TAP_P" "$NS_S $TAP_S"; do
-    set -- $ns_tap
-    ip -n $1 link set $2 address $GUEST_MAC
-    ip -n $1 addr add $GUEST_IP/24 dev $2
-    ip -n $1 link set $2 up
-    # Both guests must emit the same frames: no IPv6 chatter, no offload differences.
-    ip netns exec $1 sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-done
-ip netns exec $NS_C sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-ip netns exec $NS_P python3 "$SRC/tests/e2e/http_server.py" "$W/pvm" 8000 & PIDS+=($!)
-ip netns exec $NS_S python3 "$SRC/tests/e2e/http_server.py" "$W/svm" 8000 & PIDS+=($!)
-ip netns exec $NS_C python3 "$SRC/tests/e2e/http_server.py" "$W/client" 8080 & PIDS+=($!)
-sleep 1
-C="ip netns exec $NS_C"
+pair_up --set compare_timeout=300 --set expired_scan_cycle=100
 
 say "ping"
 check "ping from the client reaches the protected guest" $C ping -c 3 -W 2 -q $GUEST_IP
@@ -148,7 +70,7 @@ echo "primary RSS: ${rss_before} KiB before, ${rss_after} KiB after 50 MB with t
 check "primary memory stays bounded (< 200 MiB)" [ "$rss_after" -lt 204800 ]
 
 say "secondary restarted"
-start_secondary
+pair_start_secondary
 sleep 2
 got=$($C curl -s --max-time 60 http://$GUEST_IP:8000/small.bin | sha256sum | cut -d' ' -f1)
 check "service resumes after the secondary restarts" [ "$got" = "$(sha256sum < "$W/pvm/small.bin" | cut -d' ' -f1)" ]
