@@ -11,10 +11,10 @@
 # rewriter's counters, the guest stacks' retransmissions and the frames the
 # TAP devices dropped (the usual reason one guest's stream has a hole).
 #
-# The comparator runs the shipped graphs' defaults: compare_timeout 3000 ms,
-# expired_scan_cycle 1000 ms, max_queue_size 1024 (colo_pair.sh shortens the
-# timeouts only to make its dead-secondary section fast; a soak for false
-# checkpoints must not count a scheduling delay under a 300 ms timeout as one).
+# The graphs run with their shipped settings, compare_timeout 3000 ms and
+# expired_scan_cycle 1000 ms included (colo_pair.sh shortens the timeouts only
+# to make its dead-secondary section fast; a soak for false checkpoints must
+# not count a scheduling delay under a 300 ms timeout as one).
 # The guests' HTTP servers listen with a backlog of 1024
 # (http_server_backlog.py): socketserver's 5 overflows on each guest
 # independently under 100 parallel connections, a real divergence of the guests
