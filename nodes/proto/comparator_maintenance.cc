@@ -10,11 +10,14 @@ namespace {
 
 constexpr uint64_t kNsPerMs = 1'000'000;
 
-bool older_than(const PacketQueue& q, uint64_t now_ns, uint64_t limit_ns)
+// A packet of `q` queued for longer than limit_ns; with payload_only, only
+// packets with something to compare count.
+bool older_than(const PacketQueue& q, uint64_t now_ns, uint64_t limit_ns, bool payload_only)
 {
     // TCP queues are in sequence order, not arrival order: look at all.
     for (uint32_t i = 0; i < q.size(); ++i)
-        if (now_ns > q[i].enqueued_ns && now_ns - q[i].enqueued_ns > limit_ns) return true;
+        if ((!payload_only || q[i].region_len != 0) && now_ns > q[i].enqueued_ns && now_ns - q[i].enqueued_ns > limit_ns)
+            return true;
     return false;
 }
 
@@ -38,8 +41,11 @@ void Comparator::scan(uint64_t now_ns, CompareOutput& out)
     if (counters_.queued_primary + counters_.queued_secondary > 0) {
         for (uint32_t id = table_.oldest(); id != ConnectionTable::npos; id = table_.next_by_age(id)) {
             const CompareConnection& conn = table_[id];
-            const bool old_primary = older_than(conn.primary, now_ns, timeout_ns);
-            if (old_primary || older_than(conn.secondary, now_ns, timeout_ns)) {
+            // A secondary without payload (a surplus pure ACK, a resent FIN)
+            // has nothing to compare: it waits for a primary to pair with,
+            // but is no reason for a checkpoint.
+            const bool old_primary = older_than(conn.primary, now_ns, timeout_ns, false);
+            if (old_primary || older_than(conn.secondary, now_ns, timeout_ns, true)) {
                 ++counters_.timeouts;
                 request(CheckpointReason::timeout, old_primary ? CompareSide::primary : CompareSide::secondary,
                         conn.key, now_ns, std::nullopt, out);
@@ -60,7 +66,7 @@ void Comparator::scan(uint64_t now_ns, CompareOutput& out)
         const uint32_t next = table_.next_by_activity(id);
         const CompareConnection& conn = table_[id];
         if (idle_for(conn) < idle_ns) break;
-        if (conn.queues_empty()) remove(id, Removal::expired);
+        if (conn.settled()) remove(id, Removal::expired);
         id = next;
     }
     const uint64_t settled_idle = settle_all_ ? UINT64_MAX : cycle_ns + (now_ns - std::min(now_ns, last_scan_ns_));
@@ -71,10 +77,10 @@ void Comparator::scan(uint64_t now_ns, CompareOutput& out)
         CompareConnection& conn = table_[id];
         const uint64_t idle = idle_for(conn);
         if (idle > settled_idle) break;
-        if (idle >= cycle_ns && conn.queues_empty()) {
+        if (idle >= cycle_ns && conn.settled()) {
             if (conn.closing) {
                 remove(id, Removal::expired);
-            } else {
+            } else if (conn.secondary.empty()) {
                 conn.primary.release_storage();
                 conn.secondary.release_storage();
             }
@@ -135,6 +141,8 @@ void Comparator::make_room(CompareOutput& out)
 
 void Comparator::remove(uint32_t id, Removal why)
 {
+    for (PacketQueue& q = table_[id].secondary; !q.empty(); --counters_.queued_secondary, ++counters_.secondary_dropped_expired)
+        q.pop_front();
     if (config_.report_history > 0) {
         if (history_.size() >= config_.report_history) history_.pop_front();
         history_.push_back(report_of(table_[id], false));

@@ -23,6 +23,8 @@ constexpr std::array kCounters{
     CounterInfo{"secondary_dropped_queue_full", "secondaries dropped because their queue was full", &C::secondary_dropped_queue_full, false},
     CounterInfo{"secondary_dropped_flush", "queued secondaries dropped by a flush", &C::secondary_dropped_flush, false},
     CounterInfo{"secondary_dropped_evicted", "queued secondaries dropped to evict their connection", &C::secondary_dropped_evicted, false},
+    CounterInfo{"secondary_dropped_expired", "secondaries without payload still queued when their connection expired (nothing to compare)",
+                &C::secondary_dropped_expired, false},
     CounterInfo{"secondary_dropped_passthrough", "secondaries dropped after failover or shutdown", &C::secondary_dropped_passthrough, false},
     CounterInfo{"bytes_matched", "compared bytes found equal", &C::bytes_matched, false},
     CounterInfo{"mismatches", "compare passes that found different data", &C::mismatches, false},

@@ -30,6 +30,7 @@ struct CompareCounters {
     uint64_t secondary_dropped_queue_full = 0;
     uint64_t secondary_dropped_flush = 0;
     uint64_t secondary_dropped_evicted = 0;
+    uint64_t secondary_dropped_expired = 0;
     uint64_t secondary_dropped_passthrough = 0;
     uint64_t bytes_matched = 0;
     uint64_t mismatches = 0;

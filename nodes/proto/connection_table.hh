@@ -37,6 +37,15 @@ struct CompareConnection {
     bool closing = false; // FIN or RST seen: expire soon after the queues drain
 
     bool queues_empty() const { return primary.empty() && secondary.empty(); }
+    // Nothing left to compare: no primary, and secondaries without payload
+    // at most (a surplus pure ACK or FIN of the secondary guest's stack).
+    bool settled() const
+    {
+        if (!primary.empty()) return false;
+        for (uint32_t i = 0; i < secondary.size(); ++i)
+            if (secondary[i].region_len != 0) return false;
+        return true;
+    }
 };
 
 using ConnectionTable = FlowTable<CompareConnection>;

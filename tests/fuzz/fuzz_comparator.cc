@@ -137,7 +137,8 @@ struct Harness {
         check(c.secondary_packets_in == c.secondary_matched + c.secondary_dropped_unsupported +
                                             c.secondary_dropped_bypass + c.secondary_dropped_queue_full +
                                             c.secondary_dropped_flush + c.secondary_dropped_evicted +
-                                            c.secondary_dropped_passthrough + c.queued_secondary);
+                                            c.secondary_dropped_passthrough + c.secondary_dropped_expired +
+                                            c.queued_secondary);
         check(c.checkpoint_requests == events_total);
         check(c.connections_active <= cmp.config().max_connections);
 

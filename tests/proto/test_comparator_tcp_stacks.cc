@@ -303,3 +303,44 @@ TEST_CASE("compare tcp stacks: the report says why each primary is held", "[comp
         CHECK(reasons(pri.ep.sport) == std::vector<R>{R::diverged, R::diverged});
     }
 }
+
+TEST_CASE("compare tcp stacks: a surplus pure ACK of the secondary never times out", "[compare]")
+{
+    // The secondary's stack resends its FIN (a tail-loss probe); the primary's
+    // does not. Paired one for one, the secondary's last ACK is left over.
+    const Stream pri;
+    CompareHarness h;
+    const uint32_t end = kIsn + 1 + kMss;
+    const auto fin = frames::tcp(pri.ep, end, kAckNo, tcpflag::FIN | tcpflag::ACK, "");
+    const auto last_ack = frames::tcp(pri.ep, end + 1, kAckNo + 1, kAck, "");
+    h.both(pri.seg(0, kMss));
+    h.primary(fin);
+    h.secondary(fin);
+    h.secondary(fin);
+    h.primary(last_ack);
+    h.secondary(last_ack);
+    CHECK(h.take_released().size() == 3);
+    CHECK(h.counters().queued_secondary == 1);
+
+    const uint64_t timeout = uint64_t(h.cmp.config().compare_timeout_ms) * kMs;
+    h.tick_at(h.now + timeout + kMs);
+    CHECK(h.out.events.empty()); // nothing to compare is no reason for a checkpoint
+    CHECK(h.counters().timeouts == 0);
+    // The closing connection still expires, and the leftover is accounted for.
+    h.tick_at(h.now + uint64_t(h.cmp.config().expired_scan_cycle_ms) * kMs);
+    CHECK(h.counters().connections_expired == 1);
+    CHECK(h.counters().secondary_dropped_expired == 1);
+    CHECK(h.counters().queued_secondary == 0);
+}
+
+TEST_CASE("compare tcp stacks: secondary data that never finds a primary still times out", "[compare]")
+{
+    const Stream pri;
+    CompareHarness h;
+    h.secondary(pri.seg(0, kMss));
+    h.tick_at(h.now + uint64_t(h.cmp.config().compare_timeout_ms) * kMs + kMs);
+    const auto events = h.take_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].reason == CheckpointReason::timeout);
+    CHECK(events[0].side == CompareSide::secondary);
+}
