@@ -148,15 +148,13 @@ void Comparator::compare(CompareConnection& conn, uint64_t now_ns, CompareOutput
 {
     // A datagram comparison pairs a primary with a secondary: with one side
     // empty it does nothing, and skipping it is the common case (every first
-    // packet of a pair). TCP also releases or frees retransmissions of
-    // verified data on their own.
-    CompareProgress progress;
-    if (conn.kind == CompareKind::tcp) {
-        progress = conn.tcp.run(conn.primary, conn.secondary, out.released);
-    } else {
-        if (conn.primary.empty() || conn.secondary.empty()) return;
-        progress = compare_datagrams(conn.primary, conn.secondary, out.released);
-    }
+    // packet of a pair). TCP may also release or free a retransmission of
+    // verified data on its own.
+    const bool tcp = conn.kind == CompareKind::tcp;
+    if (tcp ? conn.tcp.nothing_to_do(conn.primary, conn.secondary) : conn.primary.empty() || conn.secondary.empty())
+        return;
+    const CompareProgress progress = tcp ? conn.tcp.run(conn.primary, conn.secondary, out.released)
+                                         : compare_datagrams(conn.primary, conn.secondary, out.released);
     counters_.released_matched += progress.released;
     counters_.released_retransmit += progress.retransmits;
     counters_.secondary_matched += progress.secondaries_consumed;

@@ -62,6 +62,16 @@ public:
     // to `released`, in sequence order; freed secondaries are destroyed.
     CompareProgress run(PacketQueue& primary, PacketQueue& secondary, std::vector<Packet>& released);
 
+    // True when run() would do nothing: one queue is empty and the other's
+    // front is a pure ACK or data not yet verified (every first packet of a
+    // pair; checked first because it is the common case).
+    bool nothing_to_do(const PacketQueue& primary, const PacketQueue& secondary) const
+    {
+        if (!primary.empty() && !secondary.empty()) return false;
+        const PacketQueue& q = primary.empty() ? secondary : primary;
+        return q.empty() || q[0].region_len == 0 || !verified(q[0]);
+    }
+
     // A checkpoint released every queued primary up to `seq`: nothing before
     // it is compared again.
     void skip_to(uint32_t seq);
