@@ -93,9 +93,7 @@ void Comparator::flush(CompareConnection& conn, CompareOutput& out, uint64_t& re
 {
     // The secondary continues from the primary's state: bytes released here
     // are never compared.
-    if (conn.kind == CompareKind::tcp)
-        for (uint32_t i = 0; i < conn.primary.size(); ++i)
-            if (conn.primary[i].region_len != 0) conn.tcp.skip_to(conn.primary[i].seq_end());
+    if (conn.kind == CompareKind::tcp) conn.tcp.flushed(conn.primary);
     for (; !conn.primary.empty(); --counters_.queued_primary, ++released)
         out.released.push_back(conn.primary.pop_front());
     for (; !conn.secondary.empty(); --counters_.queued_secondary, ++dropped)

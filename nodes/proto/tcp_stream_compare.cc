@@ -79,6 +79,13 @@ void TcpStreamCompare::skip_to(uint32_t seq)
     }
 }
 
+void TcpStreamCompare::flushed(const PacketQueue& primary)
+{
+    for (uint32_t i = 0; i < primary.size(); ++i)
+        if (primary[i].region_len != 0) skip_to(primary[i].seq_end());
+    diverged_ = false;
+}
+
 uint64_t TcpStreamCompare::stream_offset(uint32_t seq) const
 {
     const int64_t off = int64_t(cursor_offset_) + int32_t(seq - cursor_);

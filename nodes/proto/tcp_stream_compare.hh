@@ -31,7 +31,7 @@
 //     different bytes are a mismatch: both stay queued.
 // The first cursor is the primary's ISN + 1 when its SYN was seen, else the
 // lower of the two fronts. After a checkpoint the cursor moves past every
-// flushed primary (skip_to()): the secondary now continues from the
+// flushed primary (flushed()): the secondary now continues from the
 // primary's state. docs/comparator.md lists every difference from QEMU 7.2.
 #pragma once
 
@@ -72,9 +72,10 @@ public:
         return q.empty() || q[0].region_len == 0 || !verified(q[0]);
     }
 
-    // A checkpoint released every queued primary up to `seq`: nothing before
-    // it is compared again.
-    void skip_to(uint32_t seq);
+    // A checkpoint released every primary of `primary` (about to be emptied):
+    // nothing up to the end of the last one is compared again, and no
+    // divergence is pending any more.
+    void flushed(const PacketQueue& primary);
 
     // Why each queued primary is still queued, in queue order.
     std::vector<HoldReason> hold_reasons(const PacketQueue& primary, const PacketQueue& secondary) const;
@@ -94,6 +95,7 @@ private:
     bool ack_gate_open(const QueuedPacket& p) const;
     uint32_t start_of(const QueuedPacket& q) const; // first sequence number still to compare
     void set_cursor(uint32_t seq);
+    void skip_to(uint32_t seq);
     void advance(uint32_t new_cursor);
     uint64_t stream_offset(uint32_t seq) const;
     Divergence mismatch_at(const QueuedPacket& p, const QueuedPacket& s, uint32_t seq) const;

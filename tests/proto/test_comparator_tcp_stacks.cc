@@ -295,12 +295,15 @@ TEST_CASE("compare tcp stacks: the report says why each primary is held", "[comp
         h.primary(frames::tcp(other, 1, 1, kAck, ""));
         CHECK(reasons(4444) == std::vector<R>{R::secondary_packet});
     }
-    SECTION("behind a divergence")
+    SECTION("behind a divergence, until the checkpoint")
     {
         h.primary(pri.seg(0, kMss));
         h.primary(pri.seg(kMss, kMss));
         h.secondary(flipped(pri, 10).seg(0, kMss));
         CHECK(reasons(pri.ep.sport) == std::vector<R>{R::diverged, R::diverged});
+        h.cmp.checkpoint_done(h.out);
+        h.primary(pri.seg(2 * kMss, kMss));
+        CHECK(reasons(pri.ep.sport) == std::vector<R>{R::secondary_bytes});
     }
 }
 
