@@ -63,10 +63,8 @@ void TcpStreamCompare::set_cursor(uint32_t seq)
 
 void TcpStreamCompare::advance(uint32_t new_cursor)
 {
-    if (!seq_after(new_cursor, cursor_)) return;
-    bytes_verified_ += uint32_t(new_cursor - cursor_);
-    cursor_offset_ += uint32_t(new_cursor - cursor_);
-    cursor_ = new_cursor;
+    if (seq_after(new_cursor, cursor_)) bytes_verified_ += uint32_t(new_cursor - cursor_);
+    skip_to(new_cursor);
 }
 
 void TcpStreamCompare::skip_to(uint32_t seq)

@@ -80,11 +80,6 @@ public:
     // Why each queued primary is still queued, in queue order.
     std::vector<HoldReason> hold_reasons(const PacketQueue& primary, const PacketQueue& secondary) const;
 
-    bool has_compare_seq() const { return cursor_set_; }
-    uint32_t compare_seq() const { return cursor_; }
-    // Payload bytes verified equal.
-    uint64_t bytes_verified() const { return bytes_verified_; }
-
 private:
     enum class Decision { both, primary_only, secondary_only, ack_hold, gap, mismatch };
 
