@@ -1,5 +1,7 @@
 #include "engine/runtime.hh"
 
+#include "engine/clock.hh"
+
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/task_arena.h>
@@ -16,52 +18,15 @@
 #include <stdexcept>
 #include <thread>
 
-#if defined(__x86_64__)
-#include <x86intrin.h>
-#endif
-
 namespace colo {
 
 namespace flow = oneapi::tbb::flow;
 
 namespace {
 
-uint64_t wall_clock_ns()
-{
-    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::system_clock::now().time_since_epoch()).count());
-}
-
-uint64_t steady_ns()
-{
-    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::steady_clock::now().time_since_epoch()).count());
-}
-
-// Node calls are timed twice each, for the busy time in the statistics. On
-// x86 the time-stamp counter costs less than half a vDSO clock_gettime (10
-// against 22 ns on the development VM), and its rate, constant on every
-// x86-64 processor of the last fifteen years (constant_tsc), is measured over
-// the run itself. Elsewhere a tick is a nanosecond.
-struct CycleClock {
-#if defined(__x86_64__)
-    static uint64_t now() { return __rdtsc(); }
-#else
-    static uint64_t now() { return steady_ns(); }
-#endif
-};
-
-class CycleRate {
-public:
-    double ns_per_tick() const
-    {
-        const uint64_t ticks = CycleClock::now() - ticks0_, ns = steady_ns() - ns0_;
-        return ticks ? double(ns) / double(ticks) : 1.0;
-    }
-
-private:
-    uint64_t ticks0_ = CycleClock::now(), ns0_ = steady_ns();
-};
+using engine::CycleClock;
+using engine::CycleRate;
+using engine::wall_clock_ns;
 
 struct Message {
     enum Kind : uint8_t { data, tick, drain } kind = data;
