@@ -1,4 +1,5 @@
-// One chardev-like socket carrying QEMU records (reference §1), as a server
+// One chardev-like socket carrying QEMU records (the framing of QEMU's
+// net/net.c net_fill_rstate(); see chardev_framing.hh), as a server
 // (like `-chardev socket,server=on`) or a client that keeps reconnecting.
 //
 // A server serves one peer at a time, like a QEMU chardev server: later

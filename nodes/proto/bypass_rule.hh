@@ -1,7 +1,8 @@
 // BypassRule: one entry of the comparator's `bypass` list, traffic that is
 // released uncompared on the primary side and dropped on the secondary side.
 // This is the pass-through list proposed for QEMU and never merged
-// (reference §10: "Bypass specific network traffic in COLO").
+// (the qemu-devel series "Bypass specific network traffic in COLO", 2021;
+// docs/comparator.md, differences from QEMU, row 17).
 //
 // Grammar (whitespace separated, keywords lower case):
 //     PROTO [host ADDR[/PREFIX]] [port N]

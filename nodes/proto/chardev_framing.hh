@@ -1,4 +1,4 @@
-// QEMU chardev record framing (reference §1.1): u32 BE LEN, then u32 BE
+// QEMU chardev record framing (net/net.c net_fill_rstate()): u32 BE LEN, then u32 BE
 // VNET_LEN only when vnet support is on, then LEN payload bytes (virtio-net
 // header + Ethernet frame). Both ends must agree on the vnet flag; nothing on
 // the wire says whether VNET_LEN is present.
@@ -35,7 +35,8 @@ struct FrameDecoderCounters {
 // arrives split is gathered in an 8-byte array, so decoding needs no heap
 // allocation besides the packet buffers (and growth of the caller's vector).
 //
-// Differences from QEMU's net_fill_rstate(), on purpose (reference §12):
+// Differences from QEMU's net_fill_rstate(), on purpose (docs/reliability.md,
+// "Bad input"):
 // * zero-length records are dropped and counted instead of delivered;
 // * a record whose VNET_LEN exceeds its LEN or kMaxVnetHdrLen is dropped and
 //   counted as bad_vnet (its payload is consumed, so the stream stays in sync);

@@ -1,4 +1,5 @@
-// Comparator: colo-compare (reference §6) as a plain class.
+// Comparator: colo-compare (QEMU net/colo-compare.c; docs/comparator.md) as a
+// plain class.
 //
 // Primary packets (the PVM's output) are held per connection until the
 // secondary (the SVM's output) has produced the same data, then released
@@ -6,7 +7,7 @@
 // held longer than compare_timeout, or a full queue request a checkpoint; the
 // caller answers with checkpoint_done() once the checkpoint has happened.
 //
-// Ingress, for each packet (QEMU §6.3 unless noted):
+// Ingress, for each packet (as QEMU's packet_enqueue() unless noted):
 //  * frames that are not IP, fail to parse, or are IPv6 / VLAN-tagged while
 //    config.ipv6 / config.vlan is off: primary released at once, secondary
 //    dropped;
@@ -21,7 +22,8 @@
 // Checkpoint requests are de-duplicated: after one is emitted, later ones
 // only count as requests_suppressed until checkpoint_done(), except that a
 // request still pending after compare_timeout is repeated (requests_repeated),
-// since the first may have been lost. QEMU emits one per event (§6.8).
+// since the first may have been lost. QEMU emits one per event
+// (colo_compare_inconsistency_notify()).
 //
 // Not thread-safe: one instance is driven by one caller at a time.
 #pragma once

@@ -6,7 +6,8 @@ namespace colo {
 
 std::string CompareConfig::validate() const
 {
-    // Same rule and wording as QEMU's positive-value properties (reference §6.1).
+    // Same rule and wording as QEMU's positive-value properties (net/colo-compare.c
+    // compare_set_timeout(), compare_set_expired_scan_cycle(), set_max_queue_size()).
     const auto positive = [](const char* name, uint32_t v) {
         return v == 0 ? std::string("'") + name + "' requires a positive value" : std::string();
     };

@@ -1,5 +1,6 @@
 // CompareConfig: the comparator's settings. Defaults are QEMU's where QEMU has
-// the setting (reference §6.1); the rest are colo-graph additions.
+// the setting (net/colo-compare.c colo_compare_complete() and
+// colo_compare_init()); the rest are colo-graph additions.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Datagram comparison for UDP, ICMP/ICMPv6 and other IP protocols
-// (reference §6.5), matched first-in first-out.
+// (QEMU: net/colo-compare.c colo_compare_packet()), matched first-in first-out.
 //
 // Each queued packet carries its compared region (set at enqueue): UDP and
 // ICMP from the L4 header to the end of the IP datagram, other protocols the
@@ -9,7 +9,8 @@
 // The oldest primary is matched against the oldest equal secondary; if none
 // is equal the pass stops with a mismatch (described against the oldest
 // secondary) and both queues stay as they are. QEMU 7.x tries the newest
-// primary first (LIFO, reference §6.5); FIFO is the deliberate fix.
+// primary first (LIFO, colo_compare_packet() pops the primary queue's tail);
+// FIFO is the deliberate fix (docs/comparator.md, differences from QEMU, row 3).
 #pragma once
 
 #include <vector>

@@ -1,5 +1,5 @@
-// FlowKey: the identity of one IP flow (reference §7.2, widened for IPv6 and
-// VLANs).
+// FlowKey: the identity of one IP flow (QEMU's ConnectionKey, net/colo.h, filled
+// by net/colo.c fill_connection_key(); widened for IPv6 and VLANs).
 //
 // Two flavours come from one frame:
 //  * directional (`from_frame`): src/dst as seen in the packet. The

@@ -2,7 +2,7 @@
 // (optional virtio-net header + Ethernet frame) down to L4.
 //
 // Plain code: no TBB, no engine types. Shared by the comparator, the rewriter
-// and the dump sink. QEMU's parse_packet_early() (reference §7.1) accepts only
+// and the dump sink. QEMU's parse_packet_early() (net/colo.c) accepts only
 // untagged IPv4; this parser also understands 802.1Q/802.1ad tags and IPv6 so
 // that callers can choose (the comparator's `ipv6`/`vlan` properties).
 #pragma once
@@ -14,7 +14,8 @@
 
 namespace colo {
 
-// virtio_net_hdr_v1_hash is the largest header QEMU accepts (reference §7.1).
+// virtio_net_hdr_v1_hash is the largest header QEMU accepts (net/colo.c
+// parse_packet_early()).
 constexpr uint32_t kMaxVnetHdrLen = 20;
 
 enum class ParseStatus : uint8_t {

@@ -1,4 +1,5 @@
-// The Xen COLO notify_dev channel, colo-compare side (reference §6.10).
+// The Xen COLO notify_dev channel, colo-compare side (QEMU: net/colo-compare.c
+// notify_remote_frame(), compare_notify_rs_finalize(); docs/deployment.md).
 // Messages are ASCII without a terminator, one per chardev record, matched on
 // exact length and bytes. The framing is asymmetric: records we *receive*
 // carry VNET_LEN when vnet support is on, records we *send* never do. So the
