@@ -180,7 +180,7 @@ def raw_ethernet(size, ethertype=0x88B5, fill=0):
 
 
 # --------------------------------------------------------------------------
-# QEMU's chardev record framing (reference §1.1)
+# QEMU's chardev record framing (net/net.c net_fill_rstate(); docs/deployment.md)
 # --------------------------------------------------------------------------
 
 def record(payload, vnet_len=None):

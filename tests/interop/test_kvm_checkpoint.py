@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""KVM checkpoint signalling (reference §8.4, docs/deployment.md): the `qmp`
-nodes of graphs/primary.yaml and graphs/secondary.yaml against QEMU 7.2's QMP.
+"""KVM checkpoint signalling (docs/deployment.md, "KVM checkpoint signalling"):
+the `qmp` nodes of graphs/primary.yaml and graphs/secondary.yaml against QEMU
+7.2's QMP.
 
 KVM COLO has no chardev for checkpoints. On the primary, the qmp node turns
 the comparator's checkpoint requests into `migrate-set-parameters

@@ -4,11 +4,12 @@ comparator: the primary host of docs/colo-proxy.txt with QEMU's colo-compare
 object replaced by `colo-graph run graphs/colo-compare.yaml`.
 
 No guest: the tap is `-netdev socket,udp` hn0 and the primary guest's NIC is
-another UDP netdev on the same hub (reference §2: a netdev without a peer
-never runs its filters). The test plays the client (UDP socket A, behind
-hn0), the primary guest (UDP socket B, behind the hub), the secondary host
-(it reads the mirror0 chardev and writes the secondary guest's output to
-colo-graph's secondary_in) and the COLO frame (colo-graph's notify_dev).
+another UDP netdev on the same hub (a netdev without a peer never runs its
+filters: net/net.c qemu_send_packet_async_with_flags() returns before them).
+The test plays the client (UDP socket A, behind hn0), the primary guest (UDP
+socket B, behind the hub), the secondary host (it reads the mirror0 chardev
+and writes the secondary guest's output to colo-graph's secondary_in) and the
+COLO frame (colo-graph's notify_dev).
 
     A -> hn0 (tx) -> m0 -> mirror0 (test reads) ; -> hub -> B
     B -> hub -> hn0 (rx) -> redire1 -> compare0 -> colo-graph primary_in
@@ -18,9 +19,9 @@ colo-graph serves all four sockets (mode=server, as the graph ships), so
 QEMU's compare0 and compare_out become client chardevs (docs/qemu-mapping.md).
 Runs with vnet_hdr_support off (colo-graph started first) and on (QEMU
 started first: its client chardevs retry every second). At the end colo-graph restarts: QEMU's
-filters reconnect, but redire0 (an indev) stops reading for good (reference
-§4) until it is re-created over QMP, in front of redire1 — the recipe in
-docs/deployment.md, checked here.
+filters reconnect, but redire0 (an indev) stops reading for good
+(net/filter-mirror.c redirector_chr_event()) until it is re-created over QMP,
+in front of redire1 — the recipe in docs/deployment.md, checked here.
 """
 import json
 import os

@@ -3,9 +3,9 @@
 guests' netdev backend"): QEMU 7.2's `-netdev stream` and `-netdev socket`
 stream backends exchange frames with a colo-graph socket node.
 
-Both backends frame a stream as [u32 BE LEN][frame] (reference §1.1, no
-VNET_LEN), which is what a socket node with vnet_hdr_support off speaks. No
-guest is needed: the netdev under test sits on a hub whose other port is a
+Both backends frame a stream as [u32 BE LEN][frame] (net/net.c
+net_fill_rstate() without VNET_LEN), which is what a socket node with
+vnet_hdr_support off speaks. No guest is needed: the netdev under test sits on a hub whose other port is a
 `-netdev dgram` on 127.0.0.1, so a UDP datagram from the test becomes a
 frame QEMU sends to colo-graph, and a frame colo-graph sends comes out as a
 datagram.

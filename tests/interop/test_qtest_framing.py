@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""QEMU's own qtests for filter-mirror and filter-redirector (reference §9),
+"""QEMU's own qtests for filter-mirror and filter-redirector
+(tests/qtest/test-filter-mirror.c, tests/qtest/test-filter-redirector.c),
 replayed against colo-graph's mirror and redirector nodes wired to socket
 nodes, asserting the exact bytes on the wire:
 

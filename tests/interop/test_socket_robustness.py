@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-"""The chardev robustness cases of reference §1.2/§4, where QEMU 7.2 fails,
+"""The chardev robustness cases (docs/reliability.md, "Bad input"), where QEMU
+7.2 fails (net/net.c net_fill_rstate(), net/filter-mirror.c
+redirector_chr_read() and redirector_chr_event()),
 against a colo-graph socket node (server) feeding a redirector's indev:
 
   * a zero-length record is ignored, alone or followed by a record in the

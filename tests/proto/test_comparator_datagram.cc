@@ -1,5 +1,6 @@
-// Comparator: UDP, ICMP and other protocols (reference §6.5), unsupported
-// frames (§6.3), IPv6, VLAN and bypass rules.
+// Comparator: UDP, ICMP and other protocols (QEMU: net/colo-compare.c
+// colo_compare_packet()), unsupported frames (packet_enqueue()), IPv6, VLAN and
+// bypass rules; docs/comparator.md.
 #include <catch2/catch.hpp>
 
 #include "tests/proto/test_comparator_harness.hh"

@@ -1,5 +1,6 @@
-// Comparator: checkpoint flushes, failover, shutdown and reports (reference
-// §6.9 and the §12 fixes).
+// Comparator: checkpoint flushes, failover, shutdown and reports (QEMU:
+// net/colo-compare.c colo_flush_packets(), colo_compare_finalize();
+// docs/comparator.md, "Flush, failover, shutdown").
 #include <catch2/catch.hpp>
 
 #include <string>

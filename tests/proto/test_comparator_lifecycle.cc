@@ -1,5 +1,6 @@
 // Comparator: queue limits, timeouts, connection expiry and eviction
-// (reference §6.3, §6.7, §7.3 and the §12 fixes).
+// (QEMU: net/colo-compare.c packet_enqueue(), check_old_packet_regular(),
+// net/colo.c connection_get(); docs/comparator.md, differences from QEMU).
 #include <catch2/catch.hpp>
 
 #include <set>

@@ -1,4 +1,6 @@
-// Comparator: TCP byte-stream comparison (reference §6.4 and the §12 fixes).
+// Comparator: TCP byte-stream comparison (QEMU: net/colo-compare.c
+// colo_compare_tcp(), colo_mark_tcp_pkt(); docs/comparator.md, "TCP" and the
+// differences from QEMU).
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -87,7 +89,7 @@ TEST_CASE("compare tcp: the primary is released as soon as the secondary covers 
 
 TEST_CASE("compare tcp: ACK gate holds data the secondary has not acknowledged", "[compare]")
 {
-    // Reference §6.4, verified on QEMU 7.2.22.
+    // QEMU's ACK gate (colo_mark_tcp_pkt()); QEMU 7.2.22 holds this pair the same way.
     Endpoints ep;
     CompareHarness h;
     const auto p = frames::tcp(ep, 4000, 900, kPsh, "abc");

@@ -130,7 +130,8 @@ Seen seen(const Packet& p)
     return s;
 }
 
-// One connection driven through a rewriter, with the §5.4 numbers:
+// One connection driven through a rewriter, with the numbers of docs/rewriter.md,
+// "Worked example":
 // client ISN 7000, SVM ISN 90000, PVM ISN 50000 (offset 40000).
 struct Harness {
     TcpRewriter rw;
@@ -168,7 +169,7 @@ struct Harness {
 
 } // namespace
 
-TEST_CASE("rewriter: QEMU-verified passive open (reference §5.4)", "[rewriter]")
+TEST_CASE("rewriter: QEMU-verified passive open (docs/rewriter.md Worked example)", "[rewriter]")
 {
     const Layout layout = GENERATE(Layout{"IPv4"}, Layout{"IPv4 + 8 bytes of IP options", false, 2},
                                    Layout{"IPv4 + 40 bytes of IP options", false, 10},

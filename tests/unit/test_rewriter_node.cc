@@ -81,7 +81,7 @@ std::vector<uint8_t> timestamps(uint32_t tsval, uint32_t tsecr)
 }
 
 // Client 10.0.0.1:40000 <-> guest 10.0.0.2:80, ISNs client 7000, PVM 50000,
-// SVM 90000; clocks PVM 1000000, SVM 5000000 (the offsets of reference §5.4).
+// SVM 90000; clocks PVM 1000000, SVM 5000000 (docs/rewriter.md, "Worked example").
 struct Segment {
     bool to_guest;
     uint8_t flags;
