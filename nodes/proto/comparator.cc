@@ -21,7 +21,8 @@ CompareKind kind_of(const ParsedFrame& f)
 }
 
 // The bytes compared for a packet of the given kind; all end at the IP
-// datagram's end, so Ethernet padding is never compared (reference §12).
+// datagram's end, so Ethernet padding is never compared (docs/comparator.md,
+// differences from QEMU, rows 1 and 2).
 void set_region(QueuedPacket& q, const ParsedFrame& f, CompareKind kind)
 {
     uint32_t begin = f.vnet_len;

@@ -1,5 +1,6 @@
-// TcpRewriter: QEMU's filter-rewriter (reference §5) as a plain class, with
-// QEMU's known bugs fixed (§5.8, §12). Runs on the secondary.
+// TcpRewriter: QEMU's filter-rewriter (net/filter-rewriter.c) as a plain class,
+// with QEMU's known bugs fixed (docs/rewriter.md, "Deliberate differences from
+// QEMU 7.2"). Runs on the secondary.
 //
 // The client only ever talks to the primary guest (PVM), so it sees the PVM's
 // initial sequence number and TCP timestamp clock; the secondary guest (SVM)
