@@ -18,6 +18,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace colo {
@@ -27,28 +28,33 @@ namespace colo {
 class Emit {
 public:
     explicit Emit(std::size_t n_out) : out_(n_out) {}
-    void send(int port, Packet p) { out_[port].packets.push_back(std::move(p)); }
-    void send(int port, const Batch& b) { auto& v = out_[port].packets; v.insert(v.end(), b.packets.begin(), b.packets.end()); }
+    void send(OutPortId port, Packet p) { out_[port.index].packets.push_back(std::move(p)); }
+    void send(OutPortId port, const Batch& b) { auto& v = out_[port.index].packets; v.insert(v.end(), b.packets.begin(), b.packets.end()); }
     // Inside push(): send the input batch itself on `port`, untouched. It is
     // shared, not copied (no per-packet work at all), and leaves ahead of
     // anything send() adds to that port in the same call.
-    void forward(int port)
+    void forward(OutPortId port)
     {
         if (!can_forward_) throw std::logic_error("Emit::forward() outside push()");
-        forwarded_.push_back(port);
+        forwarded_.push_back(port.index);
     }
     // Inside push(): the input batch itself, to edit in place and forward(),
     // when this node is its only holder (no copy of the batch, and packets
     // no other batch shares are written without copy-on-write); nullptr
     // when others hold it too.
     Batch* editable_input() const { return editable_input_; }
+    Batch& port(OutPortId port) { return out_[port.index]; }
+    // Being replaced by the OutPortId overloads.
+    void send(int port, Packet p) { send(OutPortId{port, ""}, std::move(p)); }
+    void send(int port, const Batch& b) { send(OutPortId{port, ""}, b); }
+    void forward(int port) { forward(OutPortId{port, ""}); }
     Batch& port(int port) { return out_[port]; }
-    std::vector<Batch>& ports() { return out_; }
-    const std::vector<int>& forwarded() const { return forwarded_; }
 
     // For the runtime, which keeps one Emit per node and reuses it for every
     // call (the node is serial), so that a call allocates no Emit storage.
     // The previous call's batches were handed on (moved out) already.
+    std::vector<Batch>& ports() { return out_; }
+    const std::vector<int>& forwarded() const { return forwarded_; }
     void reset(bool can_forward, Batch* editable_input)
     {
         for (auto& b : out_) b.packets.clear();
@@ -71,13 +77,16 @@ public:
     // Blocks while the graph holds too much in flight (back-pressure);
     // returns false once the graph is stopping.
     virtual bool inject(int port, Batch&& batch) = 0;
+    bool inject(OutPortId port, Batch&& batch) { return inject(port.index, std::move(batch)); }
     virtual bool stopping() const = 0;
     // A live source that reached the end of its input says so; the graph
     // stops when every live source is done (sockets and devices never are).
     virtual void done() = 0;
     // Current graph time: wall clock live, packet time in replay.
     virtual uint64_t now_ns() const = 0;
-    // Log a notable condition, prefixed with the node name.
+    // Log a notable condition, prefixed with the node name: one whole line,
+    // whatever thread logs (the one place that writes the log). Nodes call
+    // Node::log().
     virtual void log(const std::string& message) = 0;
 };
 
@@ -92,12 +101,15 @@ class Node {
 public:
     virtual ~Node() = default;
 
-    // Called once, after the graph is wired, before any packet flows.
-    // Live sources start their threads here. Throw std::runtime_error with a
-    // clear message on failure (e.g. a device cannot be opened).
-    virtual void start(Injector& injector) {}
+    // Called once by the runtime, after the graph is wired, before any packet
+    // flows; calls on_start().
+    virtual void start(Injector& injector)
+    {
+        injector_ = &injector;
+        on_start(injector);
+    }
 
-    // A batch arrived on input port `in_port`.
+    // A batch arrived on input port `in_port` (compare it with an InPortId).
     virtual void push(int in_port, const Batch& batch, Emit& out) {}
 
     // Time passed. Called about every tick_interval_ns() with graph time.
@@ -117,23 +129,63 @@ public:
 
     // Offline sources: peek_time() gives the next packet's timestamp (false
     // at end of input); pull() appends up to `max` packets for one output
-    // port, stopping before a packet later than `until_ns` but always taking
-    // at least one. The runtime merges offline sources by timestamp.
+    // port (its OutPortId's index), stopping before a packet later than
+    // `until_ns` but always taking at least one. The runtime merges offline
+    // sources by timestamp.
     virtual SourceKind source_kind() const { return SourceKind::none; }
     virtual bool peek_time(uint64_t& ts_ns) { return false; }
     virtual bool pull(std::size_t max, uint64_t until_ns, int& out_port, Batch& out) { return false; }
 
     // Counters declared in the spec, in spec order. A node updates them from
-    // its serial context; readers on other threads see relaxed values.
+    // its serial context, by handle; readers on other threads (the runtime,
+    // by position) see relaxed values.
     void init_counters(std::size_t n) { counters_ = std::make_unique<std::atomic<uint64_t>[]>(n); n_counters_ = n; }
     std::size_t counter_count() const { return n_counters_; }
     uint64_t counter(std::size_t i) const { return counters_[i].load(std::memory_order_relaxed); }
-    void count(std::size_t i, uint64_t n = 1) { counters_[i].fetch_add(n, std::memory_order_relaxed); }
-    void set_counter(std::size_t i, uint64_t v) { counters_[i].store(v, std::memory_order_relaxed); }
+    uint64_t counter(CounterId c) const { return counter(c.index); }
+    void count(CounterId c, uint64_t n = 1) { counters_[c.index].fetch_add(n, std::memory_order_relaxed); }
+    void set_counter(CounterId c, uint64_t v) { counters_[c.index].store(v, std::memory_order_relaxed); }
+    // Being replaced by the CounterId overloads.
+    void count(std::size_t i, uint64_t n = 1) { count(CounterId{i, ""}, n); }
+    void set_counter(std::size_t i, uint64_t v) { set_counter(CounterId{i, ""}, v); }
+    // Publish a counters struct through the table it was declared from
+    // (declare_counters()): entry i's field goes to counter at.first + i.
+    template <class Table, class Values>
+    void set_counters(CounterRange at, const Table& table, const Values& values)
+    {
+        std::size_t i = at.first;
+        for (const auto& entry : table) counters_[i++].store(values.*(entry.field), std::memory_order_relaxed);
+    }
+
+protected:
+    // What start() leaves to the node type: live sources start their threads
+    // here. Throw std::runtime_error with a clear message on failure (e.g. a
+    // device cannot be opened).
+    virtual void on_start(Injector& injector) {}
+
+    // The node's log, in the manner of GStreamer's GST_WARNING_OBJECT: one
+    // line per message, prefixed with the node's name by the runtime, which
+    // alone writes it (to standard error unless its caller redirects it).
+    // Safe from any thread. Before start() there is no log: the message is
+    // dropped (a constructor throws instead).
+    void log(const std::string& message) const
+    {
+        if (injector_) injector_->log(message);
+    }
 
 private:
     std::unique_ptr<std::atomic<uint64_t>[]> counters_;
     std::size_t n_counters_ = 0;
+    Injector* injector_ = nullptr;
 };
+
+// A NodeFactory for type T, constructed from the properties when it takes
+// them: `.factory = construct<Mirror>`.
+template <class T>
+std::unique_ptr<Node> construct(const Properties& p)
+{
+    if constexpr (std::is_constructible_v<T, const Properties&>) return std::make_unique<T>(p);
+    else return std::make_unique<T>();
+}
 
 } // namespace colo

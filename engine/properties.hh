@@ -10,12 +10,33 @@
 
 namespace colo {
 
+enum class PropType { string, integer, boolean, enumeration, list };
+
+// A property handle: its name and type, declared once by the node type (see
+// node_spec.hh) and read with Properties::get(), which returns the type's
+// value (std::string, int64_t, bool or a list of strings).
+template <PropType T>
+struct Property {
+    const char* name;
+};
+using StringProperty = Property<PropType::string>;
+using IntProperty = Property<PropType::integer>;
+using BoolProperty = Property<PropType::boolean>;
+using EnumProperty = Property<PropType::enumeration>;
+using ListProperty = Property<PropType::list>;
+
 class Properties {
 public:
     void set(const std::string& name, std::string value) { scalars_[name] = std::move(value); }
     void set_list(const std::string& name, std::vector<std::string> v) { lists_[name] = std::move(v); }
 
     bool has(const std::string& name) const { return scalars_.count(name) || lists_.count(name); }
+    std::string get(StringProperty p) const { return str(p.name); }
+    std::string get(EnumProperty p) const { return str(p.name); }
+    int64_t get(IntProperty p) const { return integer(p.name); }
+    bool get(BoolProperty p) const { return boolean(p.name); }
+    std::vector<std::string> get(ListProperty p) const { return list(p.name); }
+
     std::string str(const std::string& name) const;
     int64_t integer(const std::string& name) const;
     bool boolean(const std::string& name) const;

@@ -1,5 +1,7 @@
 #include "engine/registry.hh"
 
+#include "engine/properties.hh"
+
 #include <algorithm>
 #include <stdexcept>
 
@@ -9,6 +11,68 @@ Registry& Registry::instance()
 {
     static Registry r;
     return r;
+}
+
+namespace {
+
+// The value a property's own spec would accept (graph_file.cc applies the
+// same rules to graph files).
+std::string check_default(const PropertySpec& p)
+{
+    if (p.default_value.empty()) return "";
+    int64_t v = 0;
+    bool b = false;
+    switch (p.type) {
+    case PropType::integer:
+        if (!parse_integer(p.default_value, v)) return "is not an integer";
+        if (v < p.min || v > p.max) return "is out of range";
+        return "";
+    case PropType::boolean: return parse_boolean(p.default_value, b) ? "" : "is not a boolean";
+    case PropType::enumeration:
+        for (const auto& c : p.choices)
+            if (c == p.default_value) return "";
+        return "is not one of the choices";
+    default: return "";
+    }
+}
+
+} // namespace
+
+std::string Registry::check(const NodeSpec& spec)
+{
+    std::string faults;
+    const auto fault = [&](const std::string& what) { faults += "node type '" + spec.type + "': " + what + "\n"; };
+    if (spec.type.empty()) fault("no type name");
+    if (!spec.factory) fault("no factory");
+    for (PortDir dir : {PortDir::in, PortDir::out}) {
+        const auto ports = spec.ports_of(dir);
+        for (std::size_t i = 0; i < ports.size(); ++i) {
+            const PortSpec& p = *ports[i];
+            if (p.index != int(i))
+                fault(std::string(to_string(dir)) + " port '" + p.name + "' is declared at position " + std::to_string(i) +
+                      " but its handle has index " + std::to_string(p.index));
+            if (spec.port(p.name, dir) != &p) fault(std::string(to_string(dir)) + " port '" + p.name + "' is declared twice");
+        }
+    }
+    for (std::size_t i = 0; i < spec.counters.size(); ++i) {
+        const CounterSpec& c = spec.counters[i];
+        if (c.index != i)
+            fault("counter '" + c.name + "' is declared at position " + std::to_string(i) + " but its handle has index " +
+                  (c.index == SIZE_MAX ? std::string("none") : std::to_string(c.index)));
+        for (std::size_t j = 0; j < i; ++j)
+            if (spec.counters[j].name == c.name) fault("counter '" + c.name + "' is declared twice");
+    }
+    for (const auto& p : spec.properties) {
+        if (spec.property(p.name) != &p) fault("property '" + p.name + "' is declared twice");
+        if (p.type != PropType::integer && (p.min != INT64_MIN || p.max != INT64_MAX))
+            fault("property '" + p.name + "' has a range but is not an integer");
+        if ((p.type == PropType::enumeration) != !p.choices.empty())
+            fault("property '" + p.name + "': choices are for enumerations, and every enumeration needs them");
+        if (p.required && !p.default_value.empty()) fault("property '" + p.name + "' is required but has a default");
+        if (const std::string why = check_default(p); !why.empty())
+            fault("property '" + p.name + "': the default '" + p.default_value + "' " + why);
+    }
+    return faults;
 }
 
 bool Registry::add(NodeSpec spec)

@@ -24,42 +24,6 @@ bool in_close_states(TcpState s)
 
 enum class Field : uint8_t { seq, ack, sack_edge, tsval, tsecr };
 
-constexpr TcpRewriterCounterInfo kCounters[] = {
-    {"packets", "frames offered to the rewriter", &TcpRewriterCounters::packets},
-    {"passed_not_tcp", "non-TCP, unparsable or fragmented frames passed untouched",
-     &TcpRewriterCounters::passed_not_tcp},
-    {"passed_untracked", "TCP segments of untracked connections passed untouched",
-     &TcpRewriterCounters::passed_untracked},
-    {"tracked", "TCP segments of tracked connections", &TcpRewriterCounters::tracked},
-    {"rewritten", "segments with at least one field changed", &TcpRewriterCounters::rewritten},
-    {"seq_rewrites", "SEQ fields moved into PVM space (from the guest)", &TcpRewriterCounters::seq_rewrites},
-    {"ack_rewrites", "ACK fields moved into SVM space (to the guest)", &TcpRewriterCounters::ack_rewrites},
-    {"sack_edge_rewrites", "SACK block edges moved into SVM space (to the guest)",
-     &TcpRewriterCounters::sack_edge_rewrites},
-    {"tsval_rewrites", "timestamp TSval fields moved to the PVM clock (from the guest)",
-     &TcpRewriterCounters::tsval_rewrites},
-    {"tsecr_rewrites", "timestamp TSecr fields moved to the SVM clock (to the guest)",
-     &TcpRewriterCounters::tsecr_rewrites},
-    {"copied_for_write", "rewritten packets whose shared buffer had to be copied first",
-     &TcpRewriterCounters::copied_for_write},
-    {"checksum_left_partial", "rewritten packets whose vnet header asks the receiver to finish the checksum",
-     &TcpRewriterCounters::checksum_left_partial},
-    {"malformed_options", "tracked segments with a malformed TCP option list (options left alone)",
-     &TcpRewriterCounters::malformed_options},
-    {"connections_opened", "connections created by a SYN", &TcpRewriterCounters::connections_opened},
-    {"offsets_learned", "connections whose sequence offset was learned from the handshake",
-     &TcpRewriterCounters::offsets_learned},
-    {"connections_closed", "connections removed after both FINs were acknowledged",
-     &TcpRewriterCounters::connections_closed},
-    {"connections_reset", "connections removed by a RST", &TcpRewriterCounters::connections_reset},
-    {"connections_expired", "connections removed after idle_timeout_ms without traffic",
-     &TcpRewriterCounters::connections_expired},
-    {"connections_evicted", "least recently used connections dropped at max_connections",
-     &TcpRewriterCounters::connections_evicted},
-    {"checkpoints", "checkpoint events (all offsets reset to 0)", &TcpRewriterCounters::checkpoints},
-    {"failovers", "failover events", &TcpRewriterCounters::failovers},
-};
-
 } // namespace
 
 const char* to_string(TcpState s)
@@ -125,7 +89,7 @@ TcpRewriter::TcpRewriter(TcpRewriterConfig config) : config_(config)
     config_.max_connections = std::max<std::size_t>(1, config_.max_connections);
 }
 
-std::span<const TcpRewriterCounterInfo> TcpRewriter::counter_table() { return kCounters; }
+std::span<const TcpRewriterCounterInfo> TcpRewriter::counter_table() { return kTcpRewriterCounterTable; }
 
 FlowKey TcpRewriter::key_of(const ParsedFrame& f, Direction d)
 {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "engine/packet.hh"
+#include "nodes/proto/counter_table.hh"
 #include "nodes/proto/flow_key.hh"
 #include "nodes/proto/flow_table.hh"
 #include "nodes/proto/frame_parse.hh"
@@ -72,11 +73,45 @@ struct TcpRewriterCounters {
     uint64_t failovers = 0;
 };
 
-struct TcpRewriterCounterInfo {
-    const char* name;
-    const char* doc;
-    uint64_t TcpRewriterCounters::*field;
+using TcpRewriterCounterInfo = CounterField<TcpRewriterCounters>;
+
+// One entry per TcpRewriterCounters field, in declaration order.
+inline constexpr std::array kTcpRewriterCounterTable{
+    TcpRewriterCounterInfo{"packets", "frames offered to the rewriter", &TcpRewriterCounters::packets},
+    TcpRewriterCounterInfo{"passed_not_tcp", "non-TCP, unparsable or fragmented frames passed untouched",
+     &TcpRewriterCounters::passed_not_tcp},
+    TcpRewriterCounterInfo{"passed_untracked", "TCP segments of untracked connections passed untouched",
+     &TcpRewriterCounters::passed_untracked},
+    TcpRewriterCounterInfo{"tracked", "TCP segments of tracked connections", &TcpRewriterCounters::tracked},
+    TcpRewriterCounterInfo{"rewritten", "segments with at least one field changed", &TcpRewriterCounters::rewritten},
+    TcpRewriterCounterInfo{"seq_rewrites", "SEQ fields moved into PVM space (from the guest)", &TcpRewriterCounters::seq_rewrites},
+    TcpRewriterCounterInfo{"ack_rewrites", "ACK fields moved into SVM space (to the guest)", &TcpRewriterCounters::ack_rewrites},
+    TcpRewriterCounterInfo{"sack_edge_rewrites", "SACK block edges moved into SVM space (to the guest)",
+     &TcpRewriterCounters::sack_edge_rewrites},
+    TcpRewriterCounterInfo{"tsval_rewrites", "timestamp TSval fields moved to the PVM clock (from the guest)",
+     &TcpRewriterCounters::tsval_rewrites},
+    TcpRewriterCounterInfo{"tsecr_rewrites", "timestamp TSecr fields moved to the SVM clock (to the guest)",
+     &TcpRewriterCounters::tsecr_rewrites},
+    TcpRewriterCounterInfo{"copied_for_write", "rewritten packets whose shared buffer had to be copied first",
+     &TcpRewriterCounters::copied_for_write},
+    TcpRewriterCounterInfo{"checksum_left_partial", "rewritten packets whose vnet header asks the receiver to finish the checksum",
+     &TcpRewriterCounters::checksum_left_partial},
+    TcpRewriterCounterInfo{"malformed_options", "tracked segments with a malformed TCP option list (options left alone)",
+     &TcpRewriterCounters::malformed_options},
+    TcpRewriterCounterInfo{"connections_opened", "connections created by a SYN", &TcpRewriterCounters::connections_opened},
+    TcpRewriterCounterInfo{"offsets_learned", "connections whose sequence offset was learned from the handshake",
+     &TcpRewriterCounters::offsets_learned},
+    TcpRewriterCounterInfo{"connections_closed", "connections removed after both FINs were acknowledged",
+     &TcpRewriterCounters::connections_closed},
+    TcpRewriterCounterInfo{"connections_reset", "connections removed by a RST", &TcpRewriterCounters::connections_reset},
+    TcpRewriterCounterInfo{"connections_expired", "connections removed after idle_timeout_ms without traffic",
+     &TcpRewriterCounters::connections_expired},
+    TcpRewriterCounterInfo{"connections_evicted", "least recently used connections dropped at max_connections",
+     &TcpRewriterCounters::connections_evicted},
+    TcpRewriterCounterInfo{"checkpoints", "checkpoint events (all offsets reset to 0)", &TcpRewriterCounters::checkpoints},
+    TcpRewriterCounterInfo{"failovers", "failover events", &TcpRewriterCounters::failovers},
 };
+static_assert(covers_every_field(kTcpRewriterCounterTable), "every counter needs a table entry");
 
 // A read-only view of one tracked connection.
 struct TcpConnectionInfo {
