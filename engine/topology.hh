@@ -39,7 +39,7 @@ struct RunningGraph {
     // Replay when asked for, or by default when no source is live; throws
     // when replay is asked for and a source is live.
     bool replay_mode() const;
-    // Per node, for --stats.
+    // Per node, for --stats (runtime_stats.cc).
     std::vector<NodeStats> stats() const;
 };
 
