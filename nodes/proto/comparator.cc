@@ -137,6 +137,7 @@ void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Pa
             if (is_primary) conn.tcp.note_primary_ack(f.ack);
             else conn.tcp.note_secondary_ack(f.ack);
         }
+        if (!is_primary) conn.tcp.note_secondary_sent(q.seq, q.region_len, q.tcp_flags);
         queue.insert_by_seq(std::move(q));
     } else {
         queue.push_back(std::move(q));

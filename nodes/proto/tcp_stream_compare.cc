@@ -29,6 +29,14 @@ void TcpStreamCompare::note_ack(uint32_t& max_ack, bool& set, uint32_t ack)
     set = true;
 }
 
+void TcpStreamCompare::note_secondary_sent(uint32_t seq, uint32_t payload_len, uint8_t tcp_flags)
+{
+    if (tcp_flags & (tcpflag::SYN | tcpflag::RST)) return;
+    const uint32_t end = seq + payload_len + ((tcp_flags & tcpflag::FIN) ? 1 : 0);
+    secondary_sent_end_ = secondary_sent_set_ ? later(secondary_sent_end_, end) : end;
+    secondary_sent_set_ = true;
+}
+
 void TcpStreamCompare::note_syn(uint32_t& isn, bool& seen, bool other_seen, uint32_t seq)
 {
     if (seen ? isn != seq : !other_seen) *this = TcpStreamCompare{}; // a new incarnation of the tuple
@@ -52,6 +60,13 @@ bool TcpStreamCompare::ack_gate_open(const QueuedPacket& p) const
     if (!(p.tcp_flags & tcpflag::ACK)) return true;
     if (!primary_ack_set_ || !secondary_ack_set_) return false;
     return !seq_after(p.ack, earlier(primary_max_ack_, secondary_max_ack_));
+}
+
+bool TcpStreamCompare::secondary_said(const QueuedPacket& p) const
+{
+    if (!secondary_sent_set_ || (p.tcp_flags & (tcpflag::SYN | tcpflag::RST))) return false;
+    const uint32_t end = p.seq + ((p.tcp_flags & tcpflag::FIN) ? 1 : 0);
+    return !seq_after(end, secondary_sent_end_) && ack_gate_open(p);
 }
 
 void TcpStreamCompare::set_cursor(uint32_t seq)
@@ -147,7 +162,11 @@ CompareProgress TcpStreamCompare::run(PacketQueue& primary, PacketQueue& seconda
             release_front(primary, released, progress);
             continue;
         }
-        if (secondary.empty()) break;
+        if (secondary.empty()) {
+            if (p.region_len != 0 || !secondary_said(p)) break;
+            release_front(primary, released, progress);
+            continue;
+        }
         const bool pure = p.region_len == 0;
         if (pure) release_front(primary, released, progress);
         QueuedPacket& s = secondary.front();

@@ -11,7 +11,11 @@
 //   * a primary whose data ends at or before the cursor (a retransmission of
 //     verified data) is released at once; a primary without payload is
 //     released once some secondary packet of the connection is queued (QEMU
-//     holds pure ACKs); such secondaries are freed;
+//     holds pure ACKs); such secondaries are freed; with no secondary queued
+//     it is also released when it says nothing the secondary has not said:
+//     the secondary sent as far (its FIN included) and acknowledged as much
+//     (a primary's resent FIN, a duplicate ACK, an ACK the secondary folded
+//     into its FIN would otherwise wait for a packet that never comes);
 //   * a front packet that starts before the cursor is compared from the
 //     cursor on (a retransmission that straddles the verified point);
 //   * if a front does not start at the cursor, that side has a gap: both wait
@@ -49,6 +53,10 @@ public:
     // Record a queued packet's acknowledgement number (ACK flag set only).
     void note_primary_ack(uint32_t ack) { note_ack(primary_max_ack_, primary_ack_set_, ack); }
     void note_secondary_ack(uint32_t ack) { note_ack(secondary_max_ack_, secondary_ack_set_, ack); }
+    // Record how far the secondary has sent: sequence number, payload length
+    // and flags of a queued secondary (its SYN/ACK is in the SVM's own
+    // sequence space and an RST ends nothing: neither counts).
+    void note_secondary_sent(uint32_t seq, uint32_t payload_len, uint8_t tcp_flags);
     // Record a SYN's sequence number. A SYN starts a new incarnation of the
     // tuple (the state is reset) when its side sent a SYN with another ISN
     // before, or when neither side has sent one yet; the other side's twin
@@ -69,7 +77,9 @@ public:
     {
         if (!primary.empty() && !secondary.empty()) return false;
         const PacketQueue& q = primary.empty() ? secondary : primary;
-        return q.empty() || q[0].region_len == 0 || !verified(q[0]);
+        if (q.empty()) return true;
+        if (q[0].region_len != 0) return !verified(q[0]);
+        return &q == &secondary || !secondary_said(q[0]);
     }
 
     // A checkpoint released every primary of `primary` (about to be emptied):
@@ -88,6 +98,7 @@ private:
     Decision decide(QueuedPacket& p, QueuedPacket& s, CompareProgress& progress);
     bool verified(const QueuedPacket& q) const;
     bool ack_gate_open(const QueuedPacket& p) const;
+    bool secondary_said(const QueuedPacket& pure_primary) const;
     uint32_t start_of(const QueuedPacket& q) const; // first sequence number still to compare
     void set_cursor(uint32_t seq);
     void skip_to(uint32_t seq);
@@ -100,9 +111,11 @@ private:
     uint32_t cursor_ = 0;
     uint32_t primary_isn_ = 0, secondary_isn_ = 0;
     uint32_t primary_max_ack_ = 0, secondary_max_ack_ = 0;
+    uint32_t secondary_sent_end_ = 0; // past the secondary's highest byte (or FIN) sent
     bool cursor_set_ = false;
     bool primary_syn_seen_ = false, secondary_syn_seen_ = false;
     bool primary_ack_set_ = false, secondary_ack_set_ = false;
+    bool secondary_sent_set_ = false;
     bool diverged_ = false; // the last pass stopped at a mismatch
 };
 

@@ -347,3 +347,60 @@ TEST_CASE("compare tcp stacks: secondary data that never finds a primary still t
     CHECK(events[0].reason == CheckpointReason::timeout);
     CHECK(events[0].side == CompareSide::secondary);
 }
+
+TEST_CASE("compare tcp stacks: a primary's control packet the secondary has already sent is not held", "[compare]")
+{
+    const Stream pri;
+    CompareHarness h;
+    const uint32_t end = kIsn + 1 + kMss;
+    const auto fin = frames::tcp(pri.ep, end, kAckNo, tcpflag::FIN | tcpflag::ACK, "");
+    h.both(pri.seg(0, kMss));
+
+    SECTION("the primary's stack resends its FIN (a tail-loss probe), the secondary's does not")
+    {
+        h.secondary(fin);
+        h.primary(fin);
+        h.primary(fin);
+        CHECK(h.take_released().size() == 3);
+    }
+    SECTION("the primary acknowledges the client's FIN, then sends its own; the secondary sends both in one")
+    {
+        const auto ack = frames::tcp(pri.ep, end, kAckNo + 1, kAck, "");
+        const auto fin_ack = frames::tcp(pri.ep, end, kAckNo + 1, tcpflag::FIN | tcpflag::ACK, "");
+        h.secondary(fin_ack);
+        h.primary(ack);
+        h.primary(fin_ack);
+        CHECK(h.take_released().size() == 3);
+    }
+    CHECK(h.counters().queued_primary == 0);
+    h.tick_at(h.now + uint64_t(h.cmp.config().compare_timeout_ms) * kMs + kMs);
+    CHECK(h.out.events.empty());
+}
+
+TEST_CASE("compare tcp stacks: a primary's control packet beyond what the secondary said waits", "[compare]")
+{
+    const Stream pri;
+    CompareHarness h;
+    const uint32_t end = kIsn + 1 + kMss;
+    h.both(pri.seg(0, kMss));
+    h.secondary(frames::tcp(pri.ep, end, kAckNo, kAck, "")); // consumed by the primary's twin below
+    h.primary(frames::tcp(pri.ep, end, kAckNo, kAck, ""));
+    CHECK(h.take_released().size() == 2);
+
+    SECTION("a FIN the secondary has not sent")
+    {
+        const auto fin = frames::tcp(pri.ep, end, kAckNo, tcpflag::FIN | tcpflag::ACK, "");
+        h.primary(fin);
+        CHECK(h.out.released.empty());
+        h.secondary(fin);
+        CHECK(h.take_released() == Frames{fin});
+    }
+    SECTION("an ACK of client data the secondary has not acknowledged")
+    {
+        const auto ack = frames::tcp(pri.ep, end, kAckNo + 100, kAck, "");
+        h.primary(ack);
+        CHECK(h.out.released.empty());
+        h.secondary(ack);
+        CHECK(h.take_released() == Frames{ack});
+    }
+}
