@@ -18,20 +18,26 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
 namespace colo {
+
+// How the graph runs (docs/architecture.md, Time).
+enum class RunMode {
+    automatic,   // replay when every source is offline, else live
+    replay,      // one thread, sources merged by timestamp, packet-time clock,
+                 // so runs are repeatable; offline sources only
+    live,        // the oneTBB flow graph and a wall-clock timer, even when
+                 // every source is a file
+};
 
 struct RunOptions {
     // Threads that run nodes in live mode: the driving thread, or in graphs
     // whose sources are all live the sources' own threads, plus threads - 1
     // oneTBB workers. 0: 1 for all-live graphs, one per core otherwise.
     unsigned threads = 0;
-    // Replay mode: one thread, sources merged by timestamp, packet-time clock,
-    // so runs are repeatable. Unset = on exactly when every source is offline.
-    std::optional<bool> deterministic;
+    RunMode mode = RunMode::automatic;
     std::size_t batch_size = 256;    // packets per message pulled from offline sources
     std::size_t max_in_flight = 64;  // messages in the graph before sources block
     std::function<void(const std::string&)> log;   // defaults to stderr

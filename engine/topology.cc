@@ -37,11 +37,11 @@ RunningGraph::RunningGraph(const GraphDecl& graph, RunOptions options)
 
 bool RunningGraph::replay_mode() const
 {
-    if (opt.deterministic.value_or(false))
+    if (opt.mode == RunMode::replay)
         for (const auto& r : runners)
             if (r->node->source_kind() == SourceKind::live)
                 throw std::runtime_error("node '" + r->decl->name + "' is a live source; deterministic replay needs offline sources only");
-    return opt.deterministic.value_or(sources.live == 0);
+    return opt.mode == RunMode::automatic ? sources.live == 0 : opt.mode == RunMode::replay;
 }
 
 std::vector<int> topological_order(const GraphDecl& graph)

@@ -36,8 +36,8 @@ struct RunningGraph {
     ExecutionModel* model = nullptr;   // set by the runtime once it chose one
     std::mutex log_mu;
 
-    // Replay when asked for, or by default when no source is live; throws
-    // when replay is asked for and a source is live.
+    // Replay when asked for, or by default (RunMode::automatic) when no
+    // source is live; throws when replay is asked for and a source is live.
     bool replay_mode() const;
     // Per node, for --stats (runtime_stats.cc).
     std::vector<NodeStats> stats() const;

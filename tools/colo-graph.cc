@@ -25,6 +25,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <thread>
 
 namespace po = boost::program_options;
@@ -241,21 +242,25 @@ int cmd_run(const std::vector<std::string>& args)
     std::string dot_dir;
     unsigned threads = 0;
     std::size_t batch = 256;
+    std::string mode = "auto";
     opts.add_options()("file", po::value<std::string>(), "graph file")(
         "set", po::value(&sets)->composing(), "NAME=VALUE: override a variable (repeatable)")(
         "stats", "print a per-node table at exit (like VPP's show runtime)")(
         "dot-dir", po::value(&dot_dir), "write the live graph as DOT at start, on SIGUSR1 and at exit")(
         "threads", po::value(&threads), "threads running nodes, the sources' own included (default: 1 when every source is live, as the I/O thread runs the graph; else one per core)")(
         "batch", po::value(&batch), "packets per batch read from offline sources (default 256)")(
-        "deterministic", "force replay mode (one thread, packet-time clock)")(
-        "concurrent", "force concurrent mode even when every source is a file")(
+        "mode", po::value(&mode), "replay (one thread, packet-time clock; offline sources only), live (oneTBB "
+                                  "workers, wall clock, even when every source is a file) or auto (default: replay "
+                                  "when every source is offline, else live)")(
         "user", po::value<std::string>(), "after opening devices and files, drop root privileges to this user");
     Parsed p;
     if (!parse(args, opts, {"file"}, p, "Usage: colo-graph run FILE [--set NAME=VALUE]... [--stats] [--dot-dir DIR]"))
         return EX_USAGE;
     if (p.help) return 0;
     if (!p.vm.count("file")) return usage_error("run: missing FILE");
-    if (p.vm.count("deterministic") && p.vm.count("concurrent")) return usage_error("run: --deterministic and --concurrent exclude each other");
+    const std::map<std::string, RunMode> modes{{"auto", RunMode::automatic}, {"replay", RunMode::replay}, {"live", RunMode::live}};
+    const auto run_mode = modes.find(mode);
+    if (run_mode == modes.end()) return usage_error("run: --mode must be replay, live or auto, not '" + mode + "'");
     GraphDecl g;
     if (int rc = load(p.vm["file"].as<std::string>(), sets, g)) return rc;
     if (!dot_dir.empty() && !std::filesystem::is_directory(dot_dir)) {
@@ -275,8 +280,7 @@ int cmd_run(const std::vector<std::string>& args)
     RunOptions ro;
     ro.threads = threads;
     ro.batch_size = batch;
-    if (p.vm.count("deterministic")) ro.deterministic = true;
-    if (p.vm.count("concurrent")) ro.deterministic = false;
+    ro.mode = run_mode->second;
     std::unique_ptr<Runtime> rt;
     try {
         rt = std::make_unique<Runtime>(g, ro);

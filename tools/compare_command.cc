@@ -172,7 +172,7 @@ int cmd_compare(const std::vector<std::string>& args)
     }
 
     RunOptions options;
-    options.deterministic = true;
+    options.mode = RunMode::replay;
     std::unique_ptr<Runtime> rt;
     try {
         rt = std::make_unique<Runtime>(graph, options);

@@ -9,7 +9,7 @@ nodes:
   out: { type: null-sink }
 links: [ gen -> tee, tee.out -> out ]
 Y
-"$BIN" run "$T/g.yaml" --concurrent --dot-dir "$T/dots" >"$T/out" 2>"$T/err" &
+"$BIN" run "$T/g.yaml" --mode live --dot-dir "$T/dots" >"$T/out" 2>"$T/err" &
 pid=$!
 sleep 0.5
 kill -USR1 $pid

@@ -91,7 +91,7 @@ TEST_CASE("1,000,000 packets keep their order through a 5-node chain on 2 worker
     reset_check();
     RunOptions o;
     o.threads = 2;
-    o.deterministic = false;
+    o.mode = RunMode::live;
     o.batch_size = 16;   // many messages, to give TBB every chance to reorder
     Runtime rt(chain(1'000'000), o);
     REQUIRE_FALSE(rt.deterministic());
@@ -105,7 +105,7 @@ TEST_CASE("one packet per message still arrives in order", "[runtime][order]")
     reset_check();
     RunOptions o;
     o.threads = 2;
-    o.deterministic = false;
+    o.mode = RunMode::live;
     o.batch_size = 1;
     Runtime rt(chain(100'000), o);
     rt.run();
@@ -119,7 +119,7 @@ TEST_CASE("a slow sink bounds the messages in flight", "[runtime][memory]")
     OrderCheck::sleep_us = 20;
     RunOptions o;
     o.threads = 2;
-    o.deterministic = false;
+    o.mode = RunMode::live;
     o.batch_size = 1;
     o.max_in_flight = 32;
     Runtime rt(chain(5'000), o);
@@ -190,7 +190,7 @@ TEST_CASE("a concurrent replay finishes even when no worker thread may run", "[r
     REQUIRE(limiter.deterministic());
     RunOptions o;
     o.threads = 2;
-    o.deterministic = false;
+    o.mode = RunMode::live;
     o.batch_size = 4;
     o.max_in_flight = 8;
     Runtime rt(chain(20'000), o);

@@ -37,7 +37,7 @@ ChainTiming run_chain(uint64_t count, unsigned hops, std::size_t batch, bool det
 {
     RunOptions options;
     options.batch_size = batch;
-    options.deterministic = deterministic;
+    options.mode = deterministic ? RunMode::replay : RunMode::live;
     options.threads = threads;
     Runtime rt(pass_through_chain(count, 64, hops), options);
     // A run that stops making progress is reported, not waited for forever.
