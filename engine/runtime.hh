@@ -4,8 +4,9 @@
 //
 // Order: every emitted batch carries a per-output-port sequence number and
 // every node re-sequences its inbound links before calling push(), so order
-// on an edge is FIFO whatever order TBB delivers messages in ("serial is not
-// ordered", field-notes A.5).
+// on an edge is FIFO whatever order TBB delivers messages in: a serial
+// function_node runs one message at a time, but not necessarily in the order
+// the messages were put to it.
 //
 // Memory: sources block while more than max_in_flight messages are in the
 // graph; nodes that hold packets bound themselves and count their drops.
