@@ -5,9 +5,16 @@
 
 namespace colo {
 
-namespace counter { enum { checkpoints, absorbed }; }
+namespace {
+namespace port {
+constexpr InPortId events{0, "events"};
+constexpr OutPortId control{0, "control"};
+} // namespace port
+namespace prop { constexpr IntProperty delay_ms{"delay_ms"}; }
+namespace counter { constexpr CounterId checkpoints{0, "checkpoints"}, absorbed{1, "absorbed"}; }
+} // namespace
 
-CheckpointSim::CheckpointSim(const Properties& p) : delay_ns_(uint64_t(p.integer("delay_ms")) * 1'000'000) {}
+CheckpointSim::CheckpointSim(const Properties& p) : delay_ns_(uint64_t(p.get(prop::delay_ms)) * 1'000'000) {}
 
 void CheckpointSim::push(int, const Batch& batch, Emit& out)
 {
@@ -22,11 +29,36 @@ void CheckpointSim::push(int, const Batch& batch, Emit& out)
 void CheckpointSim::tick(uint64_t now_ns, Emit& out)
 {
     if (!due_ns_ || now_ns < due_ns_) return;
-    out.send(0, event_packet(JsonObject().add("command", "checkpoint").str(), due_ns_));
+    out.send(port::control, event_packet(JsonObject().add("command", "checkpoint").str(), due_ns_));
     due_ns_ = 0;
     count(counter::checkpoints);
 }
 
-COLO_REGISTER_NODE(checkpoint_sim_spec());
+namespace {
+NodeSpec spec()
+{
+    return {
+        .type = "checkpoint-sim",
+        .summary = "Answer checkpoint requests with a flush after a delay (simulated COLO frame)",
+        .description = "For each checkpoint request on `events`, emits {\"command\":\"checkpoint\"} on `control` DELAY_MS "
+                       "later (graph time: packet time in replay). Requests that arrive while a checkpoint is in "
+                       "progress are absorbed into it, as QEMU's COLO thread does.",
+        .ports =
+            {
+                declare(port::events, "events; checkpoint_request ones start a checkpoint", Link::required),
+                declare(port::control, "checkpoint commands for a comparator's control port"),
+            },
+        .properties = {declare(prop::delay_ms, {.default_value = "20", .min = 0, .max = 600000, .doc = "simulated checkpoint duration"})},
+        .counters =
+            {
+                declare(counter::checkpoints, "checkpoints completed"),
+                declare(counter::absorbed, "requests that arrived during a checkpoint"),
+            },
+        .factory = construct<CheckpointSim>,
+    };
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

@@ -23,25 +23,4 @@ private:
     uint64_t due_ns_ = 0;   // 0 = no checkpoint in progress
 };
 
-inline NodeSpec checkpoint_sim_spec()
-{
-    return {
-        "checkpoint-sim",
-        "Answer checkpoint requests with a flush after a delay (simulated COLO frame)",
-        "For each checkpoint request on `events`, emits {\"command\":\"checkpoint\"} on `control` DELAY_MS "
-        "later (graph time: packet time in replay). Requests that arrive while a checkpoint is in "
-        "progress are absorbed into it, as QEMU's COLO thread does.",
-        {
-            {"events", PortDir::in, "events; checkpoint_request ones start a checkpoint", true},
-            {"control", PortDir::out, "checkpoint commands for a comparator's control port"},
-        },
-        {{"delay_ms", PropType::integer, "20", false, 0, 600000, {}, "simulated checkpoint duration"}},
-        {
-            {"checkpoints", "checkpoints completed"},
-            {"absorbed", "requests that arrived during a checkpoint"},
-        },
-        [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<CheckpointSim>(p); },
-    };
-}
-
 } // namespace colo

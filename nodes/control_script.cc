@@ -12,6 +12,10 @@ namespace colo {
 
 namespace {
 
+namespace port { constexpr OutPortId control{0, "control"}; }
+namespace prop { constexpr ListProperty at{"at"}; }
+namespace counter { constexpr CounterId commands{0, "commands"}; }
+
 // Whole decimal seconds to nanoseconds without floating point, so that
 // "1700000000.020000" is exactly the capture's microsecond timestamp.
 bool parse_seconds(const std::string& text, uint64_t& ns)
@@ -40,7 +44,7 @@ ControlScript::Step ControlScript::parse_step(const std::string& item)
 
 ControlScript::ControlScript(const Properties& p)
 {
-    for (const auto& item : p.list("at")) steps_.push_back(parse_step(item));
+    for (const auto& item : p.get(prop::at)) steps_.push_back(parse_step(item));
     std::stable_sort(steps_.begin(), steps_.end(), [](const Step& a, const Step& b) { return a.ts_ns < b.ts_ns; });
 }
 
@@ -53,17 +57,41 @@ bool ControlScript::peek_time(uint64_t& ts_ns)
 
 bool ControlScript::pull(std::size_t max, uint64_t until_ns, int& out_port, Batch& out)
 {
-    out_port = 0;
+    out_port = port::control.index;
     while (out.size() < max && next_ < steps_.size()) {
         const Step& s = steps_[next_];
         if (!out.empty() && s.ts_ns > until_ns) break;
         out.packets.push_back(event_packet(JsonObject().add("command", s.command).str(), s.ts_ns));
         ++next_;
     }
-    count(0, out.size());
+    count(counter::commands, out.size());
     return !out.empty();
 }
 
-COLO_REGISTER_NODE(control_script_spec());
+namespace {
+NodeSpec spec()
+{
+    return {
+        .type = "control-script",
+        .summary = "Emit control commands at given packet times (replays and tests)",
+        .description = "For each item of AT, \"SECONDS COMMAND\" (e.g. \"1700000000.020000 checkpoint\"), emits "
+                       "{\"command\":\"COMMAND\"} on `control` stamped with that time. It is an offline source: in a "
+                       "replay the runtime merges it with the pcap sources by timestamp, so the command arrives after "
+                       "every earlier packet and before every later one. Items may be given in any order; equal times "
+                       "keep their order.",
+        .ports = {declare(port::control, "control commands, e.g. for a rewriter's or comparator's control port")},
+        .properties =
+            {
+                declare(prop::at, {.required = true,
+                                   .doc = "\"SECONDS COMMAND\" items: epoch seconds (up to 9 decimals) and one word such as "
+                                          "checkpoint or failover"}),
+            },
+        .counters = {declare(counter::commands, "commands emitted")},
+        .factory = construct<ControlScript>,
+    };
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

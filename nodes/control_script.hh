@@ -35,22 +35,4 @@ private:
     std::size_t next_ = 0;
 };
 
-inline NodeSpec control_script_spec()
-{
-    return {
-        "control-script",
-        "Emit control commands at given packet times (replays and tests)",
-        "For each item of AT, \"SECONDS COMMAND\" (e.g. \"1700000000.020000 checkpoint\"), emits "
-        "{\"command\":\"COMMAND\"} on `control` stamped with that time. It is an offline source: in a "
-        "replay the runtime merges it with the pcap sources by timestamp, so the command arrives after "
-        "every earlier packet and before every later one. Items may be given in any order; equal times "
-        "keep their order.",
-        {{"control", PortDir::out, "control commands, e.g. for a rewriter's or comparator's control port"}},
-        {{"at", PropType::list, "", true, INT64_MIN, INT64_MAX, {},
-          "\"SECONDS COMMAND\" items: epoch seconds (up to 9 decimals) and one word such as checkpoint or failover"}},
-        {{"commands", "commands emitted"}},
-        [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<ControlScript>(p); },
-    };
-}
-
 } // namespace colo

@@ -3,10 +3,13 @@
 #include "engine/registry.hh"
 #include "nodes/proto/frame_parse.hh"
 
-
 namespace colo {
 
 namespace {
+
+namespace port { constexpr InPortId in{0, "in"}; }
+namespace prop { constexpr StringProperty file{"file"}; }
+namespace counter { constexpr CounterId packets{0, "packets"}; }
 
 uint32_t fnv1a(const uint8_t* p, std::size_t n)
 {
@@ -73,7 +76,7 @@ std::string describe_packet(const Packet& p, uint64_t base_ts_ns)
     return s + buf;
 }
 
-DumpSink::DumpSink(const Properties& p) : out_(p.str("file")) {}
+DumpSink::DumpSink(const Properties& p) : out_(p.get(prop::file)) {}
 
 void DumpSink::push(int, const Batch& batch, Emit&)
 {
@@ -81,9 +84,26 @@ void DumpSink::push(int, const Batch& batch, Emit&)
         if (!base_ts_) base_ts_ = p.ts_ns;
         out_.line(describe_packet(p, base_ts_));
     }
-    count(0, batch.size());
+    count(counter::packets, batch.size());
 }
 
-COLO_REGISTER_NODE(dump_sink_spec());
+namespace {
+NodeSpec spec()
+{
+    return {
+        .type = "dump",
+        .summary = "Write one text line per packet (golden-test format)",
+        .description = "Writes a line per packet with relative time, protocol, addresses and ports, TCP flags, "
+                       "sequence and acknowledgment numbers, payload length and a payload hash. Golden replay tests "
+                       "compare these lines.",
+        .ports = {declare(port::in, "packets to describe", Link::required)},
+        .properties = {declare(prop::file, {.default_value = "-", .doc = "output file; - for standard output"})},
+        .counters = {declare(counter::packets, "lines written")},
+        .factory = construct<DumpSink>,
+    };
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

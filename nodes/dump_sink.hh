@@ -30,19 +30,4 @@ private:
     uint64_t base_ts_ = 0;
 };
 
-inline NodeSpec dump_sink_spec()
-{
-    return {
-        "dump",
-        "Write one text line per packet (golden-test format)",
-        "Writes a line per packet with relative time, protocol, addresses and ports, TCP flags, "
-        "sequence and acknowledgment numbers, payload length and a payload hash. Golden replay tests "
-        "compare these lines.",
-        {{"in", PortDir::in, "packets to describe", true}},
-        {{"file", PropType::string, "-", false, INT64_MIN, INT64_MAX, {}, "output file; - for standard output"}},
-        {{"packets", "lines written"}},
-        [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<DumpSink>(p); },
-    };
-}
-
 } // namespace colo

@@ -17,9 +17,17 @@ extern char** environ;
 
 namespace colo {
 
-namespace counter { enum { started, succeeded, failed, skipped_busy }; }
-
 namespace {
+
+namespace port { constexpr InPortId in{0, "in"}; }
+namespace prop {
+constexpr ListProperty command{"command"};
+constexpr IntProperty max_running{"max_running"}, timeout_ms{"timeout_ms"};
+} // namespace prop
+namespace counter {
+constexpr CounterId started{0, "started"}, succeeded{1, "succeeded"}, failed{2, "failed"}, skipped_busy{3, "skipped_busy"};
+} // namespace counter
+
 uint64_t steady_now()
 {
     return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
@@ -27,8 +35,8 @@ uint64_t steady_now()
 } // namespace
 
 ExecHook::ExecHook(const Properties& p)
-    : argv_(p.list("command")), max_running_(std::size_t(p.integer("max_running"))),
-      timeout_ns_(uint64_t(p.integer("timeout_ms")) * 1'000'000)
+    : argv_(p.get(prop::command)), max_running_(std::size_t(p.get(prop::max_running))),
+      timeout_ns_(uint64_t(p.get(prop::timeout_ms)) * 1'000'000)
 {
     if (argv_.empty() || argv_[0].empty()) throw std::runtime_error("'command' needs at least a program name");
 }
@@ -60,7 +68,7 @@ void ExecHook::spawn(const std::string& json)
     const int rc = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data());
     if (rc != 0) {
         count(counter::failed);
-        if (injector_) injector_->log(argv_[0] + ": cannot start: " + std::strerror(rc));
+        log(argv_[0] + ": cannot start: " + std::strerror(rc));
         return;
     }
     count(counter::started);
@@ -76,7 +84,7 @@ void ExecHook::reap()
         if (r == 0 && now >= it->deadline_ns) {
             kill(it->pid, SIGKILL);
             r = waitpid(it->pid, &status, 0);
-            if (injector_) injector_->log(argv_[0] + ": killed after timeout");
+            log(argv_[0] + ": killed after timeout");
         }
         if (r == 0) { ++it; continue; }
         count(r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? counter::succeeded : counter::failed);
@@ -93,6 +101,35 @@ void ExecHook::finish()
     }
 }
 
-COLO_REGISTER_NODE(exec_hook_spec());
+namespace {
+NodeSpec spec()
+{
+    return {
+        .type = "exec",
+        .summary = "Run a command (argv, no shell) on each checkpoint request",
+        .description = "For every checkpoint_request event on `in`, starts COMMAND with the event in the environment: "
+                       "COLO_EVENT (the JSON object), COLO_REASON and COLO_FLOW. No shell is involved, so event text can "
+                       "never be interpreted as shell syntax. At most MAX_RUNNING commands run at once; further requests "
+                       "are counted as skipped. A command still running after TIMEOUT_MS is killed.",
+        .ports = {declare(port::in, "events", Link::required)},
+        .properties =
+            {
+                declare(prop::command, {.required = true, .doc = "argv: program and arguments"}),
+                declare(prop::max_running, {.default_value = "1", .min = 1, .max = 64, .doc = "commands allowed to run at once"}),
+                declare(prop::timeout_ms, {.default_value = "10000", .min = 1, .max = 3600000, .doc = "kill a command after this long"}),
+            },
+        .counters =
+            {
+                declare(counter::started, "commands started"),
+                declare(counter::succeeded, "commands that exited 0"),
+                declare(counter::failed, "commands that exited non-zero, were killed, or could not start"),
+                declare(counter::skipped_busy, "requests not run because max_running commands were running"),
+            },
+        .factory = construct<ExecHook>,
+    };
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

@@ -7,8 +7,14 @@
 
 namespace colo {
 
+namespace {
+namespace port { constexpr OutPortId out{0, "out"}; }
+namespace prop { constexpr IntProperty count{"count"}, size{"size"}, flows{"flows"}; }
+namespace counter { constexpr CounterId packets{0, "packets"}; }
+} // namespace
+
 Generator::Generator(const Properties& p)
-    : count_(uint64_t(p.integer("count"))), size_(uint32_t(p.integer("size"))), flows_(uint32_t(p.integer("flows")))
+    : count_(uint64_t(p.get(prop::count))), size_(uint32_t(p.get(prop::size))), flows_(uint32_t(p.get(prop::flows)))
 {
 }
 
@@ -50,15 +56,37 @@ Packet Generator::make(uint64_t n) const
 
 bool Generator::pull(std::size_t max, uint64_t until_ns, int& out_port, Batch& out)
 {
-    out_port = 0;
+    out_port = port::out.index;
     while (out.size() < max && next_ < count_) {
         if (!out.empty() && start_ns_ + next_ * 1000 > until_ns) break;
         out.packets.push_back(make(next_++));
     }
-    count(0, out.size());
+    count(counter::packets, out.size());
     return !out.empty();
 }
 
-COLO_REGISTER_NODE(generator_spec());
+namespace {
+NodeSpec spec()
+{
+    return {
+        .type = "generator",
+        .summary = "Emit synthetic UDP frames (benchmarks and tests)",
+        .description = "Emits COUNT Ethernet/IPv4/UDP frames of SIZE bytes, spread round-robin over FLOWS source "
+                       "ports. The first 8 payload bytes hold the frame's sequence number (big-endian); timestamps "
+                       "advance by 1 µs per frame from 2023-11-14T22:13:20Z.",
+        .ports = {declare(port::out, "generated frames")},
+        .properties =
+            {
+                declare(prop::count, {.default_value = "1000", .min = 0, .doc = "frames to emit"}),
+                declare(prop::size, {.default_value = "64", .min = 60, .max = 9000, .doc = "frame size in bytes"}),
+                declare(prop::flows, {.default_value = "1", .min = 1, .max = 65535, .doc = "distinct UDP source ports"}),
+            },
+        .counters = {declare(counter::packets, "frames emitted")},
+        .factory = construct<Generator>,
+    };
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

@@ -24,23 +24,4 @@ private:
     uint64_t start_ns_ = 1'700'000'000'000'000'000ull;
 };
 
-inline NodeSpec generator_spec()
-{
-    return {
-        "generator",
-        "Emit synthetic UDP frames (benchmarks and tests)",
-        "Emits COUNT Ethernet/IPv4/UDP frames of SIZE bytes, spread round-robin over FLOWS source "
-        "ports. The first 8 payload bytes hold the frame's sequence number (big-endian); timestamps "
-        "advance by 1 µs per frame from 2023-11-14T22:13:20Z.",
-        {{"out", PortDir::out, "generated frames"}},
-        {
-            {"count", PropType::integer, "1000", false, 0, INT64_MAX, {}, "frames to emit"},
-            {"size", PropType::integer, "64", false, 60, 9000, {}, "frame size in bytes"},
-            {"flows", PropType::integer, "1", false, 1, 65535, {}, "distinct UDP source ports"},
-        },
-        {{"packets", "frames emitted"}},
-        [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<Generator>(p); },
-    };
-}
-
 } // namespace colo

@@ -4,12 +4,39 @@
 
 namespace colo {
 
+namespace {
+namespace port {
+constexpr InPortId in{0, "in"};
+constexpr OutPortId out{0, "out"}, mirror{1, "mirror"};
+} // namespace port
+} // namespace
+
 void Mirror::push(int, const Batch& batch, Emit& out)
 {
-    out.forward(0);
-    out.forward(1);
+    out.forward(port::out);
+    out.forward(port::mirror);
 }
 
-COLO_REGISTER_NODE(mirror_spec());
+namespace {
+NodeSpec spec()
+{
+    return {
+        .type = "mirror",
+        .summary = "Pass packets through and send a copy to a second port (QEMU filter-mirror)",
+        .description = "Each packet arriving on `in` leaves on `out` unchanged, and the same packet leaves on "
+                       "`mirror`. On a COLO primary, `mirror` feeds the secondary's inbound path, so both guests see "
+                       "the client's traffic. The copy is zero-copy: both outputs share one buffer.",
+        .ports =
+            {
+                declare(port::in, "packets to pass and copy", Link::required),
+                declare(port::out, "every packet, unchanged"),
+                declare(port::mirror, "a copy of every packet"),
+            },
+        .factory = construct<Mirror>,
+    };
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

@@ -12,23 +12,4 @@ public:
     void push(int in_port, const Batch& batch, Emit& out) override;
 };
 
-inline NodeSpec mirror_spec()
-{
-    return {
-        "mirror",
-        "Pass packets through and send a copy to a second port (QEMU filter-mirror)",
-        "Each packet arriving on `in` leaves on `out` unchanged, and the same packet leaves on "
-        "`mirror`. On a COLO primary, `mirror` feeds the secondary's inbound path, so both guests see "
-        "the client's traffic. The copy is zero-copy: both outputs share one buffer.",
-        {
-            {"in", PortDir::in, "packets to pass and copy", true},
-            {"out", PortDir::out, "every packet, unchanged"},
-            {"mirror", PortDir::out, "a copy of every packet"},
-        },
-        {},
-        {},
-        [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<Mirror>(); },
-    };
-}
-
 } // namespace colo

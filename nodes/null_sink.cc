@@ -4,12 +4,31 @@
 
 namespace colo {
 
+namespace {
+namespace port { constexpr InPortId in{0, "in"}; }
+namespace counter { constexpr CounterId packets{0, "packets"}, bytes{1, "bytes"}; }
+} // namespace
+
 void NullSink::push(int, const Batch& batch, Emit&)
 {
-    count(0, batch.size());
-    count(1, batch.bytes());
+    count(counter::packets, batch.size());
+    count(counter::bytes, batch.bytes());
 }
 
-COLO_REGISTER_NODE(null_sink_spec());
+namespace {
+NodeSpec spec()
+{
+    return {
+        .type = "null-sink",
+        .summary = "Count and discard packets",
+        .description = "Accepts packets on `in` and drops them, counting packets and bytes.",
+        .ports = {declare(port::in, "packets to discard", Link::required)},
+        .counters = {declare(counter::packets, "packets discarded"), declare(counter::bytes, "bytes discarded")},
+        .factory = construct<NullSink>,
+    };
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

@@ -11,17 +11,4 @@ public:
     void push(int in_port, const Batch& batch, Emit& out) override;
 };
 
-inline NodeSpec null_sink_spec()
-{
-    return {
-        "null-sink",
-        "Count and discard packets",
-        "Accepts packets on `in` and drops them, counting packets and bytes.",
-        {{"in", PortDir::in, "packets to discard", true}},
-        {},
-        {{"packets", "packets discarded"}, {"bytes", "bytes discarded"}},
-        [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<NullSink>(); },
-    };
-}
-
 } // namespace colo

@@ -12,11 +12,19 @@
 
 namespace colo {
 
-namespace counter { enum { packets, bytes, write_errors }; }
+namespace {
+namespace port { constexpr InPortId in{0, "in"}; }
+namespace prop {
+constexpr StringProperty file{"file"};
+constexpr IntProperty snaplen{"snaplen"};
+constexpr BoolProperty flush{"flush"};
+} // namespace prop
+namespace counter { constexpr CounterId packets{0, "packets"}, bytes{1, "bytes"}, write_errors{2, "write_errors"}; }
+} // namespace
 
-PcapSink::PcapSink(const Properties& p) : file_(p.str("file")), flush_each_batch_(p.boolean("flush"))
+PcapSink::PcapSink(const Properties& p) : file_(p.get(prop::file)), flush_each_batch_(p.get(prop::flush))
 {
-    dead_ = pcap_open_dead(DLT_EN10MB, int(p.integer("snaplen")));
+    dead_ = pcap_open_dead(DLT_EN10MB, int(p.get(prop::snaplen)));
     const std::string err = dead_ ? open() : "pcap_open_dead failed";
     if (!err.empty()) {
         if (dead_) pcap_close(dead_);
@@ -45,7 +53,7 @@ void PcapSink::check_stream()
 {
     if (failed_ || !ferror(pcap_dump_file(dumper_))) return;
     failed_ = true;
-    if (injector_) injector_->log(file_ + ": write failed (" + std::strerror(errno) + "); dropping further packets");
+    log(file_ + ": write failed (" + std::strerror(errno) + "); dropping further packets");
 }
 
 void PcapSink::push(int, const Batch& batch, Emit&)
@@ -74,8 +82,7 @@ void PcapSink::drain(Emit&)
 void PcapSink::finish()
 {
     if (dumper_) {
-        if (pcap_dump_flush(dumper_) != 0 && !failed_ && injector_)
-            injector_->log(file_ + ": final flush failed (" + std::strerror(errno) + ")");
+        if (pcap_dump_flush(dumper_) != 0 && !failed_) log(file_ + ": final flush failed (" + std::strerror(errno) + ")");
         pcap_dump_close(dumper_);
     }
     if (dead_) pcap_close(dead_);
@@ -83,6 +90,35 @@ void PcapSink::finish()
     dead_ = nullptr;
 }
 
-COLO_REGISTER_NODE(pcap_sink_spec());
+namespace {
+NodeSpec spec()
+{
+    return {
+        .type = "pcap-sink",
+        .summary = "Write frames to a pcap file",
+        .description = "Writes every frame arriving on `in` to FILE (created or truncated at start). The file is "
+                       "complete after a normal end or SIGINT/SIGTERM: the runtime drains the graph and the sink "
+                       "closes the file. On a write error the sink logs once, counts the packets it drops, and the "
+                       "rest of the graph keeps running.",
+        .ports = {declare(port::in, "frames to write", Link::required)},
+        .properties =
+            {
+                declare(prop::file, {.required = true, .doc = "pcap file to write"}),
+                declare(prop::snaplen, {.default_value = "262144", .min = 64, .max = 262144, .doc = "bytes of each frame kept"}),
+                declare(prop::flush, {.default_value = "false",
+                                      .doc = "flush after every batch (for live graphs whose file is read while running)"}),
+            },
+        .counters =
+            {
+                declare(counter::packets, "frames written"),
+                declare(counter::bytes, "bytes written"),
+                declare(counter::write_errors, "frames lost because the file could not be written"),
+            },
+        .factory = construct<PcapSink>,
+    };
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

@@ -14,12 +14,22 @@
 
 namespace colo {
 
-namespace counter { enum { packets, bytes, snapped, truncated_files }; }
+namespace {
+namespace port { constexpr OutPortId out{0, "out"}; }
+namespace prop {
+constexpr StringProperty file{"file"};
+constexpr EnumProperty timing{"timing"};
+constexpr IntProperty loop{"loop"}, vnet_hdr_len{"vnet_hdr_len"};
+constexpr BoolProperty read_ahead{"read_ahead"};
+} // namespace prop
+namespace counter {
+constexpr CounterId packets{0, "packets"}, bytes{1, "bytes"}, snapped{2, "snapped"}, truncated_files{3, "truncated_files"};
+} // namespace counter
+} // namespace
 
 PcapSource::PcapSource(const Properties& p)
-    : file_(p.str("file")), paced_(p.str("timing") == "original"), read_ahead_(p.boolean("read_ahead")),
-      passes_(p.integer("loop")),
-      vnet_len_(uint32_t(p.integer("vnet_hdr_len")))
+    : file_(p.get(prop::file)), paced_(p.get(prop::timing) == "original"), read_ahead_(p.get(prop::read_ahead)),
+      passes_(p.get(prop::loop)), vnet_len_(uint32_t(p.get(prop::vnet_hdr_len)))
 {
     open();
 }
@@ -71,7 +81,7 @@ bool PcapSource::read_one(Packet& out)
         if (rc == -1) {
             // libpcap reports a record cut short as an error; the file ends here.
             count(counter::truncated_files);
-            if (injector_) injector_->log(file_ + ": " + pcap_geterr(pcap_) + "; the rest of the file is ignored");
+            log(file_ + ": " + pcap_geterr(pcap_) + "; the rest of the file is ignored");
             eof_ = true;
             break;
         }
@@ -127,7 +137,7 @@ bool PcapSource::peek_time(uint64_t& ts_ns)
 
 bool PcapSource::pull(std::size_t max, uint64_t until_ns, int& out_port, Batch& out)
 {
-    out_port = 0;
+    out_port = port::out.index;
     out.packets.reserve(max);
     uint64_t bytes = 0; // counted once per batch: each count() is an atomic add
     while (out.size() < max) {
@@ -142,9 +152,8 @@ bool PcapSource::pull(std::size_t max, uint64_t until_ns, int& out_port, Batch& 
     return !out.empty();
 }
 
-void PcapSource::start(Injector& injector)
+void PcapSource::on_start(Injector& injector)
 {
-    injector_ = &injector;
     if (paced_) thread_ = std::thread([this, &injector] { paced_loop(injector); });
 }
 
@@ -165,7 +174,7 @@ void PcapSource::paced_loop(Injector& injector)
         count(counter::bytes, p.len);
         Batch b;
         b.packets.push_back(std::move(p));
-        if (!injector.inject(0, std::move(b))) break;
+        if (!injector.inject(port::out, std::move(b))) break;
     }
     injector.done();
 }
@@ -186,6 +195,44 @@ void PcapSource::finish()
     pcap_ = nullptr;
 }
 
-COLO_REGISTER_NODE(pcap_source_spec());
+namespace {
+NodeSpec spec()
+{
+    return {
+        .type = "pcap-source",
+        .summary = "Read Ethernet frames from a pcap file",
+        .description = "Emits every frame of FILE on `out`. With timing=fast the graph replays as fast as it can, "
+                       "on the packets' own clock (deterministic: several sources are merged by timestamp). With "
+                       "timing=original frames are released at the capture's pace and stamped with the wall clock. "
+                       "Only Ethernet (LINKTYPE_ETHERNET) captures are accepted. A truncated capture ends the file "
+                       "with a logged warning and a counter.",
+        .ports = {declare(port::out, "frames read from the file")},
+        .properties =
+            {
+                declare(prop::file, {.required = true, .doc = "pcap file to read"}),
+                declare(prop::timing, {.default_value = "fast", .choices = {"fast", "original"},
+                                       .doc = "fast: as fast as possible on packet time; original: at the capture's pace"}),
+                declare(prop::loop, {.default_value = "1", .min = 0, .doc = "passes over the file; 0 = forever"}),
+                declare(prop::vnet_hdr_len, {.default_value = "0", .min = 0, .max = 20,
+                                             .doc = "prepend a zeroed virtio-net header of this many bytes to every frame"}),
+                declare(prop::read_ahead,
+                        {.default_value = "false",
+                         .doc = "read on a thread of its own, up to 1 MiB ahead: a replay through a graph that does real work "
+                                "(a comparator) finishes sooner on a second core, for more CPU in all (docs/performance.md); "
+                                "a graph that only moves packets is slower"}),
+            },
+        .counters =
+            {
+                declare(counter::packets, "frames read"),
+                declare(counter::bytes, "bytes read"),
+                declare(counter::snapped, "frames shorter in the file than on the wire (snaplen)"),
+                declare(counter::truncated_files, "files that ended in the middle of a record"),
+            },
+        .factory = construct<PcapSource>,
+    };
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

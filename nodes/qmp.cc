@@ -13,9 +13,20 @@
 
 namespace colo {
 
-namespace counter { enum { requests_sent, requests_failed, resumes, qmp_errors, connections }; }
-
 namespace {
+
+namespace port {
+constexpr InPortId events{0, "events"};
+constexpr OutPortId control{0, "control"};
+} // namespace port
+namespace prop {
+constexpr StringProperty path{"path"};
+constexpr IntProperty checkpoint_delay{"checkpoint_delay"};
+} // namespace prop
+namespace counter {
+constexpr CounterId requests_sent{0, "requests_sent"}, requests_failed{1, "requests_failed"}, resumes{2, "resumes"},
+                    qmp_errors{3, "qmp_errors"}, connections{4, "connections"};
+} // namespace counter
 
 // QMP puts a space after colons; match `"event": "RESUME"` tolerantly.
 bool has_member(const std::string& line, const char* key, const char* value = nullptr)
@@ -35,11 +46,11 @@ bool has_member(const std::string& line, const char* key, const char* value = nu
 
 } // namespace
 
-Qmp::Qmp(const Properties& p) : path_(p.str("path")), checkpoint_delay_ms_(p.integer("checkpoint_delay")) {}
+Qmp::Qmp(const Properties& p) : path_(p.get(prop::path)), checkpoint_delay_ms_(p.get(prop::checkpoint_delay)) {}
 
 Qmp::~Qmp() { stop(); }
 
-void Qmp::start(Injector& injector)
+void Qmp::on_start(Injector& injector)
 {
     thread_ = std::thread([this, &injector] { run(injector); });
 }
@@ -60,7 +71,7 @@ void Qmp::run(Injector& injector)
     bool said = false;
     while (!stop_.load() && !injector.stopping()) {
         if (!session(injector)) {
-            if (!said) injector.log("qmp " + path_ + ": not connected; retrying");
+            if (!said) log("qmp " + path_ + ": not connected; retrying");
             said = true;
             for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop_.load(); waited += std::chrono::milliseconds(50))
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -102,15 +113,15 @@ bool Qmp::session(Injector& injector)
             } else if (!ready && has_member(line, "return")) {
                 ready = true;
                 count(counter::connections);
-                injector.log("qmp " + path_ + ": connected");
+                log("qmp " + path_ + ": connected");
             } else if (has_member(line, "event", "RESUME")) {
                 count(counter::resumes);
                 Batch b;
                 b.packets.push_back(event_packet(JsonObject().add("command", "checkpoint").str(), injector.now_ns()));
-                injector.inject(0, std::move(b));
+                injector.inject(port::control, std::move(b));
             } else if (has_member(line, "error")) {
                 count(counter::qmp_errors);
-                injector.log("qmp " + path_ + ": " + line.substr(0, 200));
+                log("qmp " + path_ + ": " + line.substr(0, 200));
             }
         }
     }
@@ -138,6 +149,42 @@ void Qmp::push(int, const Batch& batch, Emit&)
     }
 }
 
-COLO_REGISTER_NODE(qmp_spec());
+namespace {
+NodeSpec spec()
+{
+    return {
+        .type = "qmp",
+        .summary = "KVM COLO checkpoints over QEMU's QMP: requests out, RESUME in",
+        .description = "Connects to a QMP monitor socket of the primary QEMU (reconnecting while it is away). For every "
+                       "checkpoint_request event on `events` it sends migrate-set-parameters x-checkpoint-delay, which "
+                       "makes a running KVM COLO checkpoint at once; for every RESUME event QEMU emits (the primary VM "
+                       "resumes after each checkpoint) it emits {\"command\":\"checkpoint\"} on `control`, so a comparator "
+                       "flushes after the checkpoint, as QEMU's own colo-compare does.",
+        .ports =
+            {
+                declare(port::events, "events; checkpoint_request ones ask QEMU for a checkpoint"),
+                declare(port::control, "a checkpoint command after every RESUME"),
+            },
+        .properties =
+            {
+                declare(prop::path, {.required = true, .doc = "QMP unix socket (QEMU -qmp unix:PATH,server=on,wait=off)"}),
+                declare(prop::checkpoint_delay,
+                        {.default_value = "20000", .min = 0,
+                         .doc = "ms written to x-checkpoint-delay when asking for a checkpoint (QEMU's default period)"}),
+            },
+        .counters =
+            {
+                declare(counter::requests_sent, "checkpoint requests sent as migrate-set-parameters"),
+                declare(counter::requests_failed, "checkpoint requests that could not be sent (QMP not connected)"),
+                declare(counter::resumes, "RESUME events seen (each emits a checkpoint command)"),
+                declare(counter::qmp_errors, "QMP replies carrying an error"),
+                declare(counter::connections, "QMP sessions established"),
+            },
+        .factory = construct<Qmp>,
+    };
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

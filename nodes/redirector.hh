@@ -23,27 +23,4 @@ private:
     bool enabled_;
 };
 
-inline NodeSpec redirector_spec()
-{
-    return {
-        "redirector",
-        "Take packets off a path and inject others onto it (QEMU filter-redirector)",
-        "Packets arriving on `in` leave on `outdev` (they are consumed: nothing continues on `out`). "
-        "Packets arriving on `indev` leave on `out`. Link `outdev` to a socket to send a guest's "
-        "traffic to a comparator, and `indev` from a socket to release a comparator's output.",
-        {
-            {"in", PortDir::in, "packets to redirect"},
-            {"indev", PortDir::in, "packets to inject onto `out`"},
-            {"out", PortDir::out, "injected packets (and `in` packets when status is off)"},
-            {"outdev", PortDir::out, "redirected packets"},
-        },
-        {
-            {"status", PropType::enumeration, "on", false, INT64_MIN, INT64_MAX, {"on", "off"},
-             "off passes `in` straight to `out`, like a disabled QEMU filter"},
-        },
-        {},
-        [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<Redirector>(p); },
-    };
-}
-
 } // namespace colo
