@@ -55,41 +55,42 @@ struct CounterRange {
     std::size_t first;
     std::size_t size;
     constexpr std::size_t end() const { return first + size; }
+    constexpr CounterId at(std::size_t i) const { return {first + i, ""}; }
 };
 
 enum class Link { optional, required };
 
 struct PortSpec {
-    std::string name;
-    PortDir dir;
-    std::string doc;
+    std::string name{};
+    PortDir dir{};
+    std::string doc{};
     bool required = false;   // validation fails when left unconnected
     int index = -1;          // the handle's index, which the registry checks
 };
 
 struct PropertySpec {
-    std::string name;
+    std::string name{};
     PropType type = PropType::string;
-    std::string default_value;           // textual; empty with !required means "unset"
+    std::string default_value{};           // textual; empty with !required means "unset"
     bool required = false;
     int64_t min = INT64_MIN, max = INT64_MAX;   // integers only; left out = unbounded
-    std::vector<std::string> choices;    // enumerations only
-    std::string doc;
+    std::vector<std::string> choices{};    // enumerations only
+    std::string doc{};
 };
 
 // What a property handle leaves to the spec, by designated initialisers:
 //     declare(prop::loop, {.default_value = "1", .min = 0, .doc = "passes; 0 = forever"})
 struct PropertyOptions {
-    std::string default_value;
+    std::string default_value{};
     bool required = false;
     int64_t min = INT64_MIN, max = INT64_MAX;
-    std::vector<std::string> choices;
-    std::string doc;
+    std::vector<std::string> choices{};
+    std::string doc{};
 };
 
 struct CounterSpec {
-    std::string name;
-    std::string doc;
+    std::string name{};
+    std::string doc{};
     std::size_t index = SIZE_MAX;   // the handle's index, which the registry checks
 };
 
@@ -117,13 +118,13 @@ void declare_counters(std::vector<CounterSpec>& specs, CounterRange at, const Ta
 using NodeFactory = std::function<std::unique_ptr<Node>(const Properties&)>;
 
 struct NodeSpec {
-    std::string type;          // e.g. "pcap-source"
-    std::string summary;       // one line
-    std::string description;   // a paragraph or two
-    std::vector<PortSpec> ports;
-    std::vector<PropertySpec> properties;
-    std::vector<CounterSpec> counters;
-    NodeFactory factory;
+    std::string type{};          // e.g. "pcap-source"
+    std::string summary{};       // one line
+    std::string description{};   // a paragraph or two
+    std::vector<PortSpec> ports{};
+    std::vector<PropertySpec> properties{};
+    std::vector<CounterSpec> counters{};
+    NodeFactory factory{};
 
     const PortSpec* port(const std::string& name, PortDir dir) const;
     const PropertySpec* property(const std::string& name) const;

@@ -8,9 +8,22 @@
 
 namespace colo {
 
-namespace port { enum { primary = 0, secondary = 1, control = 2, out = 0, events = 1 }; }
-
 namespace {
+
+namespace port {
+constexpr InPortId primary{0, "primary"}, secondary{1, "secondary"}, control{2, "control"};
+constexpr OutPortId out{0, "out"}, events{1, "events"};
+} // namespace port
+namespace prop {
+constexpr IntProperty compare_timeout{"compare_timeout"}, expired_scan_cycle{"expired_scan_cycle"}, max_queue_size{"max_queue_size"},
+                      idle_timeout{"idle_timeout"}, max_connections{"max_connections"};
+constexpr BoolProperty vnet_hdr_support{"vnet_hdr_support"}, ipv6{"ipv6"}, vlan{"vlan"};
+constexpr ListProperty bypass{"bypass"};
+} // namespace prop
+namespace counter {
+constexpr CounterRange compare{0, kCompareCounterTable.size()};
+constexpr CounterId unknown_commands{compare.end(), "unknown_commands"}, vnet_mismatches{compare.end() + 1, "vnet_mismatches"};
+} // namespace counter
 
 std::string hex(const uint8_t* p, std::size_t n)
 {
@@ -40,60 +53,17 @@ std::string request_json(const CheckpointRequest& r)
 
 } // namespace
 
-NodeSpec comparator_spec()
-{
-    std::vector<CounterSpec> counters;
-    for (const auto& c : compare_counter_info()) counters.push_back({c.name, c.doc});
-    counters.push_back({"unknown_commands", "control messages that were neither checkpoint nor failover"});
-    counters.push_back({"vnet_mismatches", "packets with a virtio-net header while vnet_hdr_support is off"});
-    return {
-        "comparator",
-        "Release primary packets once the secondary sent the same bytes (QEMU colo-compare)",
-        "Queues packets per connection and compares them as QEMU 7.2's colo-compare does, with the "
-        "fixes listed in docs/comparator.md: TCP as a byte stream by sequence position (segmentation "
-        "may differ; headers, options, window, IP id and TTL are ignored; the ACK rule holds), UDP and "
-        "ICMP from the L4 header on, other IP protocols whole; payload extents from the IP total length; "
-        "non-TCP matched oldest first. IPv6 and 802.1Q frames are compared too (properties ipv6, vlan). "
-        "ARP and other non-IP frames pass uncompared from `primary` and are dropped from `secondary`. "
-        "Mismatch, timeout and queue overflow emit a checkpoint_request event (one until the next "
-        "checkpoint); {\"command\":\"checkpoint\"} on `control` releases every queued primary and drops "
-        "every queued secondary. On shutdown queued primaries are released, never lost.",
-        {
-            {"primary", PortDir::in, "the primary guest's output", true},
-            {"secondary", PortDir::in, "the secondary guest's output (sequence numbers already rewritten)", true},
-            {"control", PortDir::in, "{\"command\":\"checkpoint\"} (flush) or {\"command\":\"failover\"}"},
-            {"out", PortDir::out, "released primary packets, byte-identical"},
-            {"events", PortDir::out, "checkpoint_request and checkpoint_done events (JSON)"},
-        },
-        {
-            {"compare_timeout", PropType::integer, "3000", false, 1, UINT32_MAX, {}, "ms a packet may wait for its twin before a checkpoint request"},
-            {"expired_scan_cycle", PropType::integer, "1000", false, 1, UINT32_MAX, {}, "ms between scans for old packets"},
-            {"max_queue_size", PropType::integer, "1024", false, 1, UINT32_MAX, {}, "packets queued per connection and side (this comparator only)"},
-            {"vnet_hdr_support", PropType::boolean, "false", false, INT64_MIN, INT64_MAX, {},
-             "packets may carry virtio-net headers; when off, a packet that has one is counted as a configuration mismatch"},
-            {"idle_timeout", PropType::integer, "60000", false, 1, UINT32_MAX, {}, "ms after which an idle connection with empty queues expires"},
-            {"max_connections", PropType::integer, "65536", false, 1, 16777216, {}, "tracked connections; the least recently active is evicted beyond"},
-            {"ipv6", PropType::boolean, "true", false, INT64_MIN, INT64_MAX, {}, "compare IPv6 (QEMU passes it through)"},
-            {"vlan", PropType::boolean, "true", false, INT64_MIN, INT64_MAX, {}, "compare 802.1Q-tagged frames (QEMU passes them through)"},
-            {"bypass", PropType::list, "", false, INT64_MIN, INT64_MAX, {},
-             "rules 'PROTO [host ADDR[/LEN]] [port N]' whose traffic is released uncompared, e.g. 'tcp port 3389'"},
-        },
-        counters,
-        [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<ComparatorNode>(p); },
-    };
-}
-
 CompareConfig ComparatorNode::config_from(const Properties& p)
 {
     CompareConfig c;
-    c.compare_timeout_ms = uint32_t(p.integer("compare_timeout"));
-    c.expired_scan_cycle_ms = uint32_t(p.integer("expired_scan_cycle"));
-    c.max_queue_size = uint32_t(p.integer("max_queue_size"));
-    c.idle_timeout_ms = uint32_t(p.integer("idle_timeout"));
-    c.max_connections = uint32_t(p.integer("max_connections"));
-    c.ipv6 = p.boolean("ipv6");
-    c.vlan = p.boolean("vlan");
-    for (const auto& rule : p.list("bypass")) {
+    c.compare_timeout_ms = uint32_t(p.get(prop::compare_timeout));
+    c.expired_scan_cycle_ms = uint32_t(p.get(prop::expired_scan_cycle));
+    c.max_queue_size = uint32_t(p.get(prop::max_queue_size));
+    c.idle_timeout_ms = uint32_t(p.get(prop::idle_timeout));
+    c.max_connections = uint32_t(p.get(prop::max_connections));
+    c.ipv6 = p.get(prop::ipv6);
+    c.vlan = p.get(prop::vlan);
+    for (const auto& rule : p.get(prop::bypass)) {
         try {
             c.bypass.push_back(BypassRule::parse(rule));
         } catch (const std::exception& e) {
@@ -103,15 +73,15 @@ CompareConfig ComparatorNode::config_from(const Properties& p)
     return c;
 }
 
-ComparatorNode::ComparatorNode(const Properties& p) : core_(config_from(p)), vnet_hdr_support_(p.boolean("vnet_hdr_support")) {}
+ComparatorNode::ComparatorNode(const Properties& p) : core_(config_from(p)), vnet_hdr_support_(p.get(prop::vnet_hdr_support)) {}
 
 void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
 {
     result_.released.reserve(batch.size()); // emit() hands the vector on, capacity included
     for (const auto& p : batch.packets) {
         if (in_port == port::control) { control(p, out); continue; }
-        if (p.vnet_len && !vnet_hdr_support_ && vnet_mismatches_++ == 0 && injector_)
-            injector_->log("a packet carries a virtio-net header but vnet_hdr_support is off: check the peers' settings");
+        if (p.vnet_len && !vnet_hdr_support_ && vnet_mismatches_++ == 0)
+            log("a packet carries a virtio-net header but vnet_hdr_support is off: check the peers' settings");
         if (in_port == port::primary) core_.primary(p, p.ts_ns, result_);
         else core_.secondary(p, p.ts_ns, result_);
     }
@@ -136,7 +106,7 @@ void ComparatorNode::control(const Packet& command, Emit& out)
         out.send(port::events, event_packet(JsonObject().add("event", "failover").add_time("time", command.ts_ns).str(), command.ts_ns));
     } else {
         ++unknown_commands_;
-        if (injector_) injector_->log("unknown control message: " + std::string(packet_text(command).substr(0, 80)));
+        log("unknown control message: " + std::string(packet_text(command).substr(0, 80)));
     }
 }
 
@@ -169,13 +139,64 @@ void ComparatorNode::emit(Emit& out)
 
 void ComparatorNode::publish()
 {
-    const auto info = compare_counter_info();
-    const CompareCounters& c = core_.counters();
-    for (std::size_t i = 0; i < info.size(); ++i) set_counter(i, c.*(info[i].field));
-    set_counter(info.size(), unknown_commands_);
-    set_counter(info.size() + 1, vnet_mismatches_);
+    set_counters(counter::compare, kCompareCounterTable, core_.counters());
+    set_counter(counter::unknown_commands, unknown_commands_);
+    set_counter(counter::vnet_mismatches, vnet_mismatches_);
 }
 
-COLO_REGISTER_NODE(comparator_spec());
+namespace {
+NodeSpec spec()
+{
+    NodeSpec s{
+        .type = "comparator",
+        .summary = "Release primary packets once the secondary sent the same bytes (QEMU colo-compare)",
+        .description =
+            "Queues packets per connection and compares them as QEMU 7.2's colo-compare does, with the "
+            "fixes listed in docs/comparator.md: TCP as a byte stream by sequence position (segmentation "
+            "may differ; headers, options, window, IP id and TTL are ignored; the ACK rule holds), UDP and "
+            "ICMP from the L4 header on, other IP protocols whole; payload extents from the IP total length; "
+            "non-TCP matched oldest first. IPv6 and 802.1Q frames are compared too (properties ipv6, vlan). "
+            "ARP and other non-IP frames pass uncompared from `primary` and are dropped from `secondary`. "
+            "Mismatch, timeout and queue overflow emit a checkpoint_request event (one until the next "
+            "checkpoint); {\"command\":\"checkpoint\"} on `control` releases every queued primary and drops "
+            "every queued secondary. On shutdown queued primaries are released, never lost.",
+        .ports =
+            {
+                declare(port::primary, "the primary guest's output", Link::required),
+                declare(port::secondary, "the secondary guest's output (sequence numbers already rewritten)", Link::required),
+                declare(port::control, "{\"command\":\"checkpoint\"} (flush) or {\"command\":\"failover\"}"),
+                declare(port::out, "released primary packets, byte-identical"),
+                declare(port::events, "checkpoint_request and checkpoint_done events (JSON)"),
+            },
+        .properties =
+            {
+                declare(prop::compare_timeout, {.default_value = "3000", .min = 1, .max = UINT32_MAX,
+                                                .doc = "ms a packet may wait for its twin before a checkpoint request"}),
+                declare(prop::expired_scan_cycle,
+                        {.default_value = "1000", .min = 1, .max = UINT32_MAX, .doc = "ms between scans for old packets"}),
+                declare(prop::max_queue_size, {.default_value = "1024", .min = 1, .max = UINT32_MAX,
+                                               .doc = "packets queued per connection and side (this comparator only)"}),
+                declare(prop::vnet_hdr_support,
+                        {.default_value = "false",
+                         .doc = "packets may carry virtio-net headers; when off, a packet that has one is counted as a configuration mismatch"}),
+                declare(prop::idle_timeout, {.default_value = "60000", .min = 1, .max = UINT32_MAX,
+                                             .doc = "ms after which an idle connection with empty queues expires"}),
+                declare(prop::max_connections, {.default_value = "65536", .min = 1, .max = 16777216,
+                                                .doc = "tracked connections; the least recently active is evicted beyond"}),
+                declare(prop::ipv6, {.default_value = "true", .doc = "compare IPv6 (QEMU passes it through)"}),
+                declare(prop::vlan, {.default_value = "true", .doc = "compare 802.1Q-tagged frames (QEMU passes them through)"}),
+                declare(prop::bypass,
+                        {.doc = "rules 'PROTO [host ADDR[/LEN]] [port N]' whose traffic is released uncompared, e.g. 'tcp port 3389'"}),
+            },
+        .factory = construct<ComparatorNode>,
+    };
+    declare_counters(s.counters, counter::compare, kCompareCounterTable);
+    s.counters.push_back(declare(counter::unknown_commands, "control messages that were neither checkpoint nor failover"));
+    s.counters.push_back(declare(counter::vnet_mismatches, "packets with a virtio-net header while vnet_hdr_support is off"));
+    return s;
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

@@ -18,7 +18,6 @@ namespace colo {
 class ComparatorNode : public Node {
 public:
     explicit ComparatorNode(const Properties& p);
-    void start(Injector& injector) override { injector_ = &injector; }
     void push(int in_port, const Batch& batch, Emit& out) override;
     void tick(uint64_t now_ns, Emit& out) override;
     uint64_t tick_interval_ns() const override { return uint64_t(core_.config().expired_scan_cycle_ms) * 1'000'000; }
@@ -44,11 +43,8 @@ private:
     CompareOutput result_;
     bool vnet_hdr_support_;
     uint64_t unknown_commands_ = 0, vnet_mismatches_ = 0;
-    Injector* injector_ = nullptr;
     std::function<void(const CheckpointRequest&)> observer_;
     std::function<void(const Comparator&)> end_observer_;
 };
-
-NodeSpec comparator_spec();
 
 } // namespace colo

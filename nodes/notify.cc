@@ -7,35 +7,16 @@
 namespace colo {
 
 namespace {
-// Counters after the socket's own.
-enum { requests_sent, checkpoints_received, handshakes, unsupported };
+namespace port {
+constexpr InPortId events{0, "events"};
+constexpr OutPortId control{0, "control"};
+} // namespace port
+namespace counter {
+constexpr CounterRange endpoint = Socket::endpoint_counter_range;
+constexpr CounterId requests_sent{endpoint.end(), "requests_sent"}, checkpoints_received{endpoint.end() + 1, "checkpoints_received"},
+                    handshakes{endpoint.end() + 2, "handshakes"}, unsupported{endpoint.end() + 3, "unsupported"};
+} // namespace counter
 } // namespace
-
-NodeSpec notify_spec()
-{
-    std::vector<CounterSpec> counters = Socket::endpoint_counters();
-    counters.push_back({"requests_sent", "DO_CHECKPOINT records sent"});
-    counters.push_back({"checkpoints_received", "COLO_CHECKPOINT records received (flushes)"});
-    counters.push_back({"handshakes", "COLO_USERSPACE_PROXY_INIT records answered"});
-    counters.push_back({"unsupported", "records that are none of the protocol's messages"});
-    return {
-        "notify",
-        "Xen COLO notify_dev channel: checkpoint requests out, flushes in",
-        "Sends DO_CHECKPOINT for every checkpoint_request event on `events`; emits "
-        "{\"command\":\"checkpoint\"} on `control` for every COLO_CHECKPOINT received, and answers "
-        "COLO_USERSPACE_PROXY_INIT with COLO_COMPARE_GET_XEN_INIT. Link `control` to a comparator's "
-        "`control` port. Unknown messages are logged and counted. Output is queued and waited for "
-        "as on a socket node: a COLO frame that reads nothing for stall_timeout is stalled, and "
-        "the requests that do not fit are dropped and counted (drop_stalled) until it reads again.",
-        {
-            {"events", PortDir::in, "events; checkpoint_request ones are sent as DO_CHECKPOINT"},
-            {"control", PortDir::out, "checkpoint commands received from the COLO frame"},
-        },
-        socket_properties("tcp:HOST:PORT or unix:PATH of the notify channel"),
-        counters,
-        [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<Notify>(p); },
-    };
-}
 
 Notify::Notify(const Properties& p)
 {
@@ -44,9 +25,9 @@ Notify::Notify(const Properties& p)
     endpoint_ = std::make_unique<StreamEndpoint>(c);
 }
 
-void Notify::start(Injector& injector)
+void Notify::on_start(Injector& injector)
 {
-    endpoint_->on_log([&injector](StreamEndpoint::LogLevel, std::string_view msg) { injector.log(std::string(msg)); });
+    endpoint_->on_log([this](StreamEndpoint::LogLevel, std::string_view msg) { log(std::string(msg)); });
     endpoint_->stop_waiting_when([&injector] { return injector.stopping(); });
     endpoint_->on_frames([this, &injector](std::vector<Packet>& frames) {
         Batch control;
@@ -61,10 +42,10 @@ void Notify::start(Injector& injector)
             } else if (r.action == NotifyProtocol::Action::checkpoint_done) {
                 control.packets.push_back(event_packet(JsonObject().add("command", "checkpoint").str(), injector.now_ns()));
             } else {
-                injector.log(endpoint_->address() + ": unsupported notify message (" + std::to_string(f.len) + " bytes)");
+                log(endpoint_->address() + ": unsupported notify message (" + std::to_string(f.len) + " bytes)");
             }
         }
-        if (!control.empty()) injector.inject(0, std::move(control));
+        if (!control.empty()) injector.inject(port::control, std::move(control));
     });
     endpoint_->start();
 }
@@ -74,18 +55,17 @@ void Notify::push(int, const Batch& batch, Emit&)
     for (const auto& p : batch.packets) {
         if (json_string_field(packet_text(p), "event") != "checkpoint_request") continue;
         const Packet request = NotifyProtocol::do_checkpoint(p.ts_ns);
-        if (endpoint_->send({&request, 1})) count(Socket::endpoint_counters().size() + requests_sent);
+        if (endpoint_->send({&request, 1})) count(counter::requests_sent);
     }
 }
 
 void Notify::publish()
 {
-    Socket::publish(*this, *endpoint_, 0);
-    const std::size_t base = Socket::endpoint_counters().size();
+    set_counters(counter::endpoint, kEndpointCounterTable, endpoint_->counters());
     std::lock_guard lock(protocol_mu_);
-    set_counter(base + checkpoints_received, protocol_.checkpoints());
-    set_counter(base + handshakes, protocol_.handshakes());
-    set_counter(base + unsupported, protocol_.unsupported());
+    set_counter(counter::checkpoints_received, protocol_.checkpoints());
+    set_counter(counter::handshakes, protocol_.handshakes());
+    set_counter(counter::unsupported, protocol_.unsupported());
 }
 
 void Notify::finish()
@@ -94,6 +74,36 @@ void Notify::finish()
     publish();
 }
 
-COLO_REGISTER_NODE(notify_spec());
+namespace {
+NodeSpec spec()
+{
+    NodeSpec s{
+        .type = "notify",
+        .summary = "Xen COLO notify_dev channel: checkpoint requests out, flushes in",
+        .description =
+            "Sends DO_CHECKPOINT for every checkpoint_request event on `events`; emits "
+            "{\"command\":\"checkpoint\"} on `control` for every COLO_CHECKPOINT received, and answers "
+            "COLO_USERSPACE_PROXY_INIT with COLO_COMPARE_GET_XEN_INIT. Link `control` to a comparator's "
+            "`control` port. Unknown messages are logged and counted. Output is queued and waited for "
+            "as on a socket node: a COLO frame that reads nothing for stall_timeout is stalled, and "
+            "the requests that do not fit are dropped and counted (drop_stalled) until it reads again.",
+        .ports =
+            {
+                declare(port::events, "events; checkpoint_request ones are sent as DO_CHECKPOINT"),
+                declare(port::control, "checkpoint commands received from the COLO frame"),
+            },
+        .properties = socket_properties("tcp:HOST:PORT or unix:PATH of the notify channel"),
+        .factory = construct<Notify>,
+    };
+    declare_counters(s.counters, counter::endpoint, kEndpointCounterTable);
+    s.counters.push_back(declare(counter::requests_sent, "DO_CHECKPOINT records sent"));
+    s.counters.push_back(declare(counter::checkpoints_received, "COLO_CHECKPOINT records received (flushes)"));
+    s.counters.push_back(declare(counter::handshakes, "COLO_USERSPACE_PROXY_INIT records answered"));
+    s.counters.push_back(declare(counter::unsupported, "records that are none of the protocol's messages"));
+    return s;
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

@@ -19,11 +19,13 @@ class Notify : public Node {
 public:
     explicit Notify(const Properties& p);
     SourceKind source_kind() const override { return SourceKind::live; }
-    void start(Injector& injector) override;
     void push(int in_port, const Batch& batch, Emit& out) override;
     void tick(uint64_t now_ns, Emit& out) override { publish(); }
     uint64_t tick_interval_ns() const override { return 200'000'000; }
     void finish() override;
+
+protected:
+    void on_start(Injector& injector) override;
 
 private:
     void publish();
@@ -32,7 +34,5 @@ private:
     std::mutex protocol_mu_;   // on_message runs on the I/O thread, counters are read from the graph
     NotifyProtocol protocol_;
 };
-
-NodeSpec notify_spec();
 
 } // namespace colo

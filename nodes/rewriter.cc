@@ -5,48 +5,28 @@
 
 namespace colo {
 
-namespace port { enum { to_guest = 0, from_guest = 1, control = 2 }; }
+namespace {
+namespace port {
+constexpr InPortId to_guest{0, "to_guest"}, from_guest{1, "from_guest"}, control{2, "control"};
+constexpr OutPortId to_guest_out{0, "to_guest"}, from_guest_out{1, "from_guest"};
+} // namespace port
+namespace prop {
+constexpr BoolProperty vnet_hdr_support{"vnet_hdr_support"};
+constexpr IntProperty idle_timeout{"idle_timeout"}, max_connections{"max_connections"};
+} // namespace prop
+namespace counter {
+constexpr CounterRange rewriter{0, kTcpRewriterCounterTable.size()};
+constexpr CounterRange by_state{rewriter.end(), kTcpStateCount};   // connections_<state> gauges
+constexpr CounterId unknown_commands{by_state.end(), "unknown_commands"}, vnet_mismatches{by_state.end() + 1, "vnet_mismatches"};
+} // namespace counter
 
-NodeSpec rewriter_spec()
-{
-    std::vector<CounterSpec> counters;
-    for (const auto& c : TcpRewriter::counter_table()) counters.push_back({c.name, c.doc});
-    for (std::size_t s = 0; s < kTcpStateCount; ++s)
-        counters.push_back({std::string("connections_") + to_string(TcpState(s)), "tracked connections in this state (gauge)"});
-    counters.push_back({"unknown_commands", "control messages that were neither checkpoint nor failover"});
-    counters.push_back({"vnet_mismatches", "packets with a virtio-net header while vnet_hdr_support is off"});
-    return {
-        "rewriter",
-        "Translate TCP sequence numbers between the secondary and primary guests (QEMU filter-rewriter)",
-        "Tracks TCP connections (direction-normalised) and learns, from the handshake, the offset between "
-        "the secondary guest's initial sequence number and the primary's, and between their TCP timestamp "
-        "clocks. Packets on `to_guest` get ACK, SACK blocks and TSecr moved into the secondary's space; "
-        "packets on `from_guest` get SEQ and TSval moved into the primary's space. Checksums are updated "
-        "incrementally and stay right with IP options and virtio-net headers. Connections opened by the "
-        "guest are translated too (QEMU leaves them). Passive and active closes, RST and idle timeouts end "
-        "connections; non-TCP traffic passes untouched. A buffer shared with another path (a mirror's copy) "
-        "is copied before it is edited.",
-        {
-            {"to_guest", PortDir::in, "packets heading into the secondary guest"},
-            {"from_guest", PortDir::in, "packets the secondary guest sent"},
-            {"control", PortDir::in, "{\"command\":\"checkpoint\"} (reset offsets) or {\"command\":\"failover\"}"},
-            {"to_guest", PortDir::out, "translated packets for the secondary guest"},
-            {"from_guest", PortDir::out, "translated packets from the secondary guest"},
-        },
-        {
-            {"vnet_hdr_support", PropType::boolean, "false", false, INT64_MIN, INT64_MAX, {},
-             "packets may carry virtio-net headers; when off, a packet that has one is counted as a configuration mismatch"},
-            {"idle_timeout", PropType::integer, "300000", false, 0, INT64_MAX, {}, "ms after which an idle connection is forgotten; 0 = never"},
-            {"max_connections", PropType::integer, "65536", false, 1, 16777216, {}, "tracked connections; the least recently used is evicted beyond"},
-        },
-        counters,
-        [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<RewriterNode>(p); },
-    };
-}
+// The output port of the direction a packet came in on.
+OutPortId out_port(int in_port) { return in_port == port::to_guest ? port::to_guest_out : port::from_guest_out; }
+} // namespace
 
 RewriterNode::RewriterNode(const Properties& p)
-    : core_(TcpRewriterConfig{uint64_t(p.integer("idle_timeout")), std::size_t(p.integer("max_connections"))}),
-      vnet_hdr_support_(p.boolean("vnet_hdr_support"))
+    : core_(TcpRewriterConfig{uint64_t(p.get(prop::idle_timeout)), std::size_t(p.get(prop::max_connections))}),
+      vnet_hdr_support_(p.get(prop::vnet_hdr_support))
 {
 }
 
@@ -57,21 +37,21 @@ void RewriterNode::push(int in_port, const Batch& batch, Emit& out)
             const std::string cmd = json_string_field(packet_text(p), "command");
             if (cmd == "checkpoint") core_.checkpoint();
             else if (cmd == "failover") core_.failover();
-            else if (unknown_commands_++ == 0 && injector_) injector_->log("unknown control message: " + std::string(packet_text(p).substr(0, 80)));
+            else if (unknown_commands_++ == 0) log("unknown control message: " + std::string(packet_text(p).substr(0, 80)));
         }
     } else {
         const Direction d = in_port == port::to_guest ? Direction::to_guest : Direction::from_guest;
         // Edit the input in place when this node holds it alone; otherwise a
         // copy of the handles, whose edited packets then copy on write.
         Batch* editable = out.editable_input();
-        Batch& packets = editable ? *editable : out.port(in_port);
+        Batch& packets = editable ? *editable : out.port(out_port(in_port));
         if (!editable) packets = batch;
         for (Packet& p : packets.packets) {
-            if (p.vnet_len && !vnet_hdr_support_ && vnet_mismatches_++ == 0 && injector_)
-                injector_->log("a packet carries a virtio-net header but vnet_hdr_support is off: check the peers' settings");
+            if (p.vnet_len && !vnet_hdr_support_ && vnet_mismatches_++ == 0)
+                log("a packet carries a virtio-net header but vnet_hdr_support is off: check the peers' settings");
             core_.process(p, d, p.ts_ns);
         }
-        if (editable) out.forward(in_port);
+        if (editable) out.forward(out_port(in_port));
     }
     publish();
 }
@@ -84,14 +64,58 @@ void RewriterNode::tick(uint64_t now_ns, Emit&)
 
 void RewriterNode::publish()
 {
-    const auto table = TcpRewriter::counter_table();
-    std::size_t i = 0;
-    for (; i < table.size(); ++i) set_counter(i, core_.counters().*(table[i].field));
-    for (std::size_t s = 0; s < kTcpStateCount; ++s) set_counter(i++, core_.connections_by_state()[s]);
-    set_counter(i++, unknown_commands_);
-    set_counter(i, vnet_mismatches_);
+    set_counters(counter::rewriter, kTcpRewriterCounterTable, core_.counters());
+    for (std::size_t s = 0; s < kTcpStateCount; ++s)
+        set_counter(counter::by_state.at(s), core_.connections_by_state()[s]);
+    set_counter(counter::unknown_commands, unknown_commands_);
+    set_counter(counter::vnet_mismatches, vnet_mismatches_);
 }
 
-COLO_REGISTER_NODE(rewriter_spec());
+namespace {
+NodeSpec spec()
+{
+    NodeSpec s{
+        .type = "rewriter",
+        .summary = "Translate TCP sequence numbers between the secondary and primary guests (QEMU filter-rewriter)",
+        .description =
+            "Tracks TCP connections (direction-normalised) and learns, from the handshake, the offset between "
+            "the secondary guest's initial sequence number and the primary's, and between their TCP timestamp "
+            "clocks. Packets on `to_guest` get ACK, SACK blocks and TSecr moved into the secondary's space; "
+            "packets on `from_guest` get SEQ and TSval moved into the primary's space. Checksums are updated "
+            "incrementally and stay right with IP options and virtio-net headers. Connections opened by the "
+            "guest are translated too (QEMU leaves them). Passive and active closes, RST and idle timeouts end "
+            "connections; non-TCP traffic passes untouched. A buffer shared with another path (a mirror's copy) "
+            "is copied before it is edited.",
+        .ports =
+            {
+                declare(port::to_guest, "packets heading into the secondary guest"),
+                declare(port::from_guest, "packets the secondary guest sent"),
+                declare(port::control, "{\"command\":\"checkpoint\"} (reset offsets) or {\"command\":\"failover\"}"),
+                declare(port::to_guest_out, "translated packets for the secondary guest"),
+                declare(port::from_guest_out, "translated packets from the secondary guest"),
+            },
+        .properties =
+            {
+                declare(prop::vnet_hdr_support,
+                        {.default_value = "false",
+                         .doc = "packets may carry virtio-net headers; when off, a packet that has one is counted as a configuration mismatch"}),
+                declare(prop::idle_timeout,
+                        {.default_value = "300000", .min = 0, .doc = "ms after which an idle connection is forgotten; 0 = never"}),
+                declare(prop::max_connections, {.default_value = "65536", .min = 1, .max = 16777216,
+                                                .doc = "tracked connections; the least recently used is evicted beyond"}),
+            },
+        .factory = construct<RewriterNode>,
+    };
+    declare_counters(s.counters, counter::rewriter, kTcpRewriterCounterTable);
+    for (std::size_t i = 0; i < kTcpStateCount; ++i)
+        s.counters.push_back({std::string("connections_") + to_string(TcpState(i)), "tracked connections in this state (gauge)",
+                              counter::by_state.first + i});
+    s.counters.push_back(declare(counter::unknown_commands, "control messages that were neither checkpoint nor failover"));
+    s.counters.push_back(declare(counter::vnet_mismatches, "packets with a virtio-net header while vnet_hdr_support is off"));
+    return s;
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

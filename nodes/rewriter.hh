@@ -18,7 +18,6 @@ namespace colo {
 class RewriterNode : public Node {
 public:
     explicit RewriterNode(const Properties& p);
-    void start(Injector& injector) override { injector_ = &injector; }
     void push(int in_port, const Batch& batch, Emit& out) override;
     void tick(uint64_t now_ns, Emit& out) override;
     uint64_t tick_interval_ns() const override { return 1'000'000'000; }
@@ -29,9 +28,6 @@ private:
     TcpRewriter core_;
     bool vnet_hdr_support_;
     uint64_t unknown_commands_ = 0, vnet_mismatches_ = 0;
-    Injector* injector_ = nullptr;
 };
-
-NodeSpec rewriter_spec();
 
 } // namespace colo

@@ -4,77 +4,64 @@
 
 namespace colo {
 
+namespace {
+namespace port {
+constexpr InPortId in{0, "in"};
+constexpr OutPortId out{0, "out"};
+} // namespace port
+namespace prop {
+constexpr StringProperty address{"address"};
+constexpr EnumProperty mode{"mode"};
+constexpr BoolProperty vnet_hdr_support{"vnet_hdr_support"};
+constexpr IntProperty reconnect_ms{"reconnect_ms"}, queue_packets{"queue_packets"}, queue_bytes{"queue_bytes"},
+                      stall_timeout{"stall_timeout"};
+} // namespace prop
+namespace counter {
+constexpr CounterRange endpoint = Socket::endpoint_counter_range;
+constexpr CounterId drop_after_stop{endpoint.end(), "drop_after_stop"};
+} // namespace counter
+} // namespace
+
 std::vector<PropertySpec> socket_properties(const char* address_doc)
 {
     return {
-        {"address", PropType::string, "", true, INT64_MIN, INT64_MAX, {}, address_doc},
-        {"mode", PropType::enumeration, "server", false, INT64_MIN, INT64_MAX, {"server", "client"},
-         "server listens (QEMU server=on); client connects and reconnects"},
-        {"vnet_hdr_support", PropType::boolean, "false", false, INT64_MIN, INT64_MAX, {},
-         "records carry a 4-byte vnet header length (must match the peer)"},
-        {"reconnect_ms", PropType::integer, "100", false, 1, 60000, {}, "client: first reconnect delay (doubles up to 5 s)"},
-        {"queue_packets", PropType::integer, "8192", false, 1, 1 << 24, {},
-         "output queue bound in packets; when full, the graph waits while the peer reads (see stall_timeout)"},
-        {"queue_bytes", PropType::integer, "33554432", false, 65536, int64_t(1) << 32, {},
-         "output queue bound in payload bytes; when full, the graph waits while the peer reads"},
-        {"stall_timeout", PropType::integer, "2000", false, 10, 3600000, {},
-         "ms a full output queue waits for a peer that reads nothing; then what does not fit is dropped "
-         "(drop_stalled, one warning) and nothing waits for that peer until it reads again"},
+        declare(prop::address, {.required = true, .doc = address_doc}),
+        declare(prop::mode, {.default_value = "server", .choices = {"server", "client"},
+                             .doc = "server listens (QEMU server=on); client connects and reconnects"}),
+        declare(prop::vnet_hdr_support, {.default_value = "false", .doc = "records carry a 4-byte vnet header length (must match the peer)"}),
+        declare(prop::reconnect_ms, {.default_value = "100", .min = 1, .max = 60000, .doc = "client: first reconnect delay (doubles up to 5 s)"}),
+        declare(prop::queue_packets,
+                {.default_value = "8192", .min = 1, .max = 1 << 24,
+                 .doc = "output queue bound in packets; when full, the graph waits while the peer reads (see stall_timeout)"}),
+        declare(prop::queue_bytes, {.default_value = "33554432", .min = 65536, .max = int64_t(1) << 32,
+                                    .doc = "output queue bound in payload bytes; when full, the graph waits while the peer reads"}),
+        declare(prop::stall_timeout,
+                {.default_value = "2000", .min = 10, .max = 3600000,
+                 .doc = "ms a full output queue waits for a peer that reads nothing; then what does not fit is dropped "
+                        "(drop_stalled, one warning) and nothing waits for that peer until it reads again"}),
     };
 }
 
 StreamEndpointConfig Socket::endpoint_config(const Properties& p)
 {
     StreamEndpointConfig c;
-    c.address = p.str("address");
-    c.mode = p.str("mode") == "client" ? StreamEndpointConfig::Mode::client : StreamEndpointConfig::Mode::server;
-    c.vnet_hdr_in = c.vnet_hdr_out = p.boolean("vnet_hdr_support");
-    c.reconnect_min = std::chrono::milliseconds(p.integer("reconnect_ms"));
-    c.send_queue_packets = std::size_t(p.integer("queue_packets"));
-    c.send_queue_bytes = std::size_t(p.integer("queue_bytes"));
-    c.stall_timeout = std::chrono::milliseconds(p.integer("stall_timeout"));
+    c.address = p.get(prop::address);
+    c.mode = p.get(prop::mode) == "client" ? StreamEndpointConfig::Mode::client : StreamEndpointConfig::Mode::server;
+    c.vnet_hdr_in = c.vnet_hdr_out = p.get(prop::vnet_hdr_support);
+    c.reconnect_min = std::chrono::milliseconds(p.get(prop::reconnect_ms));
+    c.send_queue_packets = std::size_t(p.get(prop::queue_packets));
+    c.send_queue_bytes = std::size_t(p.get(prop::queue_bytes));
+    c.stall_timeout = std::chrono::milliseconds(p.get(prop::stall_timeout));
     return c;
 }
 
-const std::vector<CounterSpec>& Socket::endpoint_counters()
-{
-    static const std::vector<CounterSpec> specs = {
-        {"frames_in", "records read from the peer"},
-        {"bytes_in", "payload bytes read"},
-        {"frames_out", "records written to the peer"},
-        {"bytes_out", "payload bytes written"},
-        {"connections", "peers accepted or connected"},
-        {"disconnects", "connections closed"},
-        {"reconnect_attempts", "client connect retries"},
-        {"mid_record_disconnects", "peers that left in the middle of a record"},
-        {"queue_full_waits", "times the output queue was full and the graph waited for the peer to read (back-pressure)"},
-        {"queue_full_wait_ms", "milliseconds spent so waiting, in total"},
-        {"stalls", "times the output queue was full and the peer read nothing for stall_timeout (one warning each)"},
-        {"drop_stalled", "outgoing packets dropped: the output queue was full and the peer had read nothing for stall_timeout"},
-        {"drop_no_peer", "outgoing packets dropped: no peer connected, or it left before they were written"},
-        {"drop_shutdown", "outgoing packets dropped at shutdown: the peer read nothing for 1 s (or stall_timeout, if shorter), or they were still queued when the socket closed"},
-        {"drop_oversize", "records over 69632 bytes (the connection is closed)"},
-        {"drop_zero_length", "zero-length records ignored"},
-        {"drop_bad_vnet", "records whose vnet header length exceeds the record or 20"},
-    };
-    return specs;
-}
-
-void Socket::publish(Node& node, const StreamEndpoint& endpoint, std::size_t first)
-{
-    const StreamEndpointCounters c = endpoint.counters();
-    const uint64_t values[] = {c.frames_in, c.bytes_in, c.frames_out, c.bytes_out, c.connections, c.disconnects,
-                               c.reconnect_attempts, c.mid_record_disconnects, c.queue_full_waits,
-                               c.queue_full_wait_ms, c.stalls, c.drop_stalled, c.drop_no_peer, c.drop_shutdown,
-                               c.drop_oversize, c.drop_zero_length, c.drop_bad_vnet};
-    for (std::size_t i = 0; i < std::size(values); ++i) node.set_counter(first + i, values[i]);
-}
+void Socket::publish() { set_counters(counter::endpoint, kEndpointCounterTable, endpoint_->counters()); }
 
 Socket::Socket(const Properties& p) : endpoint_(std::make_unique<StreamEndpoint>(endpoint_config(p))) {}
 
-void Socket::start(Injector& injector)
+void Socket::on_start(Injector& injector)
 {
-    endpoint_->on_log([&injector](StreamEndpoint::LogLevel, std::string_view msg) { injector.log(std::string(msg)); });
+    endpoint_->on_log([this](StreamEndpoint::LogLevel, std::string_view msg) { log(std::string(msg)); });
     // A full output queue holds the graph back while the peer reads (up to
     // stall_timeout without a byte read); once the graph stops, up to 1 s.
     endpoint_->stop_waiting_when([&injector] { return injector.stopping(); });
@@ -82,7 +69,7 @@ void Socket::start(Injector& injector)
         Batch b;
         b.packets = std::move(frames);
         const std::size_t n = b.size();
-        if (draining_.load() || !injector.inject(0, std::move(b))) dropped_after_stop_ += n;
+        if (draining_.load() || !injector.inject(port::out, std::move(b))) dropped_after_stop_ += n;
     });
     endpoint_->start();
 }
@@ -101,9 +88,41 @@ void Socket::finish()
 {
     endpoint_->stop();
     publish();
-    set_counter(endpoint_counters().size(), dropped_after_stop_.load());
+    set_counter(counter::drop_after_stop, dropped_after_stop_.load());
 }
 
-COLO_REGISTER_NODE(socket_spec());
+namespace {
+NodeSpec spec()
+{
+    NodeSpec s{
+        .type = "socket",
+        .summary = "A QEMU chardev socket: read records to `out`, write `in` to the peer",
+        .description =
+            "Speaks QEMU's chardev packet framing byte for byte: a 4-byte big-endian length, a 4-byte "
+            "big-endian vnet header length when vnet_hdr_support is on, then the frame. As a server it "
+            "serves one peer at a time and accepts the next when it leaves (like -chardev "
+            "socket,server=on); as a client it reconnects with exponential backoff. Unix sockets are "
+            "created with mode 0600; TCP servers listen on loopback unless an address is given. Output "
+            "to a slow reader is not dropped: once the output queue is full the graph waits for the "
+            "peer to read (back-pressure, as QEMU blocks in its write). A peer that reads nothing for "
+            "stall_timeout is stalled (a hung host, or two processes waiting for each other): one "
+            "warning names the endpoint, and what does not fit the queue is dropped and counted "
+            "(drop_stalled), without waiting, until the peer reads again. Without a peer output is "
+            "dropped and counted, as QEMU loses it.",
+        .ports =
+            {
+                declare(port::in, "frames to write to the peer"),
+                declare(port::out, "frames read from the peer"),
+            },
+        .properties = socket_properties("tcp:HOST:PORT or unix:PATH"),
+        .factory = construct<Socket>,
+    };
+    declare_counters(s.counters, counter::endpoint, kEndpointCounterTable);
+    s.counters.push_back(declare(counter::drop_after_stop, "records read after the graph began to stop"));
+    return s;
+}
+} // namespace
+
+COLO_REGISTER_NODE(spec());
 
 } // namespace colo

@@ -19,6 +19,7 @@
 
 #include "engine/node.hh"
 #include "nodes/io/stream_endpoint.hh"
+#include "nodes/proto/counter_table.hh"
 
 #include <atomic>
 #include <memory>
@@ -29,20 +30,22 @@ class Socket : public Node {
 public:
     explicit Socket(const Properties& p);
     SourceKind source_kind() const override { return SourceKind::live; }
-    void start(Injector& injector) override;
     void push(int in_port, const Batch& batch, Emit& out) override;
     void tick(uint64_t now_ns, Emit& out) override { publish(); }
     uint64_t tick_interval_ns() const override { return 200'000'000; }
     void drain(Emit& out) override;
     void finish() override;
 
-    // Shared with other socket-backed nodes.
+    // Shared with other socket-backed nodes, which declare the endpoint's
+    // counters first, at endpoint_counter_range.
     static StreamEndpointConfig endpoint_config(const Properties& p);
-    static const std::vector<CounterSpec>& endpoint_counters();
-    static void publish(Node& node, const StreamEndpoint& endpoint, std::size_t first);
+    static constexpr CounterRange endpoint_counter_range{0, 17};
+
+protected:
+    void on_start(Injector& injector) override;
 
 private:
-    void publish() { publish(*this, *endpoint_, 0); }
+    void publish();
 
     std::unique_ptr<StreamEndpoint> endpoint_;
     std::atomic<bool> draining_{false};
@@ -52,32 +55,42 @@ private:
 // Properties every socket-backed node has.
 std::vector<PropertySpec> socket_properties(const char* address_doc);
 
-inline NodeSpec socket_spec()
-{
-    std::vector<CounterSpec> counters = Socket::endpoint_counters();
-    counters.push_back({"drop_after_stop", "records read after the graph began to stop"});
-    return {
-        "socket",
-        "A QEMU chardev socket: read records to `out`, write `in` to the peer",
-        "Speaks QEMU's chardev packet framing byte for byte: a 4-byte big-endian length, a 4-byte "
-        "big-endian vnet header length when vnet_hdr_support is on, then the frame. As a server it "
-        "serves one peer at a time and accepts the next when it leaves (like -chardev "
-        "socket,server=on); as a client it reconnects with exponential backoff. Unix sockets are "
-        "created with mode 0600; TCP servers listen on loopback unless an address is given. Output "
-        "to a slow reader is not dropped: once the output queue is full the graph waits for the "
-        "peer to read (back-pressure, as QEMU blocks in its write). A peer that reads nothing for "
-        "stall_timeout is stalled (a hung host, or two processes waiting for each other): one "
-        "warning names the endpoint, and what does not fit the queue is dropped and counted "
-        "(drop_stalled), without waiting, until the peer reads again. Without a peer output is "
-        "dropped and counted, as QEMU loses it.",
-        {
-            {"in", PortDir::in, "frames to write to the peer"},
-            {"out", PortDir::out, "frames read from the peer"},
-        },
-        socket_properties("tcp:HOST:PORT or unix:PATH"),
-        counters,
-        [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<Socket>(p); },
-    };
-}
+// The endpoint's counters, one entry per StreamEndpointCounters field.
+inline constexpr std::array kEndpointCounterTable{
+    CounterField<StreamEndpointCounters>{"frames_in", "records read from the peer", &StreamEndpointCounters::frames_in},
+    CounterField<StreamEndpointCounters>{"bytes_in", "payload bytes read", &StreamEndpointCounters::bytes_in},
+    CounterField<StreamEndpointCounters>{"frames_out", "records written to the peer", &StreamEndpointCounters::frames_out},
+    CounterField<StreamEndpointCounters>{"bytes_out", "payload bytes written", &StreamEndpointCounters::bytes_out},
+    CounterField<StreamEndpointCounters>{"connections", "peers accepted or connected", &StreamEndpointCounters::connections},
+    CounterField<StreamEndpointCounters>{"disconnects", "connections closed", &StreamEndpointCounters::disconnects},
+    CounterField<StreamEndpointCounters>{"reconnect_attempts", "client connect retries", &StreamEndpointCounters::reconnect_attempts},
+    CounterField<StreamEndpointCounters>{"mid_record_disconnects", "peers that left in the middle of a record",
+                                         &StreamEndpointCounters::mid_record_disconnects},
+    CounterField<StreamEndpointCounters>{"queue_full_waits",
+                                         "times the output queue was full and the graph waited for the peer to read (back-pressure)",
+                                         &StreamEndpointCounters::queue_full_waits},
+    CounterField<StreamEndpointCounters>{"queue_full_wait_ms", "milliseconds spent so waiting, in total",
+                                         &StreamEndpointCounters::queue_full_wait_ms},
+    CounterField<StreamEndpointCounters>{"stalls",
+                                         "times the output queue was full and the peer read nothing for stall_timeout (one warning each)",
+                                         &StreamEndpointCounters::stalls},
+    CounterField<StreamEndpointCounters>{"drop_stalled",
+                                         "outgoing packets dropped: the output queue was full and the peer had read nothing for stall_timeout",
+                                         &StreamEndpointCounters::drop_stalled},
+    CounterField<StreamEndpointCounters>{"drop_no_peer",
+                                         "outgoing packets dropped: no peer connected, or it left before they were written",
+                                         &StreamEndpointCounters::drop_no_peer},
+    CounterField<StreamEndpointCounters>{"drop_shutdown",
+                                         "outgoing packets dropped at shutdown: the peer read nothing for 1 s (or stall_timeout, if "
+                                         "shorter), or they were still queued when the socket closed",
+                                         &StreamEndpointCounters::drop_shutdown},
+    CounterField<StreamEndpointCounters>{"drop_oversize", "records over 69632 bytes (the connection is closed)",
+                                         &StreamEndpointCounters::drop_oversize},
+    CounterField<StreamEndpointCounters>{"drop_zero_length", "zero-length records ignored", &StreamEndpointCounters::drop_zero_length},
+    CounterField<StreamEndpointCounters>{"drop_bad_vnet", "records whose vnet header length exceeds the record or 20",
+                                         &StreamEndpointCounters::drop_bad_vnet},
+};
+static_assert(covers_every_field(kEndpointCounterTable), "every counter needs a table entry");
+static_assert(Socket::endpoint_counter_range.size == kEndpointCounterTable.size());
 
 } // namespace colo
