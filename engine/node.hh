@@ -44,11 +44,6 @@ public:
     // when others hold it too.
     Batch* editable_input() const { return editable_input_; }
     Batch& port(OutPortId port) { return out_[port.index]; }
-    // Being replaced by the OutPortId overloads.
-    void send(int port, Packet p) { send(OutPortId{port, ""}, std::move(p)); }
-    void send(int port, const Batch& b) { send(OutPortId{port, ""}, b); }
-    void forward(int port) { forward(OutPortId{port, ""}); }
-    Batch& port(int port) { return out_[port]; }
 
     // For the runtime, which keeps one Emit per node and reuses it for every
     // call (the node is serial), so that a call allocates no Emit storage.
@@ -103,7 +98,7 @@ public:
 
     // Called once by the runtime, after the graph is wired, before any packet
     // flows; calls on_start().
-    virtual void start(Injector& injector)
+    void start(Injector& injector)
     {
         injector_ = &injector;
         on_start(injector);
@@ -145,9 +140,6 @@ public:
     uint64_t counter(CounterId c) const { return counter(c.index); }
     void count(CounterId c, uint64_t n = 1) { counters_[c.index].fetch_add(n, std::memory_order_relaxed); }
     void set_counter(CounterId c, uint64_t v) { counters_[c.index].store(v, std::memory_order_relaxed); }
-    // Being replaced by the CounterId overloads.
-    void count(std::size_t i, uint64_t n = 1) { count(CounterId{i, ""}, n); }
-    void set_counter(std::size_t i, uint64_t v) { set_counter(CounterId{i, ""}, v); }
     // Publish a counters struct through the table it was declared from
     // (declare_counters()): entry i's field goes to counter at.first + i.
     template <class Table, class Values>

@@ -77,6 +77,7 @@ std::string Registry::check(const NodeSpec& spec)
 
 bool Registry::add(NodeSpec spec)
 {
+    if (const std::string faults = check(spec); !faults.empty()) throw std::logic_error(faults);
     const std::string name = spec.type;
     if (!specs_.emplace(name, std::move(spec)).second)
         throw std::logic_error("node type registered twice: " + name);

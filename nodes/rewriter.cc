@@ -107,9 +107,11 @@ NodeSpec spec()
         .factory = construct<RewriterNode>,
     };
     declare_counters(s.counters, counter::rewriter, kTcpRewriterCounterTable);
+    // connections_<state>, but the closed state's gauge is connections_in_closed:
+    // connections_closed counts connections removed after both FINs.
     for (std::size_t i = 0; i < kTcpStateCount; ++i)
-        s.counters.push_back({std::string("connections_") + to_string(TcpState(i)), "tracked connections in this state (gauge)",
-                              counter::by_state.first + i});
+        s.counters.push_back({std::string(TcpState(i) == TcpState::closed ? "connections_in_" : "connections_") + to_string(TcpState(i)),
+                              "tracked connections in this state (gauge)", counter::by_state.first + i});
     s.counters.push_back(declare(counter::unknown_commands, "control messages that were neither checkpoint nor failover"));
     s.counters.push_back(declare(counter::vnet_mismatches, "packets with a virtio-net header while vnet_hdr_support is off"));
     return s;

@@ -36,8 +36,12 @@ struct ClearListsAfterTest {
     static void clear() { feeds.clear(); captures.clear(); }
 };
 
+constexpr InPortId capture_in{0, "in"};
+constexpr OutPortId feed_out{0, "out"};
+constexpr StringProperty list_name{"name"};
+
 struct Feed : Node {
-    explicit Feed(const Properties& p) : name(p.str("name")) {}
+    explicit Feed(const Properties& p) : name(p.get(list_name)) {}
     SourceKind source_kind() const override { return SourceKind::offline; }
     bool peek_time(uint64_t& ts) override
     {
@@ -47,7 +51,7 @@ struct Feed : Node {
     }
     bool pull(std::size_t max, uint64_t until, int& port, Batch& out) override
     {
-        port = 0;
+        port = feed_out.index;
         auto& v = feeds[name];
         while (next < v.size() && out.size() < max && (out.empty() || v[next].ts_ns <= until))
             out.packets.push_back(std::move(v[next++]));   // moved: the feed keeps no reference
@@ -58,17 +62,15 @@ struct Feed : Node {
 };
 
 struct Capture : Node {
-    explicit Capture(const Properties& p) : name(p.str("name")) {}
+    explicit Capture(const Properties& p) : name(p.get(list_name)) {}
     void push(int, const Batch& b, Emit&) override { captures[name].insert(captures[name].end(), b.packets.begin(), b.packets.end()); }
     std::string name;
 };
 
 const bool registered = [] {
-    const PropertySpec name{"name", PropType::string, "", true, INT64_MIN, INT64_MAX, {}, "list name"};
-    Registry::instance().add({"test-feed", "test", "test", {{"out", PortDir::out, ""}}, {name}, {},
-                              [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<Feed>(p); }});
-    Registry::instance().add({"test-capture", "test", "test", {{"in", PortDir::in, ""}}, {name}, {},
-                              [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<Capture>(p); }});
+    const PropertySpec name = declare(list_name, {.required = true, .doc = "list name"});
+    Registry::instance().add({.type = "test-feed", .ports = {declare(feed_out, "")}, .properties = {name}, .factory = construct<Feed>});
+    Registry::instance().add({.type = "test-capture", .ports = {declare(capture_in, "")}, .properties = {name}, .factory = construct<Capture>});
     return true;
 }();
 

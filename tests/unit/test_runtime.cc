@@ -14,9 +14,12 @@ using namespace colo;
 
 namespace {
 
-// Test-only node types.
+// Test-only node types, declared as node types are (engine/node_spec.hh).
+constexpr InPortId in{0, "in"};
+constexpr OutPortId out{0, "out"};
+
 struct Pass : Node {
-    void push(int, const Batch& b, Emit& out) override { out.send(0, b); }
+    void push(int, const Batch& b, Emit& e) override { e.send(out, b); }
 };
 
 struct OrderCheck : Node {
@@ -38,7 +41,7 @@ struct OrderCheck : Node {
 struct HoldUntilDrain : Node {
     Batch held;
     void push(int, const Batch& b, Emit&) override { held.packets.insert(held.packets.end(), b.packets.begin(), b.packets.end()); }
-    void drain(Emit& out) override { out.send(0, held); held.packets.clear(); }
+    void drain(Emit& e) override { e.send(out, held); held.packets.clear(); }
 };
 
 // Spins for a while in every push and adds up, by the wall clock, how long.
@@ -53,14 +56,10 @@ struct Spin : Node {
 };
 
 const bool registered = [] {
-    Registry::instance().add({"test-spin", "test", "test", {{"in", PortDir::in, ""}}, {}, {},
-                              [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<Spin>(); }});
-    Registry::instance().add({"test-pass", "test", "test", {{"in", PortDir::in, ""}, {"out", PortDir::out, ""}}, {}, {},
-                              [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<Pass>(); }});
-    Registry::instance().add({"test-order-check", "test", "test", {{"in", PortDir::in, ""}}, {}, {},
-                              [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<OrderCheck>(); }});
-    Registry::instance().add({"test-hold", "test", "test", {{"in", PortDir::in, ""}, {"out", PortDir::out, ""}}, {}, {},
-                              [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<HoldUntilDrain>(); }});
+    Registry::instance().add({.type = "test-spin", .ports = {declare(in, "")}, .factory = construct<Spin>});
+    Registry::instance().add({.type = "test-pass", .ports = {declare(in, ""), declare(out, "")}, .factory = construct<Pass>});
+    Registry::instance().add({.type = "test-order-check", .ports = {declare(in, "")}, .factory = construct<OrderCheck>});
+    Registry::instance().add({.type = "test-hold", .ports = {declare(in, ""), declare(out, "")}, .factory = construct<HoldUntilDrain>});
     return true;
 }();
 

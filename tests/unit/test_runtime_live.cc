@@ -17,6 +17,10 @@ using namespace colo;
 
 namespace {
 
+constexpr InPortId a{0, "a"}, b{1, "b"};
+constexpr OutPortId out{0, "out"};
+constexpr IntProperty count_prop{"count"};
+
 // Injects `count` numbered packets from its own thread, in batches of 1..7.
 struct ThreadSource : Node {
     static inline std::mutex mu;
@@ -24,9 +28,9 @@ struct ThreadSource : Node {
     uint64_t count;
     std::thread thread;
 
-    explicit ThreadSource(const Properties& p) : count(uint64_t(p.integer("count"))) {}
+    explicit ThreadSource(const Properties& p) : count(uint64_t(p.get(count_prop))) {}
     SourceKind source_kind() const override { return SourceKind::live; }
-    void start(Injector& injector) override
+    void on_start(Injector& injector) override
     {
         thread = std::thread([this, &injector] {
             {
@@ -41,7 +45,7 @@ struct ThreadSource : Node {
                     p.seq = seq++;
                     b.packets.push_back(std::move(p));
                 }
-                if (!injector.inject(0, std::move(b))) break;
+                if (!injector.inject(out, std::move(b))) break;
             }
             // Leave time for a few ticks with no packet in flight.
             std::this_thread::sleep_for(std::chrono::milliseconds(60));
@@ -80,11 +84,11 @@ struct Recorder : Node {
 };
 
 const bool registered = [] {
-    Registry::instance().add({"test-thread-source", "test", "test", {{"out", PortDir::out, ""}},
-                              {{"count", PropType::integer, "1000", false, 0, INT64_MAX, {}, ""}}, {},
-                              [](const Properties& p) -> std::unique_ptr<Node> { return std::make_unique<ThreadSource>(p); }});
-    Registry::instance().add({"test-recorder", "test", "test", {{"a", PortDir::in, ""}, {"b", PortDir::in, ""}}, {}, {},
-                              [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<Recorder>(); }});
+    Registry::instance().add({.type = "test-thread-source",
+                              .ports = {declare(out, "")},
+                              .properties = {declare(count_prop, {.default_value = "1000", .min = 0})},
+                              .factory = construct<ThreadSource>});
+    Registry::instance().add({.type = "test-recorder", .ports = {declare(a, ""), declare(b, "")}, .factory = construct<Recorder>});
     return true;
 }();
 

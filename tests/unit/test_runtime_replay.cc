@@ -15,6 +15,8 @@ namespace {
 
 constexpr uint64_t kTickNs = 100'000;   // the generator spaces frames 1 µs apart: a tick every 100 frames
 
+constexpr InPortId in{0, "in"};
+
 // Records, at every tick, how many packets it had received.
 struct TickProbe : Node {
     uint64_t seen = 0;
@@ -25,8 +27,7 @@ struct TickProbe : Node {
 };
 
 const bool registered = [] {
-    Registry::instance().add({"test-tick-probe", "test", "test", {{"in", PortDir::in, ""}}, {}, {},
-                              [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<TickProbe>(); }});
+    Registry::instance().add({.type = "test-tick-probe", .ports = {declare(in, "")}, .factory = construct<TickProbe>});
     return true;
 }();
 
@@ -77,8 +78,7 @@ struct SparseTickProbe : TickProbe {
 };
 
 const bool sparse_registered = [] {
-    Registry::instance().add({"test-sparse-tick-probe", "test", "test", {{"in", PortDir::in, ""}}, {}, {},
-                              [](const Properties&) -> std::unique_ptr<Node> { return std::make_unique<SparseTickProbe>(); }});
+    Registry::instance().add({.type = "test-sparse-tick-probe", .ports = {declare(in, "")}, .factory = construct<SparseTickProbe>});
     return true;
 }();
 
