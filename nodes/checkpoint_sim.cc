@@ -1,7 +1,7 @@
 #include "nodes/checkpoint_sim.hh"
 
 #include "engine/registry.hh"
-#include "nodes/proto/event_json.hh"
+#include "nodes/control_message.hh"
 
 namespace colo {
 
@@ -19,7 +19,7 @@ CheckpointSim::CheckpointSim(const Properties& p) : delay_ns_(uint64_t(p.get(pro
 void CheckpointSim::push(int, const Batch& batch, Emit& out)
 {
     for (const auto& p : batch.packets) {
-        if (json_string_field(packet_text(p), "event") != "checkpoint_request") continue;
+        if (!is_checkpoint_request(p)) continue;
         if (due_ns_) { count(counter::absorbed); continue; }
         due_ns_ = p.ts_ns + delay_ns_;
         if (delay_ns_ == 0) tick(p.ts_ns, out);
@@ -29,7 +29,7 @@ void CheckpointSim::push(int, const Batch& batch, Emit& out)
 void CheckpointSim::tick(uint64_t now_ns, Emit& out)
 {
     if (!due_ns_ || now_ns < due_ns_) return;
-    out.send(port::control, event_packet(JsonObject().add("command", "checkpoint").str(), due_ns_));
+    out.send(port::control, checkpoint_command(due_ns_));
     due_ns_ = 0;
     count(counter::checkpoints);
 }

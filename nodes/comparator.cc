@@ -1,7 +1,7 @@
 #include "nodes/comparator.hh"
 
 #include "engine/registry.hh"
-#include "nodes/proto/event_json.hh"
+#include "nodes/control_message.hh"
 
 #include <iterator>
 #include <stdexcept>
@@ -24,33 +24,6 @@ namespace counter {
 constexpr CounterRange compare{0, kCompareCounterTable.size()};
 constexpr CounterId unknown_commands{compare.end(), "unknown_commands"}, vnet_mismatches{compare.end() + 1, "vnet_mismatches"};
 } // namespace counter
-
-std::string hex(const uint8_t* p, std::size_t n)
-{
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (std::size_t i = 0; i < n; ++i) {
-        s += digits[p[i] >> 4];
-        s += digits[p[i] & 15];
-    }
-    return s;
-}
-
-std::string request_json(const CheckpointRequest& r)
-{
-    JsonObject j;
-    j.add("event", "checkpoint_request").add_time("time", r.time_ns).add("reason", to_string(r.reason))
-        .add("side", to_string(r.side)).add("flow", r.flow.to_string());
-    if (r.divergence) {
-        const Divergence& d = *r.divergence;
-        j.add("offset", d.offset);
-        if (d.tcp) j.add("seq", uint64_t(d.seq));
-        j.add("context_lead", uint64_t(d.lead)).add("primary_bytes", hex(d.primary.data(), d.primary_len))
-            .add("secondary_bytes", hex(d.secondary.data(), d.secondary_len));
-    }
-    return j.str();
-}
-
 } // namespace
 
 CompareConfig ComparatorNode::config_from(const Properties& p)
@@ -90,20 +63,15 @@ void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
 
 void ComparatorNode::control(const Packet& command, Emit& out)
 {
-    const std::string cmd = json_string_field(packet_text(command), "command");
-    if (cmd == "checkpoint") {
+    const Command cmd = parse_command(command);
+    if (cmd == Command::checkpoint) {
         const uint64_t before = core_.counters().released_flush, dropped_before = core_.counters().secondary_dropped_flush;
         core_.checkpoint_done(result_);
-        out.send(port::events, event_packet(JsonObject()
-                                                .add("event", "checkpoint_done")
-                                                .add_time("time", command.ts_ns)
-                                                .add("released", core_.counters().released_flush - before)
-                                                .add("secondary_dropped", core_.counters().secondary_dropped_flush - dropped_before)
-                                                .str(),
-                                            command.ts_ns));
-    } else if (cmd == "failover") {
+        out.send(port::events, checkpoint_done_event(command.ts_ns, core_.counters().released_flush - before,
+                                                     core_.counters().secondary_dropped_flush - dropped_before));
+    } else if (cmd == Command::failover) {
         core_.failover(result_);
-        out.send(port::events, event_packet(JsonObject().add("event", "failover").add_time("time", command.ts_ns).str(), command.ts_ns));
+        out.send(port::events, failover_event(command.ts_ns));
     } else {
         ++unknown_commands_;
         log("unknown control message: " + std::string(packet_text(command).substr(0, 80)));
@@ -131,7 +99,7 @@ void ComparatorNode::emit(Emit& out)
     else released.insert(released.end(), std::make_move_iterator(result_.released.begin()), std::make_move_iterator(result_.released.end()));
     for (const auto& r : result_.events) {
         if (observer_) observer_(r);
-        out.send(port::events, event_packet(request_json(r), r.time_ns));
+        out.send(port::events, checkpoint_request_event(r));
     }
     result_.clear();
     publish();

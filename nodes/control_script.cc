@@ -1,7 +1,7 @@
 #include "nodes/control_script.hh"
 
 #include "engine/registry.hh"
-#include "nodes/proto/event_json.hh"
+#include "nodes/control_message.hh"
 
 #include <algorithm>
 #include <cctype>
@@ -61,7 +61,7 @@ bool ControlScript::pull(std::size_t max, uint64_t until_ns, int& out_port, Batc
     while (out.size() < max && next_ < steps_.size()) {
         const Step& s = steps_[next_];
         if (!out.empty() && s.ts_ns > until_ns) break;
-        out.packets.push_back(event_packet(JsonObject().add("command", s.command).str(), s.ts_ns));
+        out.packets.push_back(command_message(s.command, s.ts_ns));
         ++next_;
     }
     count(counter::commands, out.size());

@@ -1,7 +1,6 @@
 #include "nodes/exec_hook.hh"
 
 #include "engine/registry.hh"
-#include "nodes/proto/event_json.hh"
 
 #include <spawn.h>
 #include <sys/wait.h>
@@ -46,16 +45,16 @@ void ExecHook::push(int, const Batch& batch, Emit&)
     reap();
     for (const auto& p : batch.packets) {
         const std::string_view json = packet_text(p);
-        if (json_string_field(json, "event") != "checkpoint_request") continue;
+        const auto request = parse_checkpoint_request(json);
+        if (!request) continue;
         if (running_.size() >= max_running_) { count(counter::skipped_busy); continue; }
-        spawn(std::string(json));
+        spawn(std::string(json), *request);
     }
 }
 
-void ExecHook::spawn(const std::string& json)
+void ExecHook::spawn(const std::string& json, const CheckpointRequestFields& request)
 {
-    std::vector<std::string> env_store = {"COLO_EVENT=" + json, "COLO_REASON=" + json_string_field(json, "reason"),
-                                          "COLO_FLOW=" + json_string_field(json, "flow")};
+    std::vector<std::string> env_store = {"COLO_EVENT=" + json, "COLO_REASON=" + request.reason, "COLO_FLOW=" + request.flow};
     std::vector<char*> envp;
     for (char** e = environ; *e; ++e)
         if (std::strncmp(*e, "COLO_", 5) != 0) envp.push_back(*e);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "engine/node.hh"
+#include "nodes/control_message.hh"
 
 #include <sys/types.h>
 
@@ -22,7 +23,7 @@ public:
     void finish() override;
 
 private:
-    void spawn(const std::string& event_json);
+    void spawn(const std::string& event_json, const CheckpointRequestFields& request);
     void reap();
 
     struct Child {

@@ -1,7 +1,7 @@
 #include "nodes/notify.hh"
 
 #include "engine/registry.hh"
-#include "nodes/proto/event_json.hh"
+#include "nodes/control_message.hh"
 #include "nodes/socket.hh"
 
 namespace colo {
@@ -40,7 +40,7 @@ void Notify::on_start(Injector& injector)
                 // process, at most stall_timeout without the peer reading.
                 endpoint_->send({&reply, 1});
             } else if (r.action == NotifyProtocol::Action::checkpoint_done) {
-                control.packets.push_back(event_packet(JsonObject().add("command", "checkpoint").str(), injector.now_ns()));
+                control.packets.push_back(checkpoint_command(injector.now_ns()));
             } else {
                 log(endpoint_->address() + ": unsupported notify message (" + std::to_string(f.len) + " bytes)");
             }
@@ -53,7 +53,7 @@ void Notify::on_start(Injector& injector)
 void Notify::push(int, const Batch& batch, Emit&)
 {
     for (const auto& p : batch.packets) {
-        if (json_string_field(packet_text(p), "event") != "checkpoint_request") continue;
+        if (!is_checkpoint_request(p)) continue;
         const Packet request = NotifyProtocol::do_checkpoint(p.ts_ns);
         if (endpoint_->send({&request, 1})) count(counter::requests_sent);
     }

@@ -1,7 +1,7 @@
 #include "nodes/qmp.hh"
 
 #include "engine/registry.hh"
-#include "nodes/proto/event_json.hh"
+#include "nodes/control_message.hh"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -117,7 +117,7 @@ bool Qmp::session(Injector& injector)
             } else if (has_member(line, "event", "RESUME")) {
                 count(counter::resumes);
                 Batch b;
-                b.packets.push_back(event_packet(JsonObject().add("command", "checkpoint").str(), injector.now_ns()));
+                b.packets.push_back(checkpoint_command(injector.now_ns()));
                 injector.inject(port::control, std::move(b));
             } else if (has_member(line, "error")) {
                 count(counter::qmp_errors);
@@ -142,7 +142,7 @@ bool Qmp::send_line(const std::string& json)
 void Qmp::push(int, const Batch& batch, Emit&)
 {
     for (const auto& p : batch.packets) {
-        if (json_string_field(packet_text(p), "event") != "checkpoint_request") continue;
+        if (!is_checkpoint_request(p)) continue;
         const std::string cmd = R"({"execute":"migrate-set-parameters","arguments":{"x-checkpoint-delay":)" +
                                 std::to_string(checkpoint_delay_ms_) + "}}";
         count(send_line(cmd) ? counter::requests_sent : counter::requests_failed);

@@ -1,7 +1,7 @@
 #include "nodes/rewriter.hh"
 
 #include "engine/registry.hh"
-#include "nodes/proto/event_json.hh"
+#include "nodes/control_message.hh"
 
 namespace colo {
 
@@ -34,9 +34,9 @@ void RewriterNode::push(int in_port, const Batch& batch, Emit& out)
 {
     if (in_port == port::control) {
         for (const auto& p : batch.packets) {
-            const std::string cmd = json_string_field(packet_text(p), "command");
-            if (cmd == "checkpoint") core_.checkpoint();
-            else if (cmd == "failover") core_.failover();
+            const Command cmd = parse_command(p);
+            if (cmd == Command::checkpoint) core_.checkpoint();
+            else if (cmd == Command::failover) core_.failover();
             else if (unknown_commands_++ == 0) log("unknown control message: " + std::string(packet_text(p).substr(0, 80)));
         }
     } else {

@@ -1,0 +1,68 @@
+#include "nodes/control_message.hh"
+
+#include "nodes/proto/compare_events.hh"
+
+namespace colo {
+
+namespace {
+
+std::string hex(const uint8_t* p, std::size_t n)
+{
+    static const char* digits = "0123456789abcdef";
+    std::string s;
+    for (std::size_t i = 0; i < n; ++i) {
+        s += digits[p[i] >> 4];
+        s += digits[p[i] & 15];
+    }
+    return s;
+}
+
+} // namespace
+
+Packet command_message(std::string_view name, uint64_t ts_ns) { return event_packet(JsonObject().add("command", name).str(), ts_ns); }
+
+Command parse_command(const Packet& p)
+{
+    const std::string name = json_string_field(packet_text(p), "command");
+    if (name == "checkpoint") return Command::checkpoint;
+    if (name == "failover") return Command::failover;
+    return Command::unknown;
+}
+
+Packet checkpoint_request_event(const CheckpointRequest& r)
+{
+    JsonObject j;
+    j.add("event", "checkpoint_request").add_time("time", r.time_ns).add("reason", to_string(r.reason))
+        .add("side", to_string(r.side)).add("flow", r.flow.to_string());
+    if (r.divergence) {
+        const Divergence& d = *r.divergence;
+        j.add("offset", d.offset);
+        if (d.tcp) j.add("seq", uint64_t(d.seq));
+        j.add("context_lead", uint64_t(d.lead)).add("primary_bytes", hex(d.primary.data(), d.primary_len))
+            .add("secondary_bytes", hex(d.secondary.data(), d.secondary_len));
+    }
+    return event_packet(j.str(), r.time_ns);
+}
+
+Packet checkpoint_done_event(uint64_t ts_ns, uint64_t released, uint64_t secondary_dropped)
+{
+    return event_packet(JsonObject()
+                            .add("event", "checkpoint_done")
+                            .add_time("time", ts_ns)
+                            .add("released", released)
+                            .add("secondary_dropped", secondary_dropped)
+                            .str(),
+                        ts_ns);
+}
+
+Packet failover_event(uint64_t ts_ns) { return event_packet(JsonObject().add("event", "failover").add_time("time", ts_ns).str(), ts_ns); }
+
+bool is_checkpoint_request(const Packet& p) { return json_string_field(packet_text(p), "event") == "checkpoint_request"; }
+
+std::optional<CheckpointRequestFields> parse_checkpoint_request(std::string_view json)
+{
+    if (json_string_field(json, "event") != "checkpoint_request") return std::nullopt;
+    return CheckpointRequestFields{json_string_field(json, "reason"), json_string_field(json, "flow")};
+}
+
+} // namespace colo

@@ -1,0 +1,48 @@
+// The messages node types send each other on control and event ports, as
+// packets whose payload is one flat JSON object (nodes/proto/event_json.hh).
+// Every node that writes or reads one does it here, so the wire format, which
+// event logs, scripts and interop peers read, is defined in one place:
+//
+//   commands, to a comparator's or rewriter's `control` port:
+//     {"command":"checkpoint"}   flush (comparator) / reset offsets (rewriter)
+//     {"command":"failover"}     switch to pass-through / QEMU's failover rule
+//   events, from a comparator's `events` port:
+//     {"event":"checkpoint_request","time":T,"reason":R,"side":S,"flow":F[,divergence fields]}
+//     {"event":"checkpoint_done","time":T,"released":N,"secondary_dropped":N}
+//     {"event":"failover","time":T}
+#pragma once
+
+#include "engine/packet.hh"
+#include "nodes/proto/event_json.hh"   // packet_text()
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace colo {
+
+struct CheckpointRequest;
+
+enum class Command { checkpoint, failover, unknown };
+
+// {"command":"NAME"}, stamped ts_ns. control-script sends any NAME it is given.
+Packet command_message(std::string_view name, uint64_t ts_ns);
+inline Packet checkpoint_command(uint64_t ts_ns) { return command_message("checkpoint", ts_ns); }
+// What a control message asks for; unknown for anything else.
+Command parse_command(const Packet& p);
+
+Packet checkpoint_request_event(const CheckpointRequest& r);
+Packet checkpoint_done_event(uint64_t ts_ns, uint64_t released, uint64_t secondary_dropped);
+Packet failover_event(uint64_t ts_ns);
+
+// The fields of a checkpoint_request event that consumers use; nullopt for
+// any other message.
+struct CheckpointRequestFields {
+    std::string reason;
+    std::string flow;
+};
+std::optional<CheckpointRequestFields> parse_checkpoint_request(std::string_view json);
+bool is_checkpoint_request(const Packet& p);
+
+} // namespace colo
