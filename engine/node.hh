@@ -149,12 +149,6 @@ public:
         for (const auto& entry : table) counters_[i++].store(values.*(entry.field), std::memory_order_relaxed);
     }
 
-protected:
-    // What start() leaves to the node type: live sources start their threads
-    // here. Throw std::runtime_error with a clear message on failure (e.g. a
-    // device cannot be opened).
-    virtual void on_start(Injector& injector) {}
-
     // The node's log, in the manner of GStreamer's GST_WARNING_OBJECT: one
     // line per message, prefixed with the node's name by the runtime, which
     // alone writes it (to standard error unless its caller redirects it).
@@ -164,6 +158,12 @@ protected:
     {
         if (injector_) injector_->log(message);
     }
+
+protected:
+    // What start() leaves to the node type: live sources start their threads
+    // here. Throw std::runtime_error with a clear message on failure (e.g. a
+    // device cannot be opened).
+    virtual void on_start(Injector& injector) {}
 
 private:
     std::unique_ptr<std::atomic<uint64_t>[]> counters_;

@@ -22,7 +22,7 @@ constexpr ListProperty bypass{"bypass"};
 } // namespace prop
 namespace counter {
 constexpr CounterRange compare{0, kCompareCounterTable.size()};
-constexpr CounterId unknown_commands{compare.end(), "unknown_commands"}, vnet_mismatches{compare.end() + 1, "vnet_mismatches"};
+constexpr CounterRange control{compare.end(), ControlPort::kCounterCount};
 } // namespace counter
 } // namespace
 
@@ -46,15 +46,14 @@ CompareConfig ComparatorNode::config_from(const Properties& p)
     return c;
 }
 
-ComparatorNode::ComparatorNode(const Properties& p) : core_(config_from(p)), vnet_hdr_support_(p.get(prop::vnet_hdr_support)) {}
+ComparatorNode::ComparatorNode(const Properties& p) : core_(config_from(p)), control_(*this, counter::control, p.get(prop::vnet_hdr_support)) {}
 
 void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
 {
     result_.released.reserve(batch.size()); // emit() hands the vector on, capacity included
     for (const auto& p : batch.packets) {
         if (in_port == port::control) { control(p, out); continue; }
-        if (p.vnet_len && !vnet_hdr_support_ && vnet_mismatches_++ == 0)
-            log("a packet carries a virtio-net header but vnet_hdr_support is off: check the peers' settings");
+        control_.check_vnet(p);
         if (in_port == port::primary) core_.primary(p, p.ts_ns, result_);
         else core_.secondary(p, p.ts_ns, result_);
     }
@@ -63,7 +62,7 @@ void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
 
 void ComparatorNode::control(const Packet& command, Emit& out)
 {
-    const Command cmd = parse_command(command);
+    const Command cmd = control_.command(command);
     if (cmd == Command::checkpoint) {
         const uint64_t before = core_.counters().released_flush, dropped_before = core_.counters().secondary_dropped_flush;
         core_.checkpoint_done(result_);
@@ -72,9 +71,6 @@ void ComparatorNode::control(const Packet& command, Emit& out)
     } else if (cmd == Command::failover) {
         core_.failover(result_);
         out.send(port::events, failover_event(command.ts_ns));
-    } else {
-        ++unknown_commands_;
-        log("unknown control message: " + std::string(packet_text(command).substr(0, 80)));
     }
 }
 
@@ -108,8 +104,6 @@ void ComparatorNode::emit(Emit& out)
 void ComparatorNode::publish()
 {
     set_counters(counter::compare, kCompareCounterTable, core_.counters());
-    set_counter(counter::unknown_commands, unknown_commands_);
-    set_counter(counter::vnet_mismatches, vnet_mismatches_);
 }
 
 namespace {
@@ -159,8 +153,7 @@ NodeSpec spec()
         .factory = construct<ComparatorNode>,
     };
     declare_counters(s.counters, counter::compare, kCompareCounterTable);
-    s.counters.push_back(declare(counter::unknown_commands, "control messages that were neither checkpoint nor failover"));
-    s.counters.push_back(declare(counter::vnet_mismatches, "packets with a virtio-net header while vnet_hdr_support is off"));
+    ControlPort::declare_counters(s.counters, counter::control);
     return s;
 }
 } // namespace

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "engine/node.hh"
+#include "nodes/control_port.hh"
 #include "nodes/proto/comparator.hh"
 
 #include <functional>
@@ -41,8 +42,7 @@ private:
 
     Comparator core_;
     CompareOutput result_;
-    bool vnet_hdr_support_;
-    uint64_t unknown_commands_ = 0, vnet_mismatches_ = 0;
+    ControlPort control_;
     std::function<void(const CheckpointRequest&)> observer_;
     std::function<void(const Comparator&)> end_observer_;
 };

@@ -17,7 +17,7 @@ constexpr IntProperty idle_timeout{"idle_timeout"}, max_connections{"max_connect
 namespace counter {
 constexpr CounterRange rewriter{0, kTcpRewriterCounterTable.size()};
 constexpr CounterRange by_state{rewriter.end(), kTcpStateCount};   // connections_<state> gauges
-constexpr CounterId unknown_commands{by_state.end(), "unknown_commands"}, vnet_mismatches{by_state.end() + 1, "vnet_mismatches"};
+constexpr CounterRange control{by_state.end(), ControlPort::kCounterCount};
 } // namespace counter
 
 // The output port of the direction a packet came in on.
@@ -26,7 +26,7 @@ OutPortId out_port(int in_port) { return in_port == port::to_guest ? port::to_gu
 
 RewriterNode::RewriterNode(const Properties& p)
     : core_(TcpRewriterConfig{uint64_t(p.get(prop::idle_timeout)), std::size_t(p.get(prop::max_connections))}),
-      vnet_hdr_support_(p.get(prop::vnet_hdr_support))
+      control_(*this, counter::control, p.get(prop::vnet_hdr_support))
 {
 }
 
@@ -34,10 +34,9 @@ void RewriterNode::push(int in_port, const Batch& batch, Emit& out)
 {
     if (in_port == port::control) {
         for (const auto& p : batch.packets) {
-            const Command cmd = parse_command(p);
+            const Command cmd = control_.command(p);
             if (cmd == Command::checkpoint) core_.checkpoint();
             else if (cmd == Command::failover) core_.failover();
-            else if (unknown_commands_++ == 0) log("unknown control message: " + std::string(packet_text(p).substr(0, 80)));
         }
     } else {
         const Direction d = in_port == port::to_guest ? Direction::to_guest : Direction::from_guest;
@@ -47,8 +46,7 @@ void RewriterNode::push(int in_port, const Batch& batch, Emit& out)
         Batch& packets = editable ? *editable : out.port(out_port(in_port));
         if (!editable) packets = batch;
         for (Packet& p : packets.packets) {
-            if (p.vnet_len && !vnet_hdr_support_ && vnet_mismatches_++ == 0)
-                log("a packet carries a virtio-net header but vnet_hdr_support is off: check the peers' settings");
+            control_.check_vnet(p);
             core_.process(p, d, p.ts_ns);
         }
         if (editable) out.forward(out_port(in_port));
@@ -67,8 +65,6 @@ void RewriterNode::publish()
     set_counters(counter::rewriter, kTcpRewriterCounterTable, core_.counters());
     for (std::size_t s = 0; s < kTcpStateCount; ++s)
         set_counter(counter::by_state.at(s), core_.connections_by_state()[s]);
-    set_counter(counter::unknown_commands, unknown_commands_);
-    set_counter(counter::vnet_mismatches, vnet_mismatches_);
 }
 
 namespace {
@@ -112,8 +108,7 @@ NodeSpec spec()
     for (std::size_t i = 0; i < kTcpStateCount; ++i)
         s.counters.push_back({std::string(TcpState(i) == TcpState::closed ? "connections_in_" : "connections_") + to_string(TcpState(i)),
                               "tracked connections in this state (gauge)", counter::by_state.first + i});
-    s.counters.push_back(declare(counter::unknown_commands, "control messages that were neither checkpoint nor failover"));
-    s.counters.push_back(declare(counter::vnet_mismatches, "packets with a virtio-net header while vnet_hdr_support is off"));
+    ControlPort::declare_counters(s.counters, counter::control);
     return s;
 }
 } // namespace

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "engine/node.hh"
+#include "nodes/control_port.hh"
 #include "nodes/proto/tcp_rewriter.hh"
 
 namespace colo {
@@ -26,8 +27,7 @@ private:
     void publish();
 
     TcpRewriter core_;
-    bool vnet_hdr_support_;
-    uint64_t unknown_commands_ = 0, vnet_mismatches_ = 0;
+    ControlPort control_;
 };
 
 } // namespace colo
