@@ -134,8 +134,7 @@ public:
     // Counters declared in the spec, in spec order. A node updates them from
     // its serial context, by handle; readers on other threads (the runtime,
     // by position) see relaxed values.
-    void init_counters(std::size_t n) { counters_ = std::make_unique<std::atomic<uint64_t>[]>(n); n_counters_ = n; }
-    std::size_t counter_count() const { return n_counters_; }
+    void init_counters(std::size_t n) { counters_ = std::make_unique<std::atomic<uint64_t>[]>(n); }
     uint64_t counter(std::size_t i) const { return counters_[i].load(std::memory_order_relaxed); }
     uint64_t counter(CounterId c) const { return counter(c.index); }
     void count(CounterId c, uint64_t n = 1) { counters_[c.index].fetch_add(n, std::memory_order_relaxed); }
@@ -167,7 +166,6 @@ protected:
 
 private:
     std::unique_ptr<std::atomic<uint64_t>[]> counters_;
-    std::size_t n_counters_ = 0;
     Injector* injector_ = nullptr;
 };
 

@@ -30,7 +30,6 @@ public:
     void set(const std::string& name, std::string value) { scalars_[name] = std::move(value); }
     void set_list(const std::string& name, std::vector<std::string> v) { lists_[name] = std::move(v); }
 
-    bool has(const std::string& name) const { return scalars_.count(name) || lists_.count(name); }
     std::string get(StringProperty p) const { return str(p.name); }
     std::string get(EnumProperty p) const { return str(p.name); }
     int64_t get(IntProperty p) const { return integer(p.name); }

@@ -15,6 +15,23 @@ Registry& Registry::instance()
 
 namespace {
 
+// Levenshtein distance, for suggestions.
+std::size_t edit_distance(const std::string& a, const std::string& b)
+{
+    std::vector<std::size_t> row(b.size() + 1);
+    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (std::size_t i = 1; i <= a.size(); ++i) {
+        std::size_t diag = row[0];
+        row[0] = i;
+        for (std::size_t j = 1; j <= b.size(); ++j) {
+            std::size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
 // The value a property's own spec would accept (graph_file.cc applies the
 // same rules to graph files).
 std::string check_default(const PropertySpec& p)
@@ -102,22 +119,6 @@ std::string Registry::nearest(const std::string& type) const
     std::vector<std::string> names;
     for (const auto& [name, spec] : specs_) names.push_back(name);
     return suggest(type, names);
-}
-
-std::size_t edit_distance(const std::string& a, const std::string& b)
-{
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diag = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] != b[j - 1])});
-            diag = up;
-        }
-    }
-    return row[b.size()];
 }
 
 std::string suggest(const std::string& word, const std::vector<std::string>& candidates)

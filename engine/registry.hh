@@ -31,8 +31,6 @@ private:
     std::map<std::string, NodeSpec> specs_;
 };
 
-// Levenshtein distance, for suggestions.
-std::size_t edit_distance(const std::string& a, const std::string& b);
 // The candidate closest to `word` if it is close enough to be a likely typo.
 std::string suggest(const std::string& word, const std::vector<std::string>& candidates);
 
