@@ -1,6 +1,6 @@
 // Fuzzes the packet parser (nodes/proto/frame_parse.hh) and what reads its
 // result: the checksum verifier, the TCP option walk, flow keys and the dump
-// line of nodes/dump_sink.hh.
+// line of nodes/dump.hh.
 //
 // Input: byte 0 is the virtio-net header length (0..31, so invalid lengths
 // occur too); the rest is the buffer. parse_frame() reads the fuzzer's own
@@ -8,7 +8,7 @@
 //
 // Checked: every offset the parser returns lies inside the buffer and the
 // offsets are ordered; the dump line is a single non-empty line.
-#include "nodes/dump_sink.hh"
+#include "nodes/dump.hh"
 #include "nodes/proto/checksum.hh"
 #include "nodes/proto/flow_key.hh"
 #include "nodes/proto/frame_parse.hh"

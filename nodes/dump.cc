@@ -1,4 +1,4 @@
-#include "nodes/dump_sink.hh"
+#include "nodes/dump.hh"
 
 #include "engine/registry.hh"
 #include "nodes/proto/frame_parse.hh"

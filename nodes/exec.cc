@@ -1,4 +1,4 @@
-#include "nodes/exec_hook.hh"
+#include "nodes/exec.hh"
 
 #include "engine/registry.hh"
 
