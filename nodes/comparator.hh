@@ -5,12 +5,12 @@
 // included). Mismatch, timeout and queue overflow emit one checkpoint request
 // on `events`; a {"command":"checkpoint"} on `control` (from a notify node,
 // checkpoint-sim or an operator) flushes the queues, {"command":"failover"}
-// switches to pass-through. The logic lives in nodes/proto/comparator.hh.
+// switches to pass-through. The logic lives in nodes/proto/compare.hh.
 #pragma once
 
 #include "engine/node.hh"
 #include "nodes/control_port.hh"
-#include "nodes/proto/comparator.hh"
+#include "nodes/proto/compare.hh"
 
 #include <functional>
 

@@ -7,11 +7,11 @@
 #include <cstdint>
 #include <memory>
 
+#include "nodes/proto/compare_tcp_stream.hh"
 #include "nodes/proto/divergence.hh"
 #include "nodes/proto/flow_key.hh"
 #include "nodes/proto/flow_table.hh"
 #include "nodes/proto/packet_queue.hh"
-#include "nodes/proto/tcp_stream_compare.hh"
 
 namespace colo {
 

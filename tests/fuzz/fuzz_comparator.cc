@@ -1,4 +1,4 @@
-// Fuzzes the comparator (nodes/proto/comparator.hh) with arbitrary
+// Fuzzes the comparator (nodes/proto/compare.hh) with arbitrary
 // interleavings of primary and secondary packets, ticks, checkpoints and a
 // failover, decoded from the input, under small queue and table limits.
 //
@@ -11,7 +11,7 @@
 // counters; a checkpoint empties every queue. After shutdown() every primary
 // has been released except those the counters report lost to a full queue.
 #include "nodes/proto/bypass_rule.hh"
-#include "nodes/proto/comparator.hh"
+#include "nodes/proto/compare.hh"
 #include "tests/proto/frames.hh"
 
 #include <fuzzer/FuzzedDataProvider.h>

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "nodes/proto/comparator.hh"
+#include "nodes/proto/compare.hh"
 #include "tests/proto/frames.hh"
 
 namespace colo::testing {

@@ -1,7 +1,7 @@
 #include "tools/bench/engine_bench.hh"
 
 #include "engine/runtime.hh"
-#include "nodes/proto/comparator.hh"
+#include "nodes/proto/compare.hh"
 #include "tools/bench/process.hh"
 #include "tools/bench/workload.hh"
 

@@ -1,10 +1,10 @@
 // Micro-benchmarks of the protocol classes (no engine, no sockets): what one
 // packet costs in each piece a comparator or rewriter path runs through.
 #include "nodes/proto/chardev_framing.hh"
-#include "nodes/proto/comparator.hh"
+#include "nodes/proto/compare.hh"
+#include "nodes/proto/compare_tcp_stream.hh"
 #include "nodes/proto/frame_parse.hh"
 #include "nodes/proto/tcp_rewriter.hh"
-#include "nodes/proto/tcp_stream_compare.hh"
 #include "tests/proto/frames.hh"
 #include "tools/bench/workload.hh"
 

@@ -1,4 +1,4 @@
-#include "nodes/proto/tcp_stream_compare.hh"
+#include "nodes/proto/compare_tcp_stream.hh"
 
 #include "nodes/proto/frame_parse.hh"
 

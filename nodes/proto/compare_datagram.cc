@@ -1,4 +1,4 @@
-#include "nodes/proto/datagram_compare.hh"
+#include "nodes/proto/compare_datagram.hh"
 
 #include <algorithm>
 #include <cstring>

@@ -1,10 +1,10 @@
 // Comparator ingress and per-connection comparison. Scans, flushes and
-// eviction are in comparator_maintenance.cc.
-#include "nodes/proto/comparator.hh"
+// eviction are in compare_maintenance.cc.
+#include "nodes/proto/compare.hh"
 
 #include <stdexcept>
 
-#include "nodes/proto/datagram_compare.hh"
+#include "nodes/proto/compare_datagram.hh"
 
 namespace colo {
 

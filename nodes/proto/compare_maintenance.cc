@@ -1,6 +1,6 @@
 // Comparator housekeeping: the timeout/expiry scan, checkpoint flushes,
 // failover/shutdown, eviction and reports.
-#include "nodes/proto/comparator.hh"
+#include "nodes/proto/compare.hh"
 
 #include <algorithm>
 
