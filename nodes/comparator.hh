@@ -1,4 +1,4 @@
-// comparator: QEMU colo-compare as a node (reference §6, docs/comparator.md).
+// comparator: QEMU colo-compare as a node (net/colo-compare.c; docs/comparator.md).
 //
 // Primary packets wait on `primary` until the secondary produced the same
 // bytes on `secondary`, then leave on `out` byte-identical (vnet header

@@ -1,5 +1,5 @@
 // qmp: checkpoint signalling with KVM COLO over QEMU's QMP monitor
-// (reference §8.4). KVM COLO has no chardev for checkpoints; from outside
+// (docs/deployment.md, KVM checkpoint signalling). KVM COLO has no chardev for checkpoints; from outside
 // QEMU one can
 //   * request one: setting the migration parameter x-checkpoint-delay while
 //     COLO runs makes QEMU checkpoint at once;

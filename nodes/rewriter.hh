@@ -1,4 +1,4 @@
-// rewriter: QEMU filter-rewriter as a node, done right (reference §5,
+// rewriter: QEMU filter-rewriter as a node, done right (net/filter-rewriter.c,
 // docs/rewriter.md). On the secondary host it translates between the
 // secondary guest's TCP sequence space and the primary's:
 //   to_guest   packets heading into the secondary guest: ACK, SACK blocks and

@@ -1,10 +1,11 @@
-// socket: one QEMU-compatible chardev socket (reference §1). Records read from
+// socket: one QEMU-compatible chardev socket (net/net.c
+// net_fill_rstate()). Records read from
 // the peer leave on `out`; packets arriving on `in` are written to the peer.
 // It can stand in for any `-chardev socket` of a COLO topology: a mirror's
 // outdev, a redirector's indev/outdev, colo-compare's primary_in,
 // secondary_in and outdev.
 //
-// Better than QEMU (reference §12): zero-length records are ignored, an
+// Better than QEMU (docs/reliability.md, Bad input): zero-length records are ignored, an
 // oversized record closes only that connection (the server keeps listening),
 // a peer that reconnects starts with a clean parser, output is written with
 // writev, and every packet dropped (no peer, stalled peer, shutdown) is
