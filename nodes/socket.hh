@@ -1,6 +1,6 @@
-// socket: one QEMU-compatible chardev socket (net/net.c
-// net_fill_rstate()). Records read from
-// the peer leave on `out`; packets arriving on `in` are written to the peer.
+// socket: one QEMU-compatible chardev socket (framing as net/net.c
+// net_fill_rstate()). Records read from the peer leave on `out`; packets
+// arriving on `in` are written to the peer.
 // It can stand in for any `-chardev socket` of a COLO topology: a mirror's
 // outdev, a redirector's indev/outdev, colo-compare's primary_in,
 // secondary_in and outdev.
