@@ -2,8 +2,9 @@
 // notify_remote_frame()) as a node. Checkpoint requests arriving on `events`
 // are sent as DO_CHECKPOINT; a COLO_CHECKPOINT from the peer leaves on
 // `control` as a checkpoint command (flush); COLO_USERSPACE_PROXY_INIT is
-// answered with COLO_COMPARE_GET_XEN_INIT. Exact bytes, no terminator; inbound records carry
-// VNET_LEN when vnet_hdr_support is on, outbound ones never do (as QEMU).
+// answered with COLO_COMPARE_GET_XEN_INIT. Exact bytes, no terminator;
+// inbound records carry VNET_LEN when vnet_hdr_support is on, outbound ones
+// never do (as QEMU).
 #pragma once
 
 #include "engine/node.hh"
