@@ -1,4 +1,4 @@
-#include "packet.hh"
+#include "engine/packet.hh"
 
 #include <algorithm>
 #include <cstdlib>

@@ -1,4 +1,4 @@
-#include "frame_parse.hh"
+#include "nodes/proto/frame_parse.hh"
 
 #include <arpa/inet.h>
 #include <cstring>
