@@ -363,7 +363,7 @@ TEST_CASE("compare tcp stacks: a primary's control packet the secondary has alre
         h.primary(fin);
         CHECK(h.take_released().size() == 3);
     }
-    SECTION("the primary acknowledges the client's FIN, then sends its own; the secondary sends both in one")
+    SECTION("the primary acknowledges the client's FIN, then sends its own, and the secondary sends both in one")
     {
         const auto ack = frames::tcp(pri.ep, end, kAckNo + 1, kAck, "");
         const auto fin_ack = frames::tcp(pri.ep, end, kAckNo + 1, tcpflag::FIN | tcpflag::ACK, "");
