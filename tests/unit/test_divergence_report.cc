@@ -2,7 +2,7 @@
 // dump with its marker, the text report's verdicts and the JSON document.
 #include <catch2/catch.hpp>
 
-#include "tools/divergence_report.hh"
+#include "tools/cli/compare_report.hh"
 
 #include <algorithm>
 #include <array>

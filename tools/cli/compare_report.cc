@@ -1,4 +1,4 @@
-#include "tools/divergence_report.hh"
+#include "tools/cli/compare_report.hh"
 
 #include "nodes/proto/event_json.hh"
 

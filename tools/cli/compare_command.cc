@@ -1,7 +1,7 @@
 // colo-graph compare: replays a primary and a secondary capture through a
 // comparator, with a simulated COLO frame answering checkpoint requests, and
-// prints the divergence report (tools/divergence_report.hh).
-#include "tools/commands.hh"
+// prints the divergence report (tools/cli/compare_report.hh).
+#include "tools/cli/commands.hh"
 
 #include "engine/graph_file.hh"
 #include "engine/registry.hh"
@@ -9,7 +9,7 @@
 #include "nodes/comparator.hh"
 #include "nodes/proto/bypass_rule.hh"
 #include "nodes/proto/event_json.hh"
-#include "tools/divergence_report.hh"
+#include "tools/cli/compare_report.hh"
 
 #include <boost/program_options.hpp>
 

@@ -5,7 +5,7 @@
 #include "engine/graph_file.hh"
 #include "engine/registry.hh"
 #include "engine/runtime.hh"
-#include "tools/commands.hh"
+#include "tools/cli/commands.hh"
 
 #include <boost/program_options.hpp>
 
