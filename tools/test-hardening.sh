@@ -40,7 +40,7 @@ build() {
 stage_asan() {
     dir=${ASAN_BUILD_DIR:-$src/build-asan}
     configure "$dir" -DCOLO_SANITIZE=address,undefined &&
-        build "$dir" colo-graph proto_tests unit_tests &&
+        build "$dir" colo-graph engine_tests proto_tests io_tests node_tests cli_tests &&
         (cd "$dir" && ctest -j2 -L 'unit|golden' --output-on-failure --timeout 600)
 }
 
@@ -49,7 +49,7 @@ stage_tsan() {
     mkdir -p "$dir"
     tbb_lib=$(tools/tsan-onetbb.sh "$dir/onetbb-tsan") &&
         configure "$dir" -DCOLO_SANITIZE=thread &&
-        build "$dir" colo-graph proto_tests unit_tests &&
+        build "$dir" colo-graph engine_tests proto_tests io_tests node_tests cli_tests &&
         (cd "$dir" && LD_LIBRARY_PATH="$tbb_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
             ctest -j2 -L 'unit|golden' --output-on-failure --timeout 600)
 }

@@ -65,7 +65,7 @@ const bool registered = [] {
 
 GraphDecl chain(uint64_t count, const char* middle_type = "test-pass")
 {
-    std::string yaml = "nodes:\n  gen: { type: generator, count: " + std::to_string(count) + " }\n";
+    std::string yaml = "nodes:\n  gen: { type: test-generator, count: " + std::to_string(count) + " }\n";
     for (int i = 0; i < 5; ++i) yaml += "  n" + std::to_string(i) + ": { type: " + middle_type + " }\n";
     yaml += "  check: { type: test-order-check }\nlinks:\n  - gen -> n0\n";
     for (int i = 0; i < 4; ++i) yaml += "  - n" + std::to_string(i) + " -> n" + std::to_string(i + 1) + "\n";
@@ -144,7 +144,7 @@ TEST_CASE("drain hands held packets downstream before the graph ends", "[runtime
 TEST_CASE("stats count packets per port and unlinked drops", "[runtime][stats]")
 {
     Diagnostics d;
-    GraphDecl g = parse_graph("nodes:\n  gen: {type: generator, count: 100}\n  m: {type: mirror}\n  sink: {type: null-sink}\n"
+    GraphDecl g = parse_graph("nodes:\n  gen: {type: test-generator, count: 100}\n  m: {type: test-mirror}\n  sink: {type: test-null-sink}\n"
                               "links:\n  - gen -> m\n  - m.out -> sink\n",
                               "s.yaml", {}, d);
     REQUIRE(d.ok());
@@ -164,7 +164,7 @@ TEST_CASE("stats give a node's busy time in nanoseconds", "[runtime][stats]")
     // Busy time is counted in time-stamp-counter ticks and converted when
     // read; the node's own clock must agree with it.
     Diagnostics d;
-    GraphDecl g = parse_graph("nodes:\n  gen: {type: generator, count: 40}\n  spin: {type: test-spin}\nlinks:\n  - gen -> spin\n",
+    GraphDecl g = parse_graph("nodes:\n  gen: {type: test-generator, count: 40}\n  spin: {type: test-spin}\nlinks:\n  - gen -> spin\n",
                               "b.yaml", {}, d);
     REQUIRE(d.ok());
     Spin::own_ns = 0;

@@ -10,7 +10,7 @@ using namespace colo;
 TEST_CASE("a very long link is an error, not a stack overflow in std::regex", "[graph][fuzz]")
 {
     const std::string long_end(50'000, 'x');
-    const std::string yaml = "nodes:\n  gen: { type: generator, count: 1 }\n  sink: { type: null-sink }\n"
+    const std::string yaml = "nodes:\n  gen: { type: test-generator, count: 1 }\n  sink: { type: test-null-sink }\n"
                              "links:\n  - \"" + long_end + " -> sink\"\n  - gen -> sink\n";
     Diagnostics d;
     const GraphDecl g = parse_graph(yaml, "long.yaml", {}, d);
@@ -27,8 +27,8 @@ TEST_CASE("a link at the length limit is still parsed", "[graph][fuzz]")
     const std::string link = "gen -> " + name;
     const std::string padded = link + std::string(kMaxLinkChars - link.size(), ' ');
     Diagnostics d;
-    const GraphDecl g = parse_graph("nodes:\n  gen: { type: generator, count: 1 }\n  " + name +
-                                        ": { type: null-sink }\nlinks:\n  - \"" + padded + "\"\n",
+    const GraphDecl g = parse_graph("nodes:\n  gen: { type: test-generator, count: 1 }\n  " + name +
+                                        ": { type: test-null-sink }\nlinks:\n  - \"" + padded + "\"\n",
                                     "limit.yaml", {}, d);
     CHECK(d.ok());
     REQUIRE(g.links.size() == 1);

@@ -13,7 +13,7 @@ using namespace colo;
 
 namespace {
 
-constexpr uint64_t kTickNs = 100'000;   // the generator spaces frames 1 µs apart: a tick every 100 frames
+constexpr uint64_t kTickNs = 100'000;   // test-generator spaces frames 1 µs apart: a tick every 100 frames
 
 constexpr InPortId in{0, "in"};
 
@@ -34,7 +34,7 @@ const bool registered = [] {
 GraphDecl probe_graph()
 {
     Diagnostics diags;
-    GraphDecl g = parse_graph("nodes:\n  gen: { type: generator, count: 2000 }\n  probe: { type: test-tick-probe }\n"
+    GraphDecl g = parse_graph("nodes:\n  gen: { type: test-generator, count: 2000 }\n  probe: { type: test-tick-probe }\n"
                               "links:\n  - gen -> probe\n",
                               "test", {}, diags);
     REQUIRE(diags.ok());
@@ -87,7 +87,7 @@ const bool sparse_registered = [] {
 TEST_CASE("in replay a declined tick is not delivered, and a wanted one sees exactly the earlier packets", "[runtime][replay]")
 {
     Diagnostics diags;
-    const GraphDecl g = parse_graph("nodes:\n  gen: { type: generator, count: 2000 }\n  probe: { type: test-sparse-tick-probe }\n"
+    const GraphDecl g = parse_graph("nodes:\n  gen: { type: test-generator, count: 2000 }\n  probe: { type: test-sparse-tick-probe }\n"
                                     "links:\n  - gen -> probe\n",
                                     "test", {}, diags);
     REQUIRE(diags.ok());

@@ -99,8 +99,8 @@ GraphDecl two_live_sources(uint64_t count)
     GraphDecl g = parse_graph("nodes:\n"
                               "  s1: { type: test-thread-source, count: " + n + " }\n"
                               "  s2: { type: test-thread-source, count: " + n + " }\n"
-                              "  m1: { type: mirror }\n"
-                              "  m2: { type: mirror }\n"
+                              "  m1: { type: test-mirror }\n"
+                              "  m2: { type: test-mirror }\n"
                               "  rec: { type: test-recorder }\n"
                               "links:\n  - s1 -> m1\n  - s2 -> m2\n  - m1.out -> rec.a\n  - m2.out -> rec.b\n",
                               "live.yaml", {}, d);
