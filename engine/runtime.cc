@@ -85,7 +85,7 @@ Node* Runtime::node(const std::string& name) const
     return i < 0 ? nullptr : impl_->graph.runners[i]->node.get();
 }
 
-bool Runtime::deterministic() const { return impl_->replay; }
+RunMode Runtime::mode() const { return impl_->replay ? RunMode::replay : RunMode::live; }
 int64_t Runtime::peak_in_flight() const { return impl_->graph.control.peak_in_flight(); }
 std::vector<NodeStats> Runtime::stats() const { return impl_->graph.stats(); }
 

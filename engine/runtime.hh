@@ -77,7 +77,9 @@ public:
     // tools that inspect a node's state after run(); not thread-safe while
     // the graph is running.
     Node* node(const std::string& name) const;
-    bool deterministic() const;
+    // The mode the graph runs in: RunMode::replay or RunMode::live, never
+    // automatic (RunOptions::mode resolved against the graph's sources).
+    RunMode mode() const;
     int64_t peak_in_flight() const;   // most messages ever queued in the graph
 
     struct Impl;

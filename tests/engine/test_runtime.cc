@@ -93,7 +93,7 @@ TEST_CASE("1,000,000 packets keep their order through a 5-node chain on 2 worker
     o.mode = RunMode::live;
     o.batch_size = 16;   // many messages, to give TBB every chance to reorder
     Runtime rt(chain(1'000'000), o);
-    REQUIRE_FALSE(rt.deterministic());
+    REQUIRE(rt.mode() == RunMode::live);
     rt.run();
     CHECK(OrderCheck::received == 1'000'000);
     CHECK(OrderCheck::violations == 0);
@@ -135,7 +135,7 @@ TEST_CASE("drain hands held packets downstream before the graph ends", "[runtime
     reset_check();
     RunOptions o;
     Runtime rt(chain(1'000, "test-hold"), o);
-    REQUIRE(rt.deterministic());   // only offline sources: replay mode by default
+    REQUIRE(rt.mode() == RunMode::replay);   // only offline sources: replay mode by default
     rt.run();
     CHECK(OrderCheck::received == 1'000);
     CHECK(OrderCheck::violations == 0);
@@ -186,7 +186,7 @@ TEST_CASE("a concurrent replay finishes even when no worker thread may run", "[r
     reset_check();
     RunOptions replay;
     Runtime limiter(chain(10), replay);
-    REQUIRE(limiter.deterministic());
+    REQUIRE(limiter.mode() == RunMode::replay);
     RunOptions o;
     o.threads = 2;
     o.mode = RunMode::live;
