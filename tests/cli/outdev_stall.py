@@ -21,8 +21,12 @@ replies do) to the first, which passes them to `back`, read by this driver.
 Each process has one I/O thread, blocked injecting while its graph waits on
 its output, so unbounded waits deadlock both. STALL_TIMEOUT is the
 stall_timeout of both cross sockets in ms ("none": the property is left out).
-Prints whether the flood got through within DEADLINE seconds, and what
-arrived; --stats go to WORKDIR/p-stats.txt and WORKDIR/s-stats.txt.
+Once the flood is sent, marker records follow it until the last one sent
+has come back twice: then every record has arrived or was dropped (and
+counted), and none is in flight when both processes stop. Prints whether the
+flood got through and drained within DEADLINE seconds, how many markers it
+took, and how many records arrived; --stats go to WORKDIR/p-stats.txt and
+WORKDIR/s-stats.txt.
 Usage: outdev_stall.py relay BIN WORKDIR RECORDS STALL_TIMEOUT DEADLINE"""
 import os
 import socket
@@ -142,10 +146,11 @@ def relay_mode(binary, work, records, stall_timeout, deadline):
                 break
         time.sleep(0.02)
 
-    wire = bytearray()
-    for i in range(records):
+    def framed(i):
         rec = struct.pack("!I", i) + b"r" * 996
-        wire += struct.pack("!I", len(rec)) + rec
+        return struct.pack("!I", len(rec)) + rec
+
+    wire = b"".join(framed(i) for i in range(records))
     done = []
 
     def send():
@@ -153,6 +158,7 @@ def relay_mode(binary, work, records, stall_timeout, deadline):
         done.append(time.time())
 
     received = [0]
+    copies = {}   # record number -> copies arrived, for the markers (numbers from RECORDS on)
 
     def read():
         buf = b""
@@ -166,6 +172,9 @@ def relay_mode(binary, work, records, stall_timeout, deadline):
                 (n,) = struct.unpack_from("!I", buf, pos)
                 if len(buf) - pos < 4 + n:
                     break
+                (i,) = struct.unpack_from("!I", buf, pos + 4)
+                if i >= records:
+                    copies[i] = copies.get(i, 0) + 1
                 received[0] += 1
                 pos += 4 + n
             buf = buf[pos:]
@@ -175,22 +184,37 @@ def relay_mode(binary, work, records, stall_timeout, deadline):
     threading.Thread(target=read, daemon=True).start()
     while not done and time.time() - t_start < deadline:
         time.sleep(0.02)
-    if done:
-        # Then until nothing more arrives for a second.
-        last, seen = time.time(), -1
-        while time.time() - last < 1.0 and time.time() - t_start < deadline:
-            if received[0] != seen:
-                seen, last = received[0], time.time()
-            time.sleep(0.05)
+    # Then until the flood has drained: nothing in flight, so that stopping the
+    # processes loses nothing. Records keep their order through both processes
+    # (an output drops what it cannot queue, it never reorders), and the later
+    # of the two copies `twice` sends of a record follows both copies of every
+    # record read before it; so once both copies of a record sent after the
+    # flood arrived, every
+    # earlier record has arrived or was dropped and counted. Such a marker can
+    # be dropped too: while the last one sent has not come back twice, another
+    # follows every 0.5 s (that only paces them: drained is when the last one
+    # sent came back twice, however long that takes). A quiet second proves
+    # nothing: under load a process can get no CPU for longer than that.
+    markers, drained, sent_at = 0, False, 0.0
+    while done and time.time() - t_start < deadline:
+        if markers and copies.get(records + markers - 1, 0) >= 2:
+            drained = True
+            break
+        if not markers or time.time() - sent_at >= 0.5:
+            flood.sendall(framed(records + markers))
+            markers, sent_at = markers + 1, time.time()
+        time.sleep(0.02)
     t_stop = time.time()
     for p in procs:
         p.terminate()
     for p in procs:
         p.wait(30)
-    if done:
-        print("flood of %d records through in %.2fs; received %d" % (records, done[0] - t_start, received[0]))
+    if drained:
+        print("flood of %d records through in %.2fs, drained after %d markers; received %d"
+              % (records, done[0] - t_start, markers, received[0]))
     else:
-        print("flood of %d records stuck after %.0fs; received %d" % (records, t_stop - t_start, received[0]))
+        print("flood of %d records stuck after %.0fs (%s); received %d"
+              % (records, t_stop - t_start, "sent, not drained" if done else "not sent", received[0]))
 
 
 def main():
