@@ -22,6 +22,7 @@ both, where QEMU 7.2 stops reading for good and colo-graph carries on.
 import os
 import socket
 import sys
+import time
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -190,6 +191,25 @@ class QemuNetdev:
             opts += ["-object", arg]
         self.qemu = H.Qemu(wd, name, opts).start()
         self.netdev = H.Peer.connect(self.netdev_addr)
+        # connect() returns once the socket listens, before QEMU has accepted.
+        # Until then QEMU 7.2 drops a frame bound for the netdev (link down) or,
+        # before its listener is set up (done asynchronously), crashes on it (a
+        # NULL channel in net_stream_receive()): so nothing goes that way (the
+        # redirector_rx scenario) before QEMU reports the client accepted.
+        if not self.connected(10.0):
+            raise RuntimeError("%s: QEMU never accepted the qtest-bn0 client" % name)
+
+    def connected(self, timeout):
+        """Waits for QMP's NETDEV_STREAM_CONNECTED for qtest-bn0."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.qemu.sync()        # reads the events QEMU sent meanwhile
+            if any(e["event"] == "NETDEV_STREAM_CONNECTED" and e["data"].get("netdev-id") == "qtest-bn0"
+                   for e in self.qemu.qmp.events):
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
 
     def stop(self):
         self.netdev.close()
