@@ -10,8 +10,8 @@
 
 namespace colo::engine {
 
-uint64_t wall_clock_ns();   // ns since the Unix epoch
-uint64_t steady_ns();       // monotonic ns
+uint64_t wall_clock_ns(); // ns since the Unix epoch
+uint64_t steady_ns();     // monotonic ns
 
 // Node calls are timed twice each, for the busy time in the statistics. On
 // x86 the time-stamp counter costs less than half a vDSO clock_gettime (10
@@ -20,9 +20,15 @@ uint64_t steady_ns();       // monotonic ns
 // the run itself. Elsewhere a tick is a nanosecond.
 struct CycleClock {
 #if defined(__x86_64__)
-    static uint64_t now() { return __rdtsc(); }
+    static uint64_t now()
+    {
+        return __rdtsc();
+    }
 #else
-    static uint64_t now() { return steady_ns(); }
+    static uint64_t now()
+    {
+        return steady_ns();
+    }
 #endif
 };
 

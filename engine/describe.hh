@@ -8,8 +8,8 @@
 
 namespace colo {
 
-std::string list_node_types();                 // one line per type
+std::string list_node_types(); // one line per type
 std::string inspect_node_type(const NodeSpec& spec);
-std::string node_types_markdown();             // the whole of docs/nodes.md
+std::string node_types_markdown(); // the whole of docs/nodes.md
 
 } // namespace colo

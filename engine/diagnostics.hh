@@ -10,13 +10,13 @@ namespace colo {
 
 struct SourceLoc {
     std::string file;
-    int line = 0;   // 1-based; 0 = unknown
+    int line = 0; // 1-based; 0 = unknown
     int col = 0;
 };
 
 struct Diagnostic {
     SourceLoc loc;
-    bool error = true;   // false = note
+    bool error = true; // false = note
     std::string message;
 };
 

@@ -55,18 +55,24 @@ std::string graph_to_dot(const GraphDecl& g, const std::vector<NodeStats>* stats
         std::string middle = "<B>" + html(n.name) + "</B><BR/><I>" + html(n.type) + "</I>";
         for (const auto& [k, v] : n.explicit_props) {
             const PropertySpec* ps = n.spec->property(k);
-            if (ps && ps->default_value == v) continue;   // only non-default values
+            if (ps && ps->default_value == v) continue; // only non-default values
             std::string shown = v.size() > 40 ? "…" + v.substr(v.size() - 39) : v;
             middle += "<BR/><FONT POINT-SIZE=\"8\">" + html(k) + "=" + html(shown) + "</FONT>";
         }
         if (st)
             for (const auto& [name, value] : st->counters)
-                if (value) middle += "<BR/><FONT POINT-SIZE=\"8\" COLOR=\"#a03030\">" + html(name) + ": " + human(value) + "</FONT>";
+                if (value)
+                    middle +=
+                        "<BR/><FONT POINT-SIZE=\"8\" COLOR=\"#a03030\">" + html(name) + ": " + human(value) + "</FONT>";
         os << "  n" << i << " [label=<<TABLE BORDER=\"0\" CELLBORDER=\"1\" CELLSPACING=\"0\" CELLPADDING=\"4\">";
         for (std::size_t r = 0; r < rows; ++r) {
-            os << "<TR>" << port_cell(r < ins.size() ? ins[r] : nullptr, "i", int(r), st && r < st->in.size() ? &st->in[r] : nullptr);
+            os << "<TR>"
+               << port_cell(r < ins.size() ? ins[r] : nullptr, "i", int(r),
+                            st && r < st->in.size() ? &st->in[r] : nullptr);
             if (r == 0) os << "<TD ROWSPAN=\"" << rows << "\" BGCOLOR=\"#f7f7f7\">" << middle << "</TD>";
-            os << port_cell(r < outs.size() ? outs[r] : nullptr, "o", int(r), st && r < st->out.size() ? &st->out[r] : nullptr) << "</TR>";
+            os << port_cell(r < outs.size() ? outs[r] : nullptr, "o", int(r),
+                            st && r < st->out.size() ? &st->out[r] : nullptr)
+               << "</TR>";
         }
         os << "</TABLE>>];\n";
     }

@@ -41,7 +41,10 @@ struct Loader {
         std::size_t i = 0;
         while (i < in.size()) {
             std::size_t open = in.find("${", i);
-            if (open == std::string::npos) { out += in.substr(i); break; }
+            if (open == std::string::npos) {
+                out += in.substr(i);
+                break;
+            }
             std::size_t close = in.find('}', open);
             if (close == std::string::npos) {
                 error(n, "unterminated '${' in '" + in + "'");
@@ -54,7 +57,8 @@ struct Loader {
                 std::vector<std::string> known;
                 for (auto& [k, v] : vars) known.push_back(k);
                 std::string hint = suggest(name, known);
-                error(n, "unknown variable '${" + name + "}'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+                error(n,
+                      "unknown variable '${" + name + "}'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
             } else {
                 out += it->second;
             }
@@ -71,10 +75,14 @@ struct Loader {
         const YAML::Node v = root["variables"];
         if (v) {
             if (!v.IsMap()) error(v, "'variables' must be a mapping of name: default");
-            else for (auto it = v.begin(); it != v.end(); ++it) {
-                if (!it->second.IsScalar()) { error(it->second, "variable '" + it->first.Scalar() + "' must be a scalar"); continue; }
-                vars[it->first.Scalar()] = it->second.Scalar();
-            }
+            else
+                for (auto it = v.begin(); it != v.end(); ++it) {
+                    if (!it->second.IsScalar()) {
+                        error(it->second, "variable '" + it->first.Scalar() + "' must be a scalar");
+                        continue;
+                    }
+                    vars[it->first.Scalar()] = it->second.Scalar();
+                }
         }
         for (const auto& [k, val] : overrides) {
             if (!vars.count(k)) {
@@ -97,7 +105,10 @@ struct Loader {
             if (value.IsScalar()) items.push_back(expand(value));
             else if (value.IsSequence()) {
                 for (const auto& item : value) {
-                    if (!item.IsScalar()) { error(item, where + ": list items must be scalars"); continue; }
+                    if (!item.IsScalar()) {
+                        error(item, where + ": list items must be scalars");
+                        continue;
+                    }
                     items.push_back(expand(item));
                 }
             } else if (!value.IsNull()) {
@@ -108,21 +119,31 @@ struct Loader {
             nd.explicit_props[ps.name] = std::to_string(items.size()) + " item(s)";
             return;
         }
-        if (!value.IsScalar()) { error(value, where + ": expected a " + std::string(to_string(ps.type)) + " scalar"); return; }
+        if (!value.IsScalar()) {
+            error(value, where + ": expected a " + std::string(to_string(ps.type)) + " scalar");
+            return;
+        }
         std::string text = expand(value);
         switch (ps.type) {
         case PropType::integer: {
             int64_t v = 0;
-            if (!parse_integer(text, v)) { error(value, where + ": expected an integer, got '" + text + "'"); return; }
+            if (!parse_integer(text, v)) {
+                error(value, where + ": expected an integer, got '" + text + "'");
+                return;
+            }
             if (v < ps.min || v > ps.max) {
-                error(value, where + ": " + text + " is out of range [" + std::to_string(ps.min) + ", " + std::to_string(ps.max) + "]");
+                error(value, where + ": " + text + " is out of range [" + std::to_string(ps.min) + ", " +
+                                 std::to_string(ps.max) + "]");
                 return;
             }
             break;
         }
         case PropType::boolean: {
             bool b = false;
-            if (!parse_boolean(text, b)) { error(value, where + ": expected true or false, got '" + text + "'"); return; }
+            if (!parse_boolean(text, b)) {
+                error(value, where + ": expected true or false, got '" + text + "'");
+                return;
+            }
             text = b ? "true" : "false";
             break;
         }
@@ -149,17 +170,29 @@ struct Loader {
         NodeDecl nd;
         nd.name = key.Scalar();
         nd.loc = at(key);
-        if (!seen.insert(nd.name).second) { error(key, "duplicate node name '" + nd.name + "'"); return; }
+        if (!seen.insert(nd.name).second) {
+            error(key, "duplicate node name '" + nd.name + "'");
+            return;
+        }
         static const std::regex name_re("[A-Za-z_][A-Za-z0-9_-]*");
-        if (!std::regex_match(nd.name, name_re)) error(key, "node name '" + nd.name + "' must match [A-Za-z_][A-Za-z0-9_-]*");
-        if (!body.IsMap()) { error(body, "node '" + nd.name + "' must be a mapping with at least 'type'"); return; }
+        if (!std::regex_match(nd.name, name_re))
+            error(key, "node name '" + nd.name + "' must match [A-Za-z_][A-Za-z0-9_-]*");
+        if (!body.IsMap()) {
+            error(body, "node '" + nd.name + "' must be a mapping with at least 'type'");
+            return;
+        }
         const YAML::Node type = body["type"];
-        if (!type || !type.IsScalar()) { error(key, "node '" + nd.name + "' has no 'type'"); g.nodes.push_back(std::move(nd)); return; }
+        if (!type || !type.IsScalar()) {
+            error(key, "node '" + nd.name + "' has no 'type'");
+            g.nodes.push_back(std::move(nd));
+            return;
+        }
         nd.type = type.Scalar();
         nd.spec = Registry::instance().find(nd.type);
         if (!nd.spec) {
             std::string hint = Registry::instance().nearest(nd.type);
-            error(type, "unknown node type '" + nd.type + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+            error(type,
+                  "unknown node type '" + nd.type + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
             g.nodes.push_back(std::move(nd));
             return;
         }
@@ -167,7 +200,10 @@ struct Loader {
         for (auto it = body.begin(); it != body.end(); ++it) {
             const std::string pname = it->first.Scalar();
             if (pname == "type") continue;
-            if (!given.insert(pname).second) { error(it->first, "property '" + pname + "' given twice"); continue; }
+            if (!given.insert(pname).second) {
+                error(it->first, "property '" + pname + "' given twice");
+                continue;
+            }
             const PropertySpec* ps = nd.spec->property(pname);
             if (!ps) {
                 std::vector<std::string> names;
@@ -181,7 +217,10 @@ struct Loader {
         }
         for (const auto& ps : nd.spec->properties) {
             if (given.count(ps.name)) continue;
-            if (ps.required) { error(key, "node '" + nd.name + "' (" + nd.type + ") needs property '" + ps.name + "'"); continue; }
+            if (ps.required) {
+                error(key, "node '" + nd.name + "' (" + nd.type + ") needs property '" + ps.name + "'");
+                continue;
+            }
             if (ps.type == PropType::list) nd.props.set_list(ps.name, {});
             else if (!ps.default_value.empty()) nd.props.set(ps.name, ps.default_value);
         }
@@ -189,8 +228,8 @@ struct Loader {
     }
 
     // "node.port" or "node" when the node has exactly one port in that direction.
-    bool resolve_end(GraphDecl& g, const YAML::Node& at_node, const std::string& text, PortDir dir,
-                     std::string& node, std::string& port, int& index, int& port_index)
+    bool resolve_end(GraphDecl& g, const YAML::Node& at_node, const std::string& text, PortDir dir, std::string& node,
+                     std::string& port, int& index, int& port_index)
     {
         auto dot = text.find('.');
         node = text.substr(0, dot);
@@ -200,11 +239,12 @@ struct Loader {
             std::vector<std::string> names;
             for (const auto& n : g.nodes) names.push_back(n.name);
             std::string hint = suggest(node, names);
-            error(at_node, "link refers to unknown node '" + node + "'" + (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+            error(at_node, "link refers to unknown node '" + node + "'" +
+                               (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
             return false;
         }
         const NodeSpec* spec = g.nodes[index].spec;
-        if (!spec) return false;   // already reported
+        if (!spec) return false; // already reported
         const char* role = dir == PortDir::out ? "output" : "input";
         if (port.empty()) {
             auto ports = spec->ports_of(dir);
@@ -234,9 +274,15 @@ struct Loader {
     void load_links(GraphDecl& g, const YAML::Node& links)
     {
         if (!links) return;
-        if (!links.IsSequence()) { error(links, "'links' must be a list of 'from.port -> to.port'"); return; }
+        if (!links.IsSequence()) {
+            error(links, "'links' must be a list of 'from.port -> to.port'");
+            return;
+        }
         for (const auto& item : links) {
-            if (!item.IsScalar()) { error(item, "a link must be a string 'from.port -> to.port'"); continue; }
+            if (!item.IsScalar()) {
+                error(item, "a link must be a string 'from.port -> to.port'");
+                continue;
+            }
             const std::string text = expand(item);
             if (text.size() > kMaxLinkChars) {
                 error(item, "link is " + std::to_string(text.size()) + " characters long; the limit is " +
@@ -245,7 +291,10 @@ struct Loader {
             }
             static const std::regex link_re(R"(^\s*([^\s]+)\s*->\s*([^\s]+)\s*$)");
             std::smatch m;
-            if (!std::regex_match(text, m, link_re)) { error(item, "malformed link '" + text + "'; expected 'from.port -> to.port'"); continue; }
+            if (!std::regex_match(text, m, link_re)) {
+                error(item, "malformed link '" + text + "'; expected 'from.port -> to.port'");
+                continue;
+            }
             LinkDecl l;
             l.loc = at(item);
             bool ok = resolve_end(g, item, m[1], PortDir::out, l.from_node, l.from_port, l.from, l.from_port_index);
@@ -266,8 +315,8 @@ struct Loader {
                     linked |= (p.dir == PortDir::out ? (l.from == int(i) && l.from_port == p.name)
                                                      : (l.to == int(i) && l.to_port == p.name));
                 if (!linked)
-                    diags.error(nd.loc, "required " + std::string(p.dir == PortDir::in ? "input" : "output") + " port '" +
-                                            nd.name + "." + p.name + "' is not linked");
+                    diags.error(nd.loc, "required " + std::string(p.dir == PortDir::in ? "input" : "output") +
+                                            " port '" + nd.name + "." + p.name + "' is not linked");
             }
         }
     }
@@ -283,10 +332,18 @@ bool check_utf8(const std::string& text, const std::string& file, Diagnostics& d
         bool ok = n > 0 && i + n <= text.size();
         for (std::size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(text[i + k]) >> 6) == 2;
         if (!ok) {
-            diags.error({file, line, col}, "invalid UTF-8 byte 0x" + [&] { char b[3]; snprintf(b, 3, "%02x", c); return std::string(b); }());
+            diags.error(
+                {file, line, col}, "invalid UTF-8 byte 0x" + [&] {
+                    char b[3];
+                    snprintf(b, 3, "%02x", c);
+                    return std::string(b);
+                }());
             return false;
         }
-        if (c == '\n') { ++line; col = 1; } else ++col;
+        if (c == '\n') {
+            ++line;
+            col = 1;
+        } else ++col;
         i += n;
     }
     return true;
@@ -346,7 +403,8 @@ GraphDecl load_graph(const std::string& path, const VariableOverrides& overrides
     in.seekg(0, std::ios::end);
     const auto size = std::size_t(in.tellg());
     if (size > kMaxGraphFileBytes) {
-        diags.error({path, 0, 0}, "graph file is " + std::to_string(size) + " bytes; the limit is " + std::to_string(kMaxGraphFileBytes));
+        diags.error({path, 0, 0}, "graph file is " + std::to_string(size) + " bytes; the limit is " +
+                                      std::to_string(kMaxGraphFileBytes));
         return {};
     }
     in.seekg(0);

@@ -28,13 +28,13 @@ struct NodeDecl {
     std::string type;
     SourceLoc loc;
     const NodeSpec* spec = nullptr;
-    Properties props;                          // validated, defaults applied
-    std::map<std::string, std::string> explicit_props;   // as written (after ${} expansion)
+    Properties props;                                  // validated, defaults applied
+    std::map<std::string, std::string> explicit_props; // as written (after ${} expansion)
 };
 
 struct LinkDecl {
     std::string from_node, from_port, to_node, to_port;
-    int from = -1, to = -1;                    // node indices
+    int from = -1, to = -1; // node indices
     int from_port_index = -1, to_port_index = -1;
     SourceLoc loc;
 };
@@ -43,15 +43,15 @@ struct GraphDecl {
     std::string file;
     std::vector<NodeDecl> nodes;
     std::vector<LinkDecl> links;
-    std::map<std::string, std::string> variables;   // effective values
+    std::map<std::string, std::string> variables; // effective values
     int node_index(const std::string& name) const;
 };
 
 using VariableOverrides = std::map<std::string, std::string>;
 
 GraphDecl load_graph(const std::string& path, const VariableOverrides& overrides, Diagnostics& diags);
-GraphDecl parse_graph(const std::string& text, const std::string& file_name,
-                      const VariableOverrides& overrides, Diagnostics& diags);
+GraphDecl parse_graph(const std::string& text, const std::string& file_name, const VariableOverrides& overrides,
+                      Diagnostics& diags);
 
 // Largest graph file accepted; a graph is configuration, not data.
 constexpr std::size_t kMaxGraphFileBytes = 4 << 20;

@@ -28,7 +28,8 @@ namespace flow = oneapi::tbb::flow;
 class LiveModel final : public ExecutionModel {
 public:
     explicit LiveModel(RunningGraph& graph)
-        : graph_(graph), ticks_(tick_schedule(graph.runners)),
+        : graph_(graph),
+          ticks_(tick_schedule(graph.runners)),
           // With an offline source the graph is rarely idle, and a live source
           // waiting for that would stop reading; such graphs hand work to workers.
           inject_runs_graph_(graph.sources.live > 0 && graph.sources.offline == 0)
@@ -59,7 +60,7 @@ public:
 
     ~LiveModel() override
     {
-        graph_.control.stop();   // a run that threw left the timer running
+        graph_.control.stop(); // a run that threw left the timer running
         stop_clock();
         wait_idle();
     }
@@ -90,7 +91,10 @@ public:
         });
     }
 
-    void start_clock() override { timer_ = std::thread([this] { timer_loop(); }); }
+    void start_clock() override
+    {
+        timer_ = std::thread([this] { timer_loop(); });
+    }
     void stop_clock() override
     {
         if (timer_.joinable()) timer_.join();
@@ -122,7 +126,7 @@ private:
                 }
                 sleep_ns = std::min(sleep_ns, tick.next - std::min(tick.next, t));
             }
-            if (ticked && inject_runs_graph_) wait_idle();   // there may be no worker to run them
+            if (ticked && inject_runs_graph_) wait_idle(); // there may be no worker to run them
             graph_.control.sleep_unless_stopped(sleep_ns);
         }
     }
@@ -132,15 +136,18 @@ private:
     // Live sources run the work they inject on their own thread (see inject()).
     const bool inject_runs_graph_;
     std::unique_ptr<oneapi::tbb::global_control> parallelism_;
-    oneapi::tbb::task_arena arena_;   // the graph's; live sources' threads enter it
-    std::unique_ptr<flow::graph> g_;   // made inside `arena_`, so it runs there
-    std::vector<std::unique_ptr<flow::function_node<Message>>> nodes_;   // one per runner, in its order
+    oneapi::tbb::task_arena arena_;                                    // the graph's; live sources' threads enter it
+    std::unique_ptr<flow::graph> g_;                                   // made inside `arena_`, so it runs there
+    std::vector<std::unique_ptr<flow::function_node<Message>>> nodes_; // one per runner, in its order
     std::mutex wait_mu_;
     std::thread timer_;
 };
 
 } // namespace
 
-std::unique_ptr<ExecutionModel> make_live_model(RunningGraph& graph) { return std::make_unique<LiveModel>(graph); }
+std::unique_ptr<ExecutionModel> make_live_model(RunningGraph& graph)
+{
+    return std::make_unique<LiveModel>(graph);
+}
 
 } // namespace colo::engine

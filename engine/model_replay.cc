@@ -89,11 +89,14 @@ private:
     oneapi::tbb::global_control parallelism_{oneapi::tbb::global_control::max_allowed_parallelism, 1};
     std::vector<TickDue> ticks_;
     std::deque<std::pair<NodeRunner*, Message>> queued_;
-    std::atomic<uint64_t> sim_now_{0};   // read by sources' threads through Injector::now_ns()
+    std::atomic<uint64_t> sim_now_{0}; // read by sources' threads through Injector::now_ns()
 };
 
 } // namespace
 
-std::unique_ptr<ExecutionModel> make_replay_model(RunningGraph& graph) { return std::make_unique<ReplayModel>(graph); }
+std::unique_ptr<ExecutionModel> make_replay_model(RunningGraph& graph)
+{
+    return std::make_unique<ReplayModel>(graph);
+}
 
 } // namespace colo::engine

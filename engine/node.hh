@@ -10,8 +10,8 @@
 #pragma once
 
 #include "engine/node_spec.hh"
-#include "engine/properties.hh"
 #include "engine/packet.hh"
+#include "engine/properties.hh"
 
 #include <atomic>
 #include <cstdint>
@@ -29,7 +29,11 @@ class Emit {
 public:
     explicit Emit(std::size_t n_out) : out_(n_out) {}
     void send(OutPortId port, Packet p) { out_[port.index].packets.push_back(std::move(p)); }
-    void send(OutPortId port, const Batch& b) { auto& v = out_[port.index].packets; v.insert(v.end(), b.packets.begin(), b.packets.end()); }
+    void send(OutPortId port, const Batch& b)
+    {
+        auto& v = out_[port.index].packets;
+        v.insert(v.end(), b.packets.begin(), b.packets.end());
+    }
     // Inside push(): send the input batch itself on `port`, untouched. It is
     // shared, not copied (no per-packet work at all), and leaves ahead of
     // anything send() adds to that port in the same call.
@@ -87,9 +91,9 @@ public:
 
 // What kind of source a node is, if any.
 enum class SourceKind {
-    none,     // driven only by its inputs
-    offline,  // the runtime pulls batches (pcap files): replay is deterministic
-    live,     // produces on its own threads through the Injector
+    none,    // driven only by its inputs
+    offline, // the runtime pulls batches (pcap files): replay is deterministic
+    live,    // produces on its own threads through the Injector
 };
 
 class Node {
@@ -109,7 +113,7 @@ public:
 
     // Time passed. Called about every tick_interval_ns() with graph time.
     virtual void tick(uint64_t now_ns, Emit& out) {}
-    virtual uint64_t tick_interval_ns() const { return 0; }   // 0 = never
+    virtual uint64_t tick_interval_ns() const { return 0; } // 0 = never
     // Replay only, asked while the graph is idle: a node with nothing to do
     // at `now_ns` may decline that tick (it still ends batches in time), so
     // a fine tick interval costs nothing while the node waits for nothing.

@@ -11,8 +11,7 @@ namespace colo::engine {
 
 NodeRunner::NodeRunner(RunningGraph* g, const NodeDecl* d, std::size_t i)
     : rg(g), decl(d), index(i), emit(d->spec->ports_of(PortDir::out).size())
-{
-}
+{}
 
 void NodeRunner::body(const Message& m)
 {
@@ -21,7 +20,7 @@ void NodeRunner::body(const Message& m)
     case Message::drain: call([&](Emit& e) { node->drain(e); }); break;
     case Message::data: {
         Inbound& in = *inbound[m.inbound];
-        if (m.seq != in.expected) {   // early: hold until its predecessors arrive
+        if (m.seq != in.expected) { // early: hold until its predecessors arrive
             in.early.emplace(m.seq, m);
             return;
         }
@@ -46,7 +45,8 @@ void NodeRunner::deliver(Inbound& in, const Message& m)
     rg->control.message_done();
 }
 
-template <class F> void NodeRunner::call(F&& f, const Message* input)
+template <class F>
+void NodeRunner::call(F&& f, const Message* input)
 {
     // Every batch is created non-const (send()), so a sole holder may
     // edit it: nobody else can gain a reference from here on.
@@ -104,14 +104,23 @@ bool NodeRunner::inject(int port, Batch&& batch)
     return true;
 }
 
-bool NodeRunner::stopping() const { return rg->control.stopping(); }
-void NodeRunner::done() { rg->control.live_source_done(); }
-uint64_t NodeRunner::now_ns() const { return rg->model->now(); }
+bool NodeRunner::stopping() const
+{
+    return rg->control.stopping();
+}
+void NodeRunner::done()
+{
+    rg->control.live_source_done();
+}
+uint64_t NodeRunner::now_ns() const
+{
+    return rg->model->now();
+}
 
 void NodeRunner::log(const std::string& message)
 {
     const std::string line = decl->name + ": " + message;
-    std::lock_guard lock(rg->log_mu);   // one whole line per message, whatever thread logs
+    std::lock_guard lock(rg->log_mu); // one whole line per message, whatever thread logs
     if (rg->opt.log) return rg->opt.log(line);
     std::cerr << (line + '\n') << std::flush;
 }

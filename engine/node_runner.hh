@@ -25,11 +25,11 @@ struct NodeRunner;
 // request to drain.
 struct Message {
     enum Kind : uint8_t { data, tick, drain } kind = data;
-    uint32_t inbound = 0;   // receiver's inbound-link index
-    uint64_t seq = 0;       // per sending port, 0, 1, 2, ...
-    uint64_t now_ns = 0;    // tick time
+    uint32_t inbound = 0; // receiver's inbound-link index
+    uint64_t seq = 0;     // per sending port, 0, 1, 2, ...
+    uint64_t now_ns = 0;  // tick time
     std::shared_ptr<const Batch> batch;
-    uint64_t bytes = 0;     // batch->bytes(), computed once by the sender
+    uint64_t bytes = 0; // batch->bytes(), computed once by the sender
 };
 
 struct Successor {
@@ -64,14 +64,14 @@ struct OutPort {
 struct Inbound {
     int port = 0;
     uint64_t expected = 0;
-    std::map<uint64_t, Message> early;   // arrived ahead of `expected`
+    std::map<uint64_t, Message> early; // arrived ahead of `expected`
     SerialCounter packets, bytes, batches;
 };
 
 struct NodeRunner final : Injector {
     RunningGraph* rg;
     const NodeDecl* decl;
-    std::size_t index;        // in declaration order
+    std::size_t index; // in declaration order
     std::unique_ptr<Node> node;
     std::vector<std::unique_ptr<Inbound>> inbound;
     std::vector<std::unique_ptr<OutPort>> out;
@@ -97,7 +97,8 @@ struct NodeRunner final : Injector {
 
 private:
     void deliver(Inbound& in, const Message& m);
-    template <class F> void call(F&& f, const Message* input = nullptr);
+    template <class F>
+    void call(F&& f, const Message* input = nullptr);
     void dispatch(Emit& e, const Message* input);
     void send_shared(int port, const std::shared_ptr<const Batch>& b, uint64_t bytes);
 };

@@ -47,6 +47,9 @@ const char* to_string(PropType t)
     return "?";
 }
 
-const char* to_string(PortDir d) { return d == PortDir::in ? "in" : "out"; }
+const char* to_string(PortDir d)
+{
+    return d == PortDir::in ? "in" : "out";
+}
 
 } // namespace colo

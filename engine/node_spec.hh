@@ -64,17 +64,17 @@ struct PortSpec {
     std::string name{};
     PortDir dir{};
     std::string doc{};
-    bool required = false;   // validation fails when left unconnected
-    int index = -1;          // the handle's index, which the registry checks
+    bool required = false; // validation fails when left unconnected
+    int index = -1;        // the handle's index, which the registry checks
 };
 
 struct PropertySpec {
     std::string name{};
     PropType type = PropType::string;
-    std::string default_value{};           // textual; empty with !required means "unset"
+    std::string default_value{}; // textual; empty with !required means "unset"
     bool required = false;
-    int64_t min = INT64_MIN, max = INT64_MAX;   // integers only; left out = unbounded
-    std::vector<std::string> choices{};    // enumerations only
+    int64_t min = INT64_MIN, max = INT64_MAX; // integers only; left out = unbounded
+    std::vector<std::string> choices{};       // enumerations only
     std::string doc{};
 };
 
@@ -91,15 +91,21 @@ struct PropertyOptions {
 struct CounterSpec {
     std::string name{};
     std::string doc{};
-    std::size_t index = SIZE_MAX;   // the handle's index, which the registry checks
+    std::size_t index = SIZE_MAX; // the handle's index, which the registry checks
 };
 
 inline PortSpec declare(InPortId p, std::string doc, Link link = Link::optional)
 {
     return {p.name, PortDir::in, std::move(doc), link == Link::required, p.index};
 }
-inline PortSpec declare(OutPortId p, std::string doc) { return {p.name, PortDir::out, std::move(doc), false, p.index}; }
-inline CounterSpec declare(CounterId c, std::string doc) { return {c.name, std::move(doc), c.index}; }
+inline PortSpec declare(OutPortId p, std::string doc)
+{
+    return {p.name, PortDir::out, std::move(doc), false, p.index};
+}
+inline CounterSpec declare(CounterId c, std::string doc)
+{
+    return {c.name, std::move(doc), c.index};
+}
 template <PropType T>
 PropertySpec declare(Property<T> p, PropertyOptions o)
 {
@@ -112,15 +118,16 @@ void declare_counters(std::vector<CounterSpec>& specs, CounterRange at, const Ta
 {
     std::size_t i = at.first;
     for (const auto& entry : table) specs.push_back({entry.name, entry.doc, i++});
-    if (i != at.end()) specs.push_back({"?", "counter range does not match its table", SIZE_MAX});   // Registry::check fails
+    if (i != at.end())
+        specs.push_back({"?", "counter range does not match its table", SIZE_MAX}); // Registry::check fails
 }
 
 using NodeFactory = std::function<std::unique_ptr<Node>(const Properties&)>;
 
 struct NodeSpec {
-    std::string type{};          // e.g. "pcap-source"
-    std::string summary{};       // one line
-    std::string description{};   // a paragraph or two
+    std::string type{};        // e.g. "pcap-source"
+    std::string summary{};     // one line
+    std::string description{}; // a paragraph or two
     std::vector<PortSpec> ports{};
     std::vector<PropertySpec> properties{};
     std::vector<CounterSpec> counters{};
@@ -128,7 +135,7 @@ struct NodeSpec {
 
     const PortSpec* port(const std::string& name, PortDir dir) const;
     const PropertySpec* property(const std::string& name) const;
-    int port_index(const std::string& name, PortDir dir) const;   // -1 when absent
+    int port_index(const std::string& name, PortDir dir) const; // -1 when absent
     std::vector<const PortSpec*> ports_of(PortDir dir) const;
 };
 

@@ -23,9 +23,15 @@ void drive_offline_sources(RunningGraph& graph)
         uint64_t best_ts = UINT64_MAX, next_ts = UINT64_MAX;
         for (auto& s : sources) {
             uint64_t ts = 0;
-            if (s.exhausted || !s.runner->node->peek_time(ts)) { s.exhausted = true; continue; }
-            if (!best || ts < best_ts) { next_ts = best ? best_ts : next_ts; best = &s; best_ts = ts; }
-            else if (ts < next_ts) next_ts = ts;
+            if (s.exhausted || !s.runner->node->peek_time(ts)) {
+                s.exhausted = true;
+                continue;
+            }
+            if (!best || ts < best_ts) {
+                next_ts = best ? best_ts : next_ts;
+                best = &s;
+                best_ts = ts;
+            } else if (ts < next_ts) next_ts = ts;
         }
         if (!best) break;
         Batch b;

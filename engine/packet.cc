@@ -18,7 +18,11 @@ class BufferPool {
 public:
     // Never destroyed: packets may outlive static destructors, and cached
     // buffers stay reachable (not leaks) until the process ends.
-    static BufferPool& instance() { static BufferPool* p = new BufferPool; return *p; }
+    static BufferPool& instance()
+    {
+        static BufferPool* p = new BufferPool;
+        return *p;
+    }
 
     Buffer* take(uint32_t capacity)
     {
@@ -29,7 +33,10 @@ public:
         if (cls < kClasses) {
             auto& fl = tc.free[cls];
             if (fl.empty()) refill(fl, cls);
-            if (!fl.empty()) { b = fl.back(); fl.pop_back(); }
+            if (!fl.empty()) {
+                b = fl.back();
+                fl.pop_back();
+            }
         }
         if (!b) b = fresh(cls < kClasses ? kClassSize[cls] : capacity, cls);
         tc.count(+1, b->capacity_);
@@ -40,7 +47,10 @@ public:
     {
         ThreadCache& tc = local();
         tc.count(-1, b->capacity_);
-        if (b->size_class_ == kClasses) { destroy(b); return; }
+        if (b->size_class_ == kClasses) {
+            destroy(b);
+            return;
+        }
         auto& fl = tc.free[b->size_class_];
         fl.push_back(b);
         if (fl.size() > kThreadCached[b->size_class_]) spill(fl, b->size_class_, fl.size() / 2);
@@ -61,14 +71,14 @@ public:
     }
 
 private:
-    static constexpr uint8_t kClasses = 3;   // pooled; larger buffers are malloc'd and freed
+    static constexpr uint8_t kClasses = 3; // pooled; larger buffers are malloc'd and freed
     static constexpr uint32_t kClassSize[kClasses] = {256, 2048, kMaxFrameLen + 64};
     static constexpr std::size_t kThreadCached[kClasses] = {1024, 512, 16};
     static constexpr std::size_t kSharedCached[kClasses] = {65536, 65536, 256};
 
     struct ThreadCache {
         std::vector<Buffer*> free[kClasses];
-        std::atomic<int64_t> n{0}, bytes{0};   // this thread's takes minus gives; single writer
+        std::atomic<int64_t> n{0}, bytes{0}; // this thread's takes minus gives; single writer
         std::atomic<uint64_t> cached{0};
         void count(int64_t d, uint32_t cap)
         {
@@ -156,9 +166,15 @@ BufRef BufRef::allocate(uint32_t capacity)
     return BufRef(b);
 }
 
-void BufRef::recycle(Buffer* b) { BufferPool::instance().give(b); }
+void BufRef::recycle(Buffer* b)
+{
+    BufferPool::instance().give(b);
+}
 
-BufferPoolStats buffer_pool_stats() { return BufferPool::instance().stats(); }
+BufferPoolStats buffer_pool_stats()
+{
+    return BufferPool::instance().stats();
+}
 
 uint8_t* Packet::mutable_data()
 {

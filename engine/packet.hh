@@ -41,12 +41,19 @@ private:
 class BufRef {
 public:
     BufRef() = default;
-    BufRef(const BufRef& o) : b_(o.b_) { if (b_) b_->refs_.fetch_add(1, std::memory_order_relaxed); }
+    BufRef(const BufRef& o) : b_(o.b_)
+    {
+        if (b_) b_->refs_.fetch_add(1, std::memory_order_relaxed);
+    }
     BufRef(BufRef&& o) noexcept : b_(std::exchange(o.b_, nullptr)) {}
-    BufRef& operator=(BufRef o) noexcept { std::swap(b_, o.b_); return *this; }
+    BufRef& operator=(BufRef o) noexcept
+    {
+        std::swap(b_, o.b_);
+        return *this;
+    }
     ~BufRef() { release(); }
 
-    static BufRef allocate(uint32_t capacity);   // from the process-wide pool
+    static BufRef allocate(uint32_t capacity); // from the process-wide pool
     Buffer* get() const { return b_; }
     explicit operator bool() const { return b_ != nullptr; }
     bool unique() const { return b_ && b_->refs_.load(std::memory_order_acquire) == 1; }
@@ -60,34 +67,34 @@ private:
     // other holders' releasing decrements.
     void release()
     {
-        if (b_ && (b_->refs_.load(std::memory_order_acquire) == 1 ||
-                   b_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1))
+        if (b_ &&
+            (b_->refs_.load(std::memory_order_acquire) == 1 || b_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1))
             recycle(b_);
         b_ = nullptr;
     }
-    static void recycle(Buffer* b);   // back to the pool
+    static void recycle(Buffer* b); // back to the pool
     Buffer* b_ = nullptr;
 };
 
 // Pool statistics, for `--stats` and the memory tests.
 struct BufferPoolStats {
-    uint64_t allocated = 0;   // buffers currently handed out
-    uint64_t cached = 0;      // buffers held on free lists
+    uint64_t allocated = 0; // buffers currently handed out
+    uint64_t cached = 0;    // buffers held on free lists
     uint64_t bytes_in_use = 0;
 };
 BufferPoolStats buffer_pool_stats();
 
 struct Packet {
     BufRef buf;
-    uint32_t len = 0;         // valid bytes: vnet header + Ethernet frame
-    uint32_t vnet_len = 0;    // leading bytes that are the virtio-net header
-    uint64_t ts_ns = 0;       // capture/arrival time, ns since the Unix epoch
-    uint32_t ingress = 0;     // index of the node that created the packet
-    uint64_t seq = 0;         // per-ingress sequence number (0, 1, 2, ...)
+    uint32_t len = 0;      // valid bytes: vnet header + Ethernet frame
+    uint32_t vnet_len = 0; // leading bytes that are the virtio-net header
+    uint64_t ts_ns = 0;    // capture/arrival time, ns since the Unix epoch
+    uint32_t ingress = 0;  // index of the node that created the packet
+    uint64_t seq = 0;      // per-ingress sequence number (0, 1, 2, ...)
 
     const uint8_t* data() const { return buf.get()->data(); }
-    uint8_t* mutable_data();  // copies first if the buffer is shared
-    const uint8_t* frame() const { return data() + vnet_len; }    // Ethernet header
+    uint8_t* mutable_data();                                   // copies first if the buffer is shared
+    const uint8_t* frame() const { return data() + vnet_len; } // Ethernet header
     uint32_t frame_len() const { return len - vnet_len; }
 
     // A new packet holding a copy of `n` bytes.

@@ -19,8 +19,14 @@ bool parse_integer(const std::string& text, int64_t& out)
 
 bool parse_boolean(const std::string& text, bool& out)
 {
-    if (text == "true" || text == "on" || text == "yes") { out = true; return true; }
-    if (text == "false" || text == "off" || text == "no") { out = false; return true; }
+    if (text == "true" || text == "on" || text == "yes") {
+        out = true;
+        return true;
+    }
+    if (text == "false" || text == "off" || text == "no") {
+        out = false;
+        return true;
+    }
     return false;
 }
 

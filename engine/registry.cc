@@ -66,16 +66,17 @@ std::string Registry::check(const NodeSpec& spec)
         for (std::size_t i = 0; i < ports.size(); ++i) {
             const PortSpec& p = *ports[i];
             if (p.index != int(i))
-                fault(std::string(to_string(dir)) + " port '" + p.name + "' is declared at position " + std::to_string(i) +
-                      " but its handle has index " + std::to_string(p.index));
-            if (spec.port(p.name, dir) != &p) fault(std::string(to_string(dir)) + " port '" + p.name + "' is declared twice");
+                fault(std::string(to_string(dir)) + " port '" + p.name + "' is declared at position " +
+                      std::to_string(i) + " but its handle has index " + std::to_string(p.index));
+            if (spec.port(p.name, dir) != &p)
+                fault(std::string(to_string(dir)) + " port '" + p.name + "' is declared twice");
         }
     }
     for (std::size_t i = 0; i < spec.counters.size(); ++i) {
         const CounterSpec& c = spec.counters[i];
         if (c.index != i)
-            fault("counter '" + c.name + "' is declared at position " + std::to_string(i) + " but its handle has index " +
-                  (c.index == SIZE_MAX ? std::string("none") : std::to_string(c.index)));
+            fault("counter '" + c.name + "' is declared at position " + std::to_string(i) +
+                  " but its handle has index " + (c.index == SIZE_MAX ? std::string("none") : std::to_string(c.index)));
         for (std::size_t j = 0; j < i; ++j)
             if (spec.counters[j].name == c.name) fault("counter '" + c.name + "' is declared twice");
     }
@@ -96,8 +97,7 @@ bool Registry::add(NodeSpec spec)
 {
     if (const std::string faults = check(spec); !faults.empty()) throw std::logic_error(faults);
     const std::string name = spec.type;
-    if (!specs_.emplace(name, std::move(spec)).second)
-        throw std::logic_error("node type registered twice: " + name);
+    if (!specs_.emplace(name, std::move(spec)).second) throw std::logic_error("node type registered twice: " + name);
     return true;
 }
 
@@ -127,7 +127,10 @@ std::string suggest(const std::string& word, const std::vector<std::string>& can
     std::size_t best_d = SIZE_MAX;
     for (const auto& c : candidates) {
         std::size_t d = edit_distance(word, c);
-        if (d < best_d) { best_d = d; best = c; }
+        if (d < best_d) {
+            best_d = d;
+            best = c;
+        }
     }
     // A typo, not a different word: at most a third of the letters off.
     return best_d <= std::max<std::size_t>(2, word.size() / 3) ? best : std::string();

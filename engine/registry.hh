@@ -20,12 +20,12 @@ namespace colo {
 class Registry {
 public:
     static Registry& instance();
-    bool add(NodeSpec spec);   // throws std::logic_error when check() finds a fault
+    bool add(NodeSpec spec); // throws std::logic_error when check() finds a fault
     // Every fault of a spec, one per line; empty when it is sound.
     static std::string check(const NodeSpec& spec);
     const NodeSpec* find(const std::string& type) const;
-    std::vector<const NodeSpec*> all() const;   // sorted by type name
-    std::string nearest(const std::string& type) const;   // best "did you mean", or ""
+    std::vector<const NodeSpec*> all() const;           // sorted by type name
+    std::string nearest(const std::string& type) const; // best "did you mean", or ""
 
 private:
     std::map<std::string, NodeSpec> specs_;
@@ -38,5 +38,5 @@ std::string suggest(const std::string& word, const std::vector<std::string>& can
 
 #define COLO_REGISTER_CONCAT2(a, b) a##b
 #define COLO_REGISTER_CONCAT(a, b) COLO_REGISTER_CONCAT2(a, b)
-#define COLO_REGISTER_NODE(spec_expr) \
+#define COLO_REGISTER_NODE(spec_expr)                                                                                  \
     static const bool COLO_REGISTER_CONCAT(colo_registered_, __LINE__) = ::colo::Registry::instance().add(spec_expr)

@@ -64,7 +64,9 @@ private:
     }
     void wake_all()
     {
-        { std::lock_guard lock(mu_); }
+        {
+            std::lock_guard lock(mu_);
+        }
         cv_.notify_all();
     }
 

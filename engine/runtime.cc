@@ -14,7 +14,7 @@ namespace colo {
 struct Runtime::Impl {
     Impl(const GraphDecl& graph, RunOptions options) : graph(graph, std::move(options)) {}
     engine::RunningGraph graph;
-    std::unique_ptr<engine::ExecutionModel> model;   // destroyed first: it runs the graph's nodes
+    std::unique_ptr<engine::ExecutionModel> model; // destroyed first: it runs the graph's nodes
     bool replay = false;
 
     void start_nodes();
@@ -33,7 +33,7 @@ Runtime::~Runtime()
 {
     if (!impl_) return;
     impl_->graph.control.set_stopping();
-    impl_->model.reset();   // messages left by a node that threw are not run
+    impl_->model.reset(); // messages left by a node that threw are not run
 }
 
 void Runtime::Impl::start_nodes()
@@ -75,9 +75,15 @@ void Runtime::run()
     rt.drain_all();
 }
 
-void Runtime::stop() { impl_->graph.control.stop(); }
+void Runtime::stop()
+{
+    impl_->graph.control.stop();
+}
 
-const GraphDecl& Runtime::graph() const { return impl_->graph.decl; }
+const GraphDecl& Runtime::graph() const
+{
+    return impl_->graph.decl;
+}
 
 Node* Runtime::node(const std::string& name) const
 {
@@ -85,8 +91,17 @@ Node* Runtime::node(const std::string& name) const
     return i < 0 ? nullptr : impl_->graph.runners[i]->node.get();
 }
 
-RunMode Runtime::mode() const { return impl_->replay ? RunMode::replay : RunMode::live; }
-int64_t Runtime::peak_in_flight() const { return impl_->graph.control.peak_in_flight(); }
-std::vector<NodeStats> Runtime::stats() const { return impl_->graph.stats(); }
+RunMode Runtime::mode() const
+{
+    return impl_->replay ? RunMode::replay : RunMode::live;
+}
+int64_t Runtime::peak_in_flight() const
+{
+    return impl_->graph.control.peak_in_flight();
+}
+std::vector<NodeStats> Runtime::stats() const
+{
+    return impl_->graph.stats();
+}
 
 } // namespace colo

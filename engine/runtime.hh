@@ -26,11 +26,11 @@ namespace colo {
 
 // How the graph runs (docs/architecture.md, Time).
 enum class RunMode {
-    automatic,   // replay when every source is offline, else live
-    replay,      // one thread, sources merged by timestamp, packet-time clock,
-                 // so runs are repeatable; offline sources only
-    live,        // the oneTBB flow graph and a wall-clock timer, even when
-                 // every source is a file
+    automatic, // replay when every source is offline, else live
+    replay,    // one thread, sources merged by timestamp, packet-time clock,
+               // so runs are repeatable; offline sources only
+    live,      // the oneTBB flow graph and a wall-clock timer, even when
+               // every source is a file
 };
 
 struct RunOptions {
@@ -39,15 +39,15 @@ struct RunOptions {
     // oneTBB workers. 0: 1 for all-live graphs, one per core otherwise.
     unsigned threads = 0;
     RunMode mode = RunMode::automatic;
-    std::size_t batch_size = 256;    // packets per message pulled from offline sources
-    std::size_t max_in_flight = 64;  // messages in the graph before sources block
-    std::function<void(const std::string&)> log;   // defaults to stderr
+    std::size_t batch_size = 256;                // packets per message pulled from offline sources
+    std::size_t max_in_flight = 64;              // messages in the graph before sources block
+    std::function<void(const std::string&)> log; // defaults to stderr
 };
 
 struct PortStats {
     std::string name;
     uint64_t packets = 0, bytes = 0, batches = 0;
-    uint64_t unlinked_drops = 0;     // output ports with no link: packets discarded
+    uint64_t unlinked_drops = 0; // output ports with no link: packets discarded
 };
 
 struct NodeStats {
@@ -80,7 +80,7 @@ public:
     // The mode the graph runs in: RunMode::replay or RunMode::live, never
     // automatic (RunOptions::mode resolved against the graph's sources).
     RunMode mode() const;
-    int64_t peak_in_flight() const;   // most messages ever queued in the graph
+    int64_t peak_in_flight() const; // most messages ever queued in the graph
 
     struct Impl;
 

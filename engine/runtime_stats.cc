@@ -27,7 +27,8 @@ std::vector<NodeStats> engine::RunningGraph::stats() const
             ps.batches += in->batches.get();
         }
         for (const auto& op : r->out)
-            s.out.push_back(PortStats{op->name, op->packets.get(), op->bytes.get(), op->batches.get(), op->unlinked.get()});
+            s.out.push_back(
+                PortStats{op->name, op->packets.get(), op->bytes.get(), op->batches.get(), op->unlinked.get()});
         const auto& specs = r->decl->spec->counters;
         for (std::size_t i = 0; i < specs.size(); ++i) s.counters.emplace_back(specs[i].name, r->node->counter(i));
         all.push_back(std::move(s));
@@ -47,8 +48,8 @@ std::string format_stats(const std::vector<NodeStats>& stats)
         for (const auto& p : s.in) in += p.packets;
         for (const auto& p : s.out) out += p.packets;
         const uint64_t work = std::max(in, out);
-        std::snprintf(line, sizeof line, "%-18s %-16s %10llu %12llu %12llu %10.1f %10.1f\n", s.name.c_str(), s.type.c_str(),
-                      (unsigned long long)s.calls, (unsigned long long)in, (unsigned long long)out,
+        std::snprintf(line, sizeof line, "%-18s %-16s %10llu %12llu %12llu %10.1f %10.1f\n", s.name.c_str(),
+                      s.type.c_str(), (unsigned long long)s.calls, (unsigned long long)in, (unsigned long long)out,
                       s.calls ? double(work) / double(s.calls) : 0.0, work ? double(s.busy_ns) / double(work) : 0.0);
         os << line;
         for (const auto& p : s.out)

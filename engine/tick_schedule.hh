@@ -14,7 +14,7 @@ namespace colo::engine {
 struct TickDue {
     NodeRunner* runner;
     uint64_t interval;
-    uint64_t next = 0;   // 0: no time seen yet
+    uint64_t next = 0; // 0: no time seen yet
 
     uint64_t due(uint64_t now) const { return next ? next : now + interval; }
     void start(uint64_t now) { next = due(now); }

@@ -40,7 +40,8 @@ bool RunningGraph::replay_mode() const
     if (opt.mode == RunMode::replay)
         for (const auto& r : runners)
             if (r->node->source_kind() == SourceKind::live)
-                throw std::runtime_error("node '" + r->decl->name + "' is a live source; deterministic replay needs offline sources only");
+                throw std::runtime_error("node '" + r->decl->name +
+                                         "' is a live source; deterministic replay needs offline sources only");
     return opt.mode == RunMode::automatic ? sources.live == 0 : opt.mode == RunMode::replay;
 }
 

@@ -29,11 +29,11 @@ struct RunningGraph {
 
     GraphDecl decl;
     RunOptions opt;
-    CycleRate clock_rate;   // busy time: ticks to ns
-    std::vector<std::unique_ptr<NodeRunner>> runners;   // in declaration order
+    CycleRate clock_rate;                             // busy time: ticks to ns
+    std::vector<std::unique_ptr<NodeRunner>> runners; // in declaration order
     SourceCounts sources;
     RunControl control;
-    ExecutionModel* model = nullptr;   // set by the runtime once it chose one
+    ExecutionModel* model = nullptr; // set by the runtime once it chose one
     std::mutex log_mu;
 
     // Replay when asked for, or by default (RunMode::automatic) when no

@@ -20,7 +20,7 @@ public:
 
 private:
     uint64_t delay_ns_;
-    uint64_t due_ns_ = 0;   // 0 = no checkpoint in progress
+    uint64_t due_ns_ = 0; // 0 = no checkpoint in progress
 };
 
 } // namespace colo

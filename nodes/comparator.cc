@@ -15,8 +15,8 @@ constexpr InPortId primary{0, "primary"}, secondary{1, "secondary"}, control{2, 
 constexpr OutPortId out{0, "out"}, events{1, "events"};
 } // namespace port
 namespace prop {
-constexpr IntProperty compare_timeout{"compare_timeout"}, expired_scan_cycle{"expired_scan_cycle"}, max_queue_size{"max_queue_size"},
-                      idle_timeout{"idle_timeout"}, max_connections{"max_connections"};
+constexpr IntProperty compare_timeout{"compare_timeout"}, expired_scan_cycle{"expired_scan_cycle"},
+    max_queue_size{"max_queue_size"}, idle_timeout{"idle_timeout"}, max_connections{"max_connections"};
 constexpr BoolProperty vnet_hdr_support{"vnet_hdr_support"}, ipv6{"ipv6"}, vlan{"vlan"};
 constexpr ListProperty bypass{"bypass"};
 } // namespace prop
@@ -46,13 +46,18 @@ CompareConfig ComparatorNode::config_from(const Properties& p)
     return c;
 }
 
-ComparatorNode::ComparatorNode(const Properties& p) : core_(config_from(p)), control_(*this, counter::control, p.get(prop::vnet_hdr_support)) {}
+ComparatorNode::ComparatorNode(const Properties& p)
+    : core_(config_from(p)), control_(*this, counter::control, p.get(prop::vnet_hdr_support))
+{}
 
 void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
 {
     result_.released.reserve(batch.size()); // emit() hands the vector on, capacity included
     for (const auto& p : batch.packets) {
-        if (in_port == port::control) { control(p, out); continue; }
+        if (in_port == port::control) {
+            control(p, out);
+            continue;
+        }
         control_.check_vnet(p);
         if (in_port == port::primary) core_.primary(p, p.ts_ns, result_);
         else core_.secondary(p, p.ts_ns, result_);
@@ -64,7 +69,8 @@ void ComparatorNode::control(const Packet& command, Emit& out)
 {
     const Command cmd = control_.command(command);
     if (cmd == Command::checkpoint) {
-        const uint64_t before = core_.counters().released_flush, dropped_before = core_.counters().secondary_dropped_flush;
+        const uint64_t before = core_.counters().released_flush,
+                       dropped_before = core_.counters().secondary_dropped_flush;
         core_.checkpoint_done(result_);
         out.send(port::events, checkpoint_done_event(command.ts_ns, core_.counters().released_flush - before,
                                                      core_.counters().secondary_dropped_flush - dropped_before));
@@ -92,7 +98,9 @@ void ComparatorNode::emit(Emit& out)
     // Hand the released packets on as a whole vector, not one by one.
     auto& released = out.port(port::out).packets;
     if (released.empty()) released.swap(result_.released);
-    else released.insert(released.end(), std::make_move_iterator(result_.released.begin()), std::make_move_iterator(result_.released.end()));
+    else
+        released.insert(released.end(), std::make_move_iterator(result_.released.begin()),
+                        std::make_move_iterator(result_.released.end()));
     for (const auto& r : result_.events) {
         if (observer_) observer_(r);
         out.send(port::events, checkpoint_request_event(r));
@@ -125,30 +133,43 @@ NodeSpec spec()
         .ports =
             {
                 declare(port::primary, "the primary guest's output", Link::required),
-                declare(port::secondary, "the secondary guest's output (sequence numbers already rewritten)", Link::required),
+                declare(port::secondary, "the secondary guest's output (sequence numbers already rewritten)",
+                        Link::required),
                 declare(port::control, "{\"command\":\"checkpoint\"} (flush) or {\"command\":\"failover\"}"),
                 declare(port::out, "released primary packets, byte-identical"),
                 declare(port::events, "checkpoint_request and checkpoint_done events (JSON)"),
             },
         .properties =
             {
-                declare(prop::compare_timeout, {.default_value = "3000", .min = 1, .max = UINT32_MAX,
-                                                .doc = "ms a packet may wait for its twin before a checkpoint request"}),
-                declare(prop::expired_scan_cycle,
-                        {.default_value = "1000", .min = 1, .max = UINT32_MAX, .doc = "ms between scans for old packets"}),
-                declare(prop::max_queue_size, {.default_value = "1024", .min = 1, .max = UINT32_MAX,
+                declare(prop::compare_timeout,
+                        {.default_value = "3000",
+                         .min = 1,
+                         .max = UINT32_MAX,
+                         .doc = "ms a packet may wait for its twin before a checkpoint request"}),
+                declare(
+                    prop::expired_scan_cycle,
+                    {.default_value = "1000", .min = 1, .max = UINT32_MAX, .doc = "ms between scans for old packets"}),
+                declare(prop::max_queue_size, {.default_value = "1024",
+                                               .min = 1,
+                                               .max = UINT32_MAX,
                                                .doc = "packets queued per connection and side (this comparator only)"}),
-                declare(prop::vnet_hdr_support,
-                        {.default_value = "false",
-                         .doc = "packets may carry virtio-net headers; when off, a packet that has one is counted as a configuration mismatch"}),
-                declare(prop::idle_timeout, {.default_value = "60000", .min = 1, .max = UINT32_MAX,
+                declare(prop::vnet_hdr_support, {.default_value = "false",
+                                                 .doc = "packets may carry virtio-net headers; when off, a packet that "
+                                                        "has one is counted as a configuration mismatch"}),
+                declare(prop::idle_timeout, {.default_value = "60000",
+                                             .min = 1,
+                                             .max = UINT32_MAX,
                                              .doc = "ms after which an idle connection with empty queues expires"}),
-                declare(prop::max_connections, {.default_value = "65536", .min = 1, .max = 16777216,
-                                                .doc = "tracked connections; the least recently active is evicted beyond"}),
+                declare(prop::max_connections,
+                        {.default_value = "65536",
+                         .min = 1,
+                         .max = 16777216,
+                         .doc = "tracked connections; the least recently active is evicted beyond"}),
                 declare(prop::ipv6, {.default_value = "true", .doc = "compare IPv6 (QEMU passes it through)"}),
-                declare(prop::vlan, {.default_value = "true", .doc = "compare 802.1Q-tagged frames (QEMU passes them through)"}),
-                declare(prop::bypass,
-                        {.doc = "rules 'PROTO [host ADDR[/LEN]] [port N]' whose traffic is released uncompared, e.g. 'tcp port 3389'"}),
+                declare(prop::vlan,
+                        {.default_value = "true", .doc = "compare 802.1Q-tagged frames (QEMU passes them through)"}),
+                declare(prop::bypass, {.doc = "rules 'PROTO [host ADDR[/LEN]] [port N]' whose traffic is released "
+                                              "uncompared, e.g. 'tcp port 3389'"}),
             },
         .factory = construct<ComparatorNode>,
     };

@@ -19,7 +19,10 @@ std::string hex(const uint8_t* p, std::size_t n)
 
 } // namespace
 
-Packet command_message(std::string_view name, uint64_t ts_ns) { return event_packet(JsonObject().add("command", name).str(), ts_ns); }
+Packet command_message(std::string_view name, uint64_t ts_ns)
+{
+    return event_packet(JsonObject().add("command", name).str(), ts_ns);
+}
 
 Command parse_command(const Packet& p)
 {
@@ -32,13 +35,17 @@ Command parse_command(const Packet& p)
 Packet checkpoint_request_event(const CheckpointRequest& r)
 {
     JsonObject j;
-    j.add("event", "checkpoint_request").add_time("time", r.time_ns).add("reason", to_string(r.reason))
-        .add("side", to_string(r.side)).add("flow", r.flow.to_string());
+    j.add("event", "checkpoint_request")
+        .add_time("time", r.time_ns)
+        .add("reason", to_string(r.reason))
+        .add("side", to_string(r.side))
+        .add("flow", r.flow.to_string());
     if (r.divergence) {
         const Divergence& d = *r.divergence;
         j.add("offset", d.offset);
         if (d.tcp) j.add("seq", uint64_t(d.seq));
-        j.add("context_lead", uint64_t(d.lead)).add("primary_bytes", hex(d.primary.data(), d.primary_len))
+        j.add("context_lead", uint64_t(d.lead))
+            .add("primary_bytes", hex(d.primary.data(), d.primary_len))
             .add("secondary_bytes", hex(d.secondary.data(), d.secondary_len));
     }
     return event_packet(j.str(), r.time_ns);
@@ -55,9 +62,15 @@ Packet checkpoint_done_event(uint64_t ts_ns, uint64_t released, uint64_t seconda
                         ts_ns);
 }
 
-Packet failover_event(uint64_t ts_ns) { return event_packet(JsonObject().add("event", "failover").add_time("time", ts_ns).str(), ts_ns); }
+Packet failover_event(uint64_t ts_ns)
+{
+    return event_packet(JsonObject().add("event", "failover").add_time("time", ts_ns).str(), ts_ns);
+}
 
-bool is_checkpoint_request(const Packet& p) { return json_string_field(packet_text(p), "event") == "checkpoint_request"; }
+bool is_checkpoint_request(const Packet& p)
+{
+    return json_string_field(packet_text(p), "event") == "checkpoint_request";
+}
 
 std::optional<CheckpointRequestFields> parse_checkpoint_request(std::string_view json)
 {

@@ -13,7 +13,7 @@
 #pragma once
 
 #include "engine/packet.hh"
-#include "nodes/proto/event_json.hh"   // packet_text()
+#include "nodes/proto/event_json.hh" // packet_text()
 
 #include <cstdint>
 #include <optional>
@@ -28,7 +28,10 @@ enum class Command { checkpoint, failover, unknown };
 
 // {"command":"NAME"}, stamped ts_ns. control-script sends any NAME it is given.
 Packet command_message(std::string_view name, uint64_t ts_ns);
-inline Packet checkpoint_command(uint64_t ts_ns) { return command_message("checkpoint", ts_ns); }
+inline Packet checkpoint_command(uint64_t ts_ns)
+{
+    return command_message("checkpoint", ts_ns);
+}
 // What a control message asks for; unknown for anything else.
 Command parse_command(const Packet& p);
 

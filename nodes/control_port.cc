@@ -5,14 +5,16 @@ namespace colo {
 void ControlPort::declare_counters(std::vector<CounterSpec>& specs, CounterRange at)
 {
     specs.push_back({"unknown_commands", "control messages that were neither checkpoint nor failover", at.first});
-    specs.push_back({"vnet_mismatches", "packets with a virtio-net header while vnet_hdr_support is off", at.first + 1});
+    specs.push_back(
+        {"vnet_mismatches", "packets with a virtio-net header while vnet_hdr_support is off", at.first + 1});
 }
 
 Command ControlPort::command(const Packet& p)
 {
     const Command c = parse_command(p);
     if (c != Command::unknown) return c;
-    if (node_.counter(unknown_commands_) == 0) node_.log("unknown control message: " + std::string(packet_text(p).substr(0, 80)));
+    if (node_.counter(unknown_commands_) == 0)
+        node_.log("unknown control message: " + std::string(packet_text(p).substr(0, 80)));
     node_.count(unknown_commands_);
     return c;
 }

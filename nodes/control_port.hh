@@ -22,8 +22,7 @@ public:
     // `at`: where `node` declared the two counters.
     ControlPort(Node& node, CounterRange at, bool vnet_hdr_support)
         : node_(node), unknown_commands_(at.at(0)), vnet_mismatches_(at.at(1)), vnet_hdr_support_(vnet_hdr_support)
-    {
-    }
+    {}
 
     // What a message on the control port asks for; an unknown one is logged
     // the first time and counted every time.

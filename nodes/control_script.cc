@@ -12,9 +12,15 @@ namespace colo {
 
 namespace {
 
-namespace port { constexpr OutPortId control{0, "control"}; }
-namespace prop { constexpr ListProperty at{"at"}; }
-namespace counter { constexpr CounterId commands{0, "commands"}; }
+namespace port {
+constexpr OutPortId control{0, "control"};
+}
+namespace prop {
+constexpr ListProperty at{"at"};
+}
+namespace counter {
+constexpr CounterId commands{0, "commands"};
+}
 
 // Whole decimal seconds to nanoseconds without floating point, so that
 // "1700000000.020000" is exactly the capture's microsecond timestamp.
@@ -22,10 +28,13 @@ bool parse_seconds(const std::string& text, uint64_t& ns)
 {
     const auto dot = text.find('.');
     const std::string whole = text.substr(0, dot), frac = dot == std::string::npos ? "" : text.substr(dot + 1);
-    const auto digits = [](const std::string& s) { return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); }); };
+    const auto digits = [](const std::string& s) {
+        return std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+    };
     if (whole.empty() || whole.size() > 10 || !digits(whole) || frac.size() > 9 || !digits(frac)) return false;
     if (dot != std::string::npos && frac.empty()) return false;
-    ns = std::stoull(whole) * 1'000'000'000ull + (frac.empty() ? 0 : std::stoull(frac + std::string(9 - frac.size(), '0')));
+    ns = std::stoull(whole) * 1'000'000'000ull +
+         (frac.empty() ? 0 : std::stoull(frac + std::string(9 - frac.size(), '0')));
     return true;
 }
 
@@ -82,9 +91,10 @@ NodeSpec spec()
         .ports = {declare(port::control, "control commands, e.g. for a rewriter's or comparator's control port")},
         .properties =
             {
-                declare(prop::at, {.required = true,
-                                   .doc = "\"SECONDS COMMAND\" items: epoch seconds (up to 9 decimals) and one word such as "
-                                          "checkpoint or failover"}),
+                declare(prop::at,
+                        {.required = true,
+                         .doc = "\"SECONDS COMMAND\" items: epoch seconds (up to 9 decimals) and one word such as "
+                                "checkpoint or failover"}),
             },
         .counters = {declare(counter::commands, "commands emitted")},
         .factory = construct<ControlScript>,

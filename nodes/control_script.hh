@@ -31,7 +31,7 @@ public:
     static Step parse_step(const std::string& item);
 
 private:
-    std::vector<Step> steps_;   // in time order
+    std::vector<Step> steps_; // in time order
     std::size_t next_ = 0;
 };
 

@@ -7,9 +7,15 @@ namespace colo {
 
 namespace {
 
-namespace port { constexpr InPortId in{0, "in"}; }
-namespace prop { constexpr StringProperty file{"file"}; }
-namespace counter { constexpr CounterId packets{0, "packets"}; }
+namespace port {
+constexpr InPortId in{0, "in"};
+}
+namespace prop {
+constexpr StringProperty file{"file"};
+}
+namespace counter {
+constexpr CounterId packets{0, "packets"};
+}
 
 uint32_t fnv1a(const uint8_t* p, std::size_t n)
 {
@@ -52,23 +58,26 @@ std::string describe_packet(const Packet& p, uint64_t base_ts_ns)
     const uint8_t* d = p.data();
     if (!f.ok()) {
         if (f.status == ParseStatus::not_ip)
-            std::snprintf(buf, sizeof buf, "ether 0x%04x len=%u hash=%08x", f.ethertype, p.frame_len(), fnv1a(p.frame(), p.frame_len()));
+            std::snprintf(buf, sizeof buf, "ether 0x%04x len=%u hash=%08x", f.ethertype, p.frame_len(),
+                          fnv1a(p.frame(), p.frame_len()));
         else
-            std::snprintf(buf, sizeof buf, "malformed(%s) len=%u hash=%08x", to_string(f.status), p.frame_len(), fnv1a(p.frame(), p.frame_len()));
+            std::snprintf(buf, sizeof buf, "malformed(%s) len=%u hash=%08x", to_string(f.status), p.frame_len(),
+                          fnv1a(p.frame(), p.frame_len()));
         return s + buf;
     }
     const bool ports = f.has_l4 && (f.sport || f.dport);
     const std::string src = endpoint(f, f.src, f.sport, ports), dst = endpoint(f, f.dst, f.dport, ports);
     if (f.is_tcp()) {
         std::snprintf(buf, sizeof buf, "tcp %s > %s [%s] seq=%u ack=%u len=%u hash=%08x", src.c_str(), dst.c_str(),
-                      tcp_flags(f.tcp_flags).c_str(), f.seq, f.ack, f.payload_len, fnv1a(d + f.payload_off, f.payload_len));
+                      tcp_flags(f.tcp_flags).c_str(), f.seq, f.ack, f.payload_len,
+                      fnv1a(d + f.payload_off, f.payload_len));
     } else if (f.is_udp()) {
         std::snprintf(buf, sizeof buf, "udp %s > %s len=%u hash=%08x", src.c_str(), dst.c_str(), f.payload_len,
                       fnv1a(d + f.payload_off, f.payload_len));
     } else if ((f.l4_proto == 1 || f.l4_proto == 58) && f.has_l4) {
-        std::snprintf(buf, sizeof buf, "%s %s > %s type=%u code=%u len=%u hash=%08x", f.l4_proto == 1 ? "icmp" : "icmp6",
-                      src.c_str(), dst.c_str(), d[f.l4_off], d[f.l4_off + 1], f.l3_end - f.l4_off,
-                      fnv1a(d + f.l4_off, f.l3_end - f.l4_off));
+        std::snprintf(buf, sizeof buf, "%s %s > %s type=%u code=%u len=%u hash=%08x",
+                      f.l4_proto == 1 ? "icmp" : "icmp6", src.c_str(), dst.c_str(), d[f.l4_off], d[f.l4_off + 1],
+                      f.l3_end - f.l4_off, fnv1a(d + f.l4_off, f.l3_end - f.l4_off));
     } else {
         std::snprintf(buf, sizeof buf, "ip proto=%u %s > %s%s len=%u hash=%08x", f.l4_proto, src.c_str(), dst.c_str(),
                       f.is_fragment ? " frag" : "", f.l3_end - f.l4_off, fnv1a(d + f.l4_off, f.l3_end - f.l4_off));

@@ -6,12 +6,16 @@
 namespace colo {
 
 namespace {
-namespace port { constexpr InPortId in{0, "in"}; }
+namespace port {
+constexpr InPortId in{0, "in"};
+}
 namespace prop {
 constexpr StringProperty file{"file"};
 constexpr BoolProperty append{"append"};
 } // namespace prop
-namespace counter { constexpr CounterId events{0, "events"}; }
+namespace counter {
+constexpr CounterId events{0, "events"};
+}
 } // namespace
 
 EventLog::EventLog(const Properties& p) : out_(p.get(prop::file), p.get(prop::append)) {}

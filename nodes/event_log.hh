@@ -6,7 +6,6 @@
 #include "engine/node.hh"
 #include "nodes/io/text_output.hh"
 
-
 namespace colo {
 
 class EventLog : public Node {

@@ -18,23 +18,29 @@ namespace colo {
 
 namespace {
 
-namespace port { constexpr InPortId in{0, "in"}; }
+namespace port {
+constexpr InPortId in{0, "in"};
+}
 namespace prop {
 constexpr ListProperty command{"command"};
 constexpr IntProperty max_running{"max_running"}, timeout_ms{"timeout_ms"};
 } // namespace prop
 namespace counter {
-constexpr CounterId started{0, "started"}, succeeded{1, "succeeded"}, failed{2, "failed"}, skipped_busy{3, "skipped_busy"};
+constexpr CounterId started{0, "started"}, succeeded{1, "succeeded"}, failed{2, "failed"},
+    skipped_busy{3, "skipped_busy"};
 } // namespace counter
 
 uint64_t steady_now()
 {
-    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch()).count());
+    return uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+            .count());
 }
 } // namespace
 
 ExecHook::ExecHook(const Properties& p)
-    : argv_(p.get(prop::command)), max_running_(std::size_t(p.get(prop::max_running))),
+    : argv_(p.get(prop::command)),
+      max_running_(std::size_t(p.get(prop::max_running))),
       timeout_ns_(uint64_t(p.get(prop::timeout_ms)) * 1'000'000)
 {
     if (argv_.empty() || argv_[0].empty()) throw std::runtime_error("'command' needs at least a program name");
@@ -47,14 +53,18 @@ void ExecHook::push(int, const Batch& batch, Emit&)
         const std::string_view json = packet_text(p);
         const auto request = parse_checkpoint_request(json);
         if (!request) continue;
-        if (running_.size() >= max_running_) { count(counter::skipped_busy); continue; }
+        if (running_.size() >= max_running_) {
+            count(counter::skipped_busy);
+            continue;
+        }
         spawn(std::string(json), *request);
     }
 }
 
 void ExecHook::spawn(const std::string& json, const CheckpointRequestFields& request)
 {
-    std::vector<std::string> env_store = {"COLO_EVENT=" + json, "COLO_REASON=" + request.reason, "COLO_FLOW=" + request.flow};
+    std::vector<std::string> env_store = {"COLO_EVENT=" + json, "COLO_REASON=" + request.reason,
+                                          "COLO_FLOW=" + request.flow};
     std::vector<char*> envp;
     for (char** e = environ; *e; ++e)
         if (std::strncmp(*e, "COLO_", 5) != 0) envp.push_back(*e);
@@ -85,7 +95,10 @@ void ExecHook::reap()
             r = waitpid(it->pid, &status, 0);
             log(argv_[0] + ": killed after timeout");
         }
-        if (r == 0) { ++it; continue; }
+        if (r == 0) {
+            ++it;
+            continue;
+        }
         count(r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? counter::succeeded : counter::failed);
         it = running_.erase(it);
     }
@@ -106,16 +119,19 @@ NodeSpec spec()
     return {
         .type = "exec",
         .summary = "Run a command (argv, no shell) on each checkpoint request",
-        .description = "For every checkpoint_request event on `in`, starts COMMAND with the event in the environment: "
-                       "COLO_EVENT (the JSON object), COLO_REASON and COLO_FLOW. No shell is involved, so event text can "
-                       "never be interpreted as shell syntax. At most MAX_RUNNING commands run at once; further requests "
-                       "are counted as skipped. A command still running after TIMEOUT_MS is killed.",
+        .description =
+            "For every checkpoint_request event on `in`, starts COMMAND with the event in the environment: "
+            "COLO_EVENT (the JSON object), COLO_REASON and COLO_FLOW. No shell is involved, so event text can "
+            "never be interpreted as shell syntax. At most MAX_RUNNING commands run at once; further requests "
+            "are counted as skipped. A command still running after TIMEOUT_MS is killed.",
         .ports = {declare(port::in, "events", Link::required)},
         .properties =
             {
                 declare(prop::command, {.required = true, .doc = "argv: program and arguments"}),
-                declare(prop::max_running, {.default_value = "1", .min = 1, .max = 64, .doc = "commands allowed to run at once"}),
-                declare(prop::timeout_ms, {.default_value = "10000", .min = 1, .max = 3600000, .doc = "kill a command after this long"}),
+                declare(prop::max_running,
+                        {.default_value = "1", .min = 1, .max = 64, .doc = "commands allowed to run at once"}),
+                declare(prop::timeout_ms,
+                        {.default_value = "10000", .min = 1, .max = 3600000, .doc = "kill a command after this long"}),
             },
         .counters =
             {

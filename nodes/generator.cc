@@ -8,15 +8,20 @@
 namespace colo {
 
 namespace {
-namespace port { constexpr OutPortId out{0, "out"}; }
-namespace prop { constexpr IntProperty count{"count"}, size{"size"}, flows{"flows"}; }
-namespace counter { constexpr CounterId packets{0, "packets"}; }
+namespace port {
+constexpr OutPortId out{0, "out"};
+}
+namespace prop {
+constexpr IntProperty count{"count"}, size{"size"}, flows{"flows"};
+}
+namespace counter {
+constexpr CounterId packets{0, "packets"};
+}
 } // namespace
 
 Generator::Generator(const Properties& p)
     : count_(uint64_t(p.get(prop::count))), size_(uint32_t(p.get(prop::size))), flows_(uint32_t(p.get(prop::flows)))
-{
-}
+{}
 
 bool Generator::peek_time(uint64_t& ts_ns)
 {
@@ -79,7 +84,8 @@ NodeSpec spec()
             {
                 declare(prop::count, {.default_value = "1000", .min = 0, .doc = "frames to emit"}),
                 declare(prop::size, {.default_value = "64", .min = 60, .max = 9000, .doc = "frame size in bytes"}),
-                declare(prop::flows, {.default_value = "1", .min = 1, .max = 65535, .doc = "distinct UDP source ports"}),
+                declare(prop::flows,
+                        {.default_value = "1", .min = 1, .max = 65535, .doc = "distinct UDP source ports"}),
             },
         .counters = {declare(counter::packets, "frames emitted")},
         .factory = construct<Generator>,

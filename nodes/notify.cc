@@ -13,15 +13,16 @@ constexpr OutPortId control{0, "control"};
 } // namespace port
 namespace counter {
 constexpr CounterRange endpoint = Socket::endpoint_counter_range;
-constexpr CounterId requests_sent{endpoint.end(), "requests_sent"}, checkpoints_received{endpoint.end() + 1, "checkpoints_received"},
-                    handshakes{endpoint.end() + 2, "handshakes"}, unsupported{endpoint.end() + 3, "unsupported"};
+constexpr CounterId requests_sent{endpoint.end(), "requests_sent"},
+    checkpoints_received{endpoint.end() + 1, "checkpoints_received"}, handshakes{endpoint.end() + 2, "handshakes"},
+    unsupported{endpoint.end() + 3, "unsupported"};
 } // namespace counter
 } // namespace
 
 Notify::Notify(const Properties& p)
 {
     StreamEndpointConfig c = Socket::endpoint_config(p);
-    c.vnet_hdr_out = false;   // QEMU never writes VNET_LEN on notify_dev
+    c.vnet_hdr_out = false; // QEMU never writes VNET_LEN on notify_dev
     endpoint_ = std::make_unique<StreamEndpoint>(c);
 }
 
@@ -80,13 +81,12 @@ NodeSpec spec()
     NodeSpec s{
         .type = "notify",
         .summary = "Xen COLO notify_dev channel: checkpoint requests out, flushes in",
-        .description =
-            "Sends DO_CHECKPOINT for every checkpoint_request event on `events`; emits "
-            "{\"command\":\"checkpoint\"} on `control` for every COLO_CHECKPOINT received, and answers "
-            "COLO_USERSPACE_PROXY_INIT with COLO_COMPARE_GET_XEN_INIT. Link `control` to a comparator's "
-            "`control` port. Unknown messages are logged and counted. Output is queued and waited for "
-            "as on a socket node: a COLO frame that reads nothing for stall_timeout is stalled, and "
-            "the requests that do not fit are dropped and counted (drop_stalled) until it reads again.",
+        .description = "Sends DO_CHECKPOINT for every checkpoint_request event on `events`; emits "
+                       "{\"command\":\"checkpoint\"} on `control` for every COLO_CHECKPOINT received, and answers "
+                       "COLO_USERSPACE_PROXY_INIT with COLO_COMPARE_GET_XEN_INIT. Link `control` to a comparator's "
+                       "`control` port. Unknown messages are logged and counted. Output is queued and waited for "
+                       "as on a socket node: a COLO frame that reads nothing for stall_timeout is stalled, and "
+                       "the requests that do not fit are dropped and counted (drop_stalled) until it reads again.",
         .ports =
             {
                 declare(port::events, "events; checkpoint_request ones are sent as DO_CHECKPOINT"),

@@ -32,7 +32,7 @@ private:
     void publish();
 
     std::unique_ptr<StreamEndpoint> endpoint_;
-    std::mutex protocol_mu_;   // on_message runs on the I/O thread, counters are read from the graph
+    std::mutex protocol_mu_; // on_message runs on the I/O thread, counters are read from the graph
     NotifyProtocol protocol_;
 };
 

@@ -5,8 +5,12 @@
 namespace colo {
 
 namespace {
-namespace port { constexpr InPortId in{0, "in"}; }
-namespace counter { constexpr CounterId packets{0, "packets"}, bytes{1, "bytes"}; }
+namespace port {
+constexpr InPortId in{0, "in"};
+}
+namespace counter {
+constexpr CounterId packets{0, "packets"}, bytes{1, "bytes"};
+}
 } // namespace
 
 void NullSink::push(int, const Batch& batch, Emit&)

@@ -19,7 +19,7 @@ constexpr EnumProperty direction{"direction"};
 } // namespace prop
 namespace counter {
 constexpr CounterId frames_in{0, "frames_in"}, frames_out{1, "frames_out"}, drop_inject_error{2, "drop_inject_error"},
-                    drop_after_stop{3, "drop_after_stop"};
+    drop_after_stop{3, "drop_after_stop"};
 } // namespace counter
 } // namespace
 
@@ -42,7 +42,7 @@ PcapLive::PcapLive(const Properties& p) : device_(p.get(prop::device))
     try {
         configure(p);
     } catch (...) {
-        pcap_close(pcap_);   // the destructor does not run for a throwing constructor
+        pcap_close(pcap_); // the destructor does not run for a throwing constructor
         pcap_ = nullptr;
         throw;
     }
@@ -66,7 +66,10 @@ void PcapLive::configure(const Properties& p)
     pcap_setnonblock(pcap_, 1, err);
 }
 
-PcapLive::~PcapLive() { finish(); }
+PcapLive::~PcapLive()
+{
+    finish();
+}
 
 void PcapLive::on_start(Injector& injector)
 {
@@ -125,7 +128,9 @@ NodeSpec spec()
             {
                 declare(prop::device, {.required = true, .doc = "interface name"}),
                 declare(prop::filter, {.doc = "BPF capture filter (tcpdump syntax)"}),
-                declare(prop::direction, {.default_value = "in", .choices = {"in", "out", "inout"}, .doc = "which direction to capture"}),
+                declare(
+                    prop::direction,
+                    {.default_value = "in", .choices = {"in", "out", "inout"}, .doc = "which direction to capture"}),
             },
         .counters =
             {

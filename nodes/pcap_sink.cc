@@ -13,13 +13,17 @@
 namespace colo {
 
 namespace {
-namespace port { constexpr InPortId in{0, "in"}; }
+namespace port {
+constexpr InPortId in{0, "in"};
+}
 namespace prop {
 constexpr StringProperty file{"file"};
 constexpr IntProperty snaplen{"snaplen"};
 constexpr BoolProperty flush{"flush"};
 } // namespace prop
-namespace counter { constexpr CounterId packets{0, "packets"}, bytes{1, "bytes"}, write_errors{2, "write_errors"}; }
+namespace counter {
+constexpr CounterId packets{0, "packets"}, bytes{1, "bytes"}, write_errors{2, "write_errors"};
+}
 } // namespace
 
 PcapSink::PcapSink(const Properties& p) : file_(p.get(prop::file)), flush_each_batch_(p.get(prop::flush))
@@ -47,7 +51,10 @@ std::string PcapSink::open()
     return pcap_geterr(dead_);
 }
 
-PcapSink::~PcapSink() { finish(); }
+PcapSink::~PcapSink()
+{
+    finish();
+}
 
 void PcapSink::check_stream()
 {
@@ -58,7 +65,10 @@ void PcapSink::check_stream()
 
 void PcapSink::push(int, const Batch& batch, Emit&)
 {
-    if (failed_) { count(counter::write_errors, batch.size()); return; }
+    if (failed_) {
+        count(counter::write_errors, batch.size());
+        return;
+    }
     for (const auto& p : batch.packets) {
         pcap_pkthdr h{};
         h.ts.tv_sec = time_t(p.ts_ns / 1'000'000'000ull);
@@ -69,7 +79,10 @@ void PcapSink::push(int, const Batch& batch, Emit&)
     }
     if (flush_each_batch_) pcap_dump_flush(dumper_);
     check_stream();
-    if (failed_) { count(counter::write_errors, batch.size()); return; }
+    if (failed_) {
+        count(counter::write_errors, batch.size());
+        return;
+    }
     count(counter::packets, batch.size());
     count(counter::bytes, batch.bytes());
 }
@@ -82,7 +95,8 @@ void PcapSink::drain(Emit&)
 void PcapSink::finish()
 {
     if (dumper_) {
-        if (pcap_dump_flush(dumper_) != 0 && !failed_) log(file_ + ": final flush failed (" + std::strerror(errno) + ")");
+        if (pcap_dump_flush(dumper_) != 0 && !failed_)
+            log(file_ + ": final flush failed (" + std::strerror(errno) + ")");
         pcap_dump_close(dumper_);
     }
     if (dead_) pcap_close(dead_);
@@ -104,9 +118,11 @@ NodeSpec spec()
         .properties =
             {
                 declare(prop::file, {.required = true, .doc = "pcap file to write"}),
-                declare(prop::snaplen, {.default_value = "262144", .min = 64, .max = 262144, .doc = "bytes of each frame kept"}),
-                declare(prop::flush, {.default_value = "false",
-                                      .doc = "flush after every batch (for live graphs whose file is read while running)"}),
+                declare(prop::snaplen,
+                        {.default_value = "262144", .min = 64, .max = 262144, .doc = "bytes of each frame kept"}),
+                declare(prop::flush,
+                        {.default_value = "false",
+                         .doc = "flush after every batch (for live graphs whose file is read while running)"}),
             },
         .counters =
             {

@@ -15,7 +15,9 @@
 namespace colo {
 
 namespace {
-namespace port { constexpr OutPortId out{0, "out"}; }
+namespace port {
+constexpr OutPortId out{0, "out"};
+}
 namespace prop {
 constexpr StringProperty file{"file"};
 constexpr EnumProperty timing{"timing"};
@@ -23,18 +25,25 @@ constexpr IntProperty loop{"loop"}, vnet_hdr_len{"vnet_hdr_len"};
 constexpr BoolProperty read_ahead{"read_ahead"};
 } // namespace prop
 namespace counter {
-constexpr CounterId packets{0, "packets"}, bytes{1, "bytes"}, snapped{2, "snapped"}, truncated_files{3, "truncated_files"};
+constexpr CounterId packets{0, "packets"}, bytes{1, "bytes"}, snapped{2, "snapped"},
+    truncated_files{3, "truncated_files"};
 } // namespace counter
 } // namespace
 
 PcapSource::PcapSource(const Properties& p)
-    : file_(p.get(prop::file)), paced_(p.get(prop::timing) == "original"), read_ahead_(p.get(prop::read_ahead)),
-      passes_(p.get(prop::loop)), vnet_len_(uint32_t(p.get(prop::vnet_hdr_len)))
+    : file_(p.get(prop::file)),
+      paced_(p.get(prop::timing) == "original"),
+      read_ahead_(p.get(prop::read_ahead)),
+      passes_(p.get(prop::loop)),
+      vnet_len_(uint32_t(p.get(prop::vnet_hdr_len)))
 {
     open();
 }
 
-PcapSource::~PcapSource() { finish(); }
+PcapSource::~PcapSource()
+{
+    finish();
+}
 
 void PcapSource::open()
 {
@@ -86,7 +95,10 @@ bool PcapSource::read_one(Packet& out)
             break;
         }
         // End of this pass: reopen, shifting time so it keeps moving forward.
-        if (passes_ != 0 && pass_ + 1 >= passes_) { eof_ = true; break; }
+        if (passes_ != 0 && pass_ + 1 >= passes_) {
+            eof_ = true;
+            break;
+        }
         ++pass_;
         pass_offset_ns_ = last_ts_ + 1'000'000 - first_ts_;
         pcap_close(pcap_);
@@ -117,7 +129,8 @@ Packet* PcapSource::front()
     if (chunk_pos_ == chunk_.size()) {
         chunk_pos_ = 0;
         if (read_ahead_) {
-            if (!ahead_) ahead_ = std::make_unique<ReadAhead>([this](ReadAhead::Chunk& c) { return fill(c, 256 * 1024); }, 4);
+            if (!ahead_)
+                ahead_ = std::make_unique<ReadAhead>([this](ReadAhead::Chunk& c) { return fill(c, 256 * 1024); }, 4);
             if (!ahead_->next(chunk_)) chunk_.clear();
         } else {
             chunk_.clear();
@@ -185,7 +198,10 @@ void PcapSource::stop_thread()
     if (thread_.joinable()) thread_.join();
 }
 
-void PcapSource::drain(Emit&) { stop_thread(); }
+void PcapSource::drain(Emit&)
+{
+    stop_thread();
+}
 
 void PcapSource::finish()
 {
@@ -210,16 +226,23 @@ NodeSpec spec()
         .properties =
             {
                 declare(prop::file, {.required = true, .doc = "pcap file to read"}),
-                declare(prop::timing, {.default_value = "fast", .choices = {"fast", "original"},
-                                       .doc = "fast: as fast as possible on packet time; original: at the capture's pace"}),
+                declare(prop::timing,
+                        {.default_value = "fast",
+                         .choices = {"fast", "original"},
+                         .doc = "fast: as fast as possible on packet time; original: at the capture's pace"}),
                 declare(prop::loop, {.default_value = "1", .min = 0, .doc = "passes over the file; 0 = forever"}),
-                declare(prop::vnet_hdr_len, {.default_value = "0", .min = 0, .max = 20,
-                                             .doc = "prepend a zeroed virtio-net header of this many bytes to every frame"}),
-                declare(prop::read_ahead,
-                        {.default_value = "false",
-                         .doc = "read on a thread of its own, up to 1 MiB ahead: a replay through a graph that does real work "
-                                "(a comparator) finishes sooner on a second core, for more CPU in all (docs/performance.md); "
-                                "a graph that only moves packets is slower"}),
+                declare(prop::vnet_hdr_len,
+                        {.default_value = "0",
+                         .min = 0,
+                         .max = 20,
+                         .doc = "prepend a zeroed virtio-net header of this many bytes to every frame"}),
+                declare(
+                    prop::read_ahead,
+                    {.default_value = "false",
+                     .doc =
+                         "read on a thread of its own, up to 1 MiB ahead: a replay through a graph that does real work "
+                         "(a comparator) finishes sooner on a second core, for more CPU in all (docs/performance.md); "
+                         "a graph that only moves packets is slower"}),
             },
         .counters =
             {

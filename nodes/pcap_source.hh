@@ -40,7 +40,7 @@ protected:
 private:
     // On the read-ahead thread, if there is one:
     void open();
-    bool read_one(Packet& out); // false at the end of the input
+    bool read_one(Packet& out);                                // false at the end of the input
     bool fill(ReadAhead::Chunk& chunk, std::size_t max_bytes); // false at the end
     // On the thread that consumes (the runtime's driver, or the paced one):
     Packet* front(); // the next packet, or nullptr at the end
@@ -50,7 +50,7 @@ private:
     std::string file_;
     bool paced_;
     bool read_ahead_;
-    int64_t passes_;          // 0 = forever
+    int64_t passes_; // 0 = forever
     uint32_t vnet_len_;
     pcap_t* pcap_ = nullptr;
     std::vector<char> read_buffer_; // the stdio buffer of pcap_'s file

@@ -25,7 +25,7 @@ constexpr IntProperty checkpoint_delay{"checkpoint_delay"};
 } // namespace prop
 namespace counter {
 constexpr CounterId requests_sent{0, "requests_sent"}, requests_failed{1, "requests_failed"}, resumes{2, "resumes"},
-                    qmp_errors{3, "qmp_errors"}, connections{4, "connections"};
+    qmp_errors{3, "qmp_errors"}, connections{4, "connections"};
 } // namespace counter
 
 // QMP puts a space after colons; match `"event": "RESUME"` tolerantly.
@@ -48,7 +48,10 @@ bool has_member(const std::string& line, const char* key, const char* value = nu
 
 Qmp::Qmp(const Properties& p) : path_(p.get(prop::path)), checkpoint_delay_ms_(p.get(prop::checkpoint_delay)) {}
 
-Qmp::~Qmp() { stop(); }
+Qmp::~Qmp()
+{
+    stop();
+}
 
 void Qmp::on_start(Injector& injector)
 {
@@ -73,7 +76,8 @@ void Qmp::run(Injector& injector)
         if (!session(injector)) {
             if (!said) log("qmp " + path_ + ": not connected; retrying");
             said = true;
-            for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop_.load(); waited += std::chrono::milliseconds(50))
+            for (auto waited = std::chrono::milliseconds(0); waited < backoff && !stop_.load();
+                 waited += std::chrono::milliseconds(50))
                 std::this_thread::sleep_for(std::chrono::milliseconds(50));
             backoff = std::min(backoff * 2, std::chrono::milliseconds(5000));
         } else {
@@ -155,11 +159,12 @@ NodeSpec spec()
     return {
         .type = "qmp",
         .summary = "KVM COLO checkpoints over QEMU's QMP: requests out, RESUME in",
-        .description = "Connects to a QMP monitor socket of the primary QEMU (reconnecting while it is away). For every "
-                       "checkpoint_request event on `events` it sends migrate-set-parameters x-checkpoint-delay, which "
-                       "makes a running KVM COLO checkpoint at once; for every RESUME event QEMU emits (the primary VM "
-                       "resumes after each checkpoint) it emits {\"command\":\"checkpoint\"} on `control`, so a comparator "
-                       "flushes after the checkpoint, as QEMU's own colo-compare does.",
+        .description =
+            "Connects to a QMP monitor socket of the primary QEMU (reconnecting while it is away). For every "
+            "checkpoint_request event on `events` it sends migrate-set-parameters x-checkpoint-delay, which "
+            "makes a running KVM COLO checkpoint at once; for every RESUME event QEMU emits (the primary VM "
+            "resumes after each checkpoint) it emits {\"command\":\"checkpoint\"} on `control`, so a comparator "
+            "flushes after the checkpoint, as QEMU's own colo-compare does.",
         .ports =
             {
                 declare(port::events, "events; checkpoint_request ones ask QEMU for a checkpoint"),
@@ -167,10 +172,13 @@ NodeSpec spec()
             },
         .properties =
             {
-                declare(prop::path, {.required = true, .doc = "QMP unix socket (QEMU -qmp unix:PATH,server=on,wait=off)"}),
-                declare(prop::checkpoint_delay,
-                        {.default_value = "20000", .min = 0,
-                         .doc = "ms written to x-checkpoint-delay when asking for a checkpoint (QEMU's default period)"}),
+                declare(prop::path,
+                        {.required = true, .doc = "QMP unix socket (QEMU -qmp unix:PATH,server=on,wait=off)"}),
+                declare(
+                    prop::checkpoint_delay,
+                    {.default_value = "20000",
+                     .min = 0,
+                     .doc = "ms written to x-checkpoint-delay when asking for a checkpoint (QEMU's default period)"}),
             },
         .counters =
             {

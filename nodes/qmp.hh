@@ -32,7 +32,7 @@ protected:
 
 private:
     void run(Injector& injector);
-    bool session(Injector& injector);   // one connection; false when stopping
+    bool session(Injector& injector); // one connection; false when stopping
     bool send_line(const std::string& json);
     void stop();
 

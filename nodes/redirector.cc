@@ -9,7 +9,9 @@ namespace port {
 constexpr InPortId in{0, "in"}, indev{1, "indev"};
 constexpr OutPortId out{0, "out"}, outdev{1, "outdev"};
 } // namespace port
-namespace prop { constexpr EnumProperty status{"status"}; }
+namespace prop {
+constexpr EnumProperty status{"status"};
+}
 } // namespace
 
 Redirector::Redirector(const Properties& p) : enabled_(p.get(prop::status) == "on") {}
@@ -37,7 +39,8 @@ NodeSpec spec()
             },
         .properties =
             {
-                declare(prop::status, {.default_value = "on", .choices = {"on", "off"},
+                declare(prop::status, {.default_value = "on",
+                                       .choices = {"on", "off"},
                                        .doc = "off passes `in` straight to `out`, like a disabled QEMU filter"}),
             },
         .factory = construct<Redirector>,

@@ -16,19 +16,21 @@ constexpr IntProperty idle_timeout{"idle_timeout"}, max_connections{"max_connect
 } // namespace prop
 namespace counter {
 constexpr CounterRange rewriter{0, kTcpRewriterCounterTable.size()};
-constexpr CounterRange by_state{rewriter.end(), kTcpStateCount};   // connections_<state> gauges
+constexpr CounterRange by_state{rewriter.end(), kTcpStateCount}; // connections_<state> gauges
 constexpr CounterRange control{by_state.end(), ControlPort::kCounterCount};
 } // namespace counter
 
 // The output port of the direction a packet came in on.
-OutPortId out_port(int in_port) { return in_port == port::to_guest ? port::to_guest_out : port::from_guest_out; }
+OutPortId out_port(int in_port)
+{
+    return in_port == port::to_guest ? port::to_guest_out : port::from_guest_out;
+}
 } // namespace
 
 RewriterNode::RewriterNode(const Properties& p)
     : core_(TcpRewriterConfig{uint64_t(p.get(prop::idle_timeout)), std::size_t(p.get(prop::max_connections))}),
       control_(*this, counter::control, p.get(prop::vnet_hdr_support))
-{
-}
+{}
 
 void RewriterNode::push(int in_port, const Batch& batch, Emit& out)
 {
@@ -92,13 +94,17 @@ NodeSpec spec()
             },
         .properties =
             {
-                declare(prop::vnet_hdr_support,
-                        {.default_value = "false",
-                         .doc = "packets may carry virtio-net headers; when off, a packet that has one is counted as a configuration mismatch"}),
-                declare(prop::idle_timeout,
-                        {.default_value = "300000", .min = 0, .doc = "ms after which an idle connection is forgotten; 0 = never"}),
-                declare(prop::max_connections, {.default_value = "65536", .min = 1, .max = 16777216,
-                                                .doc = "tracked connections; the least recently used is evicted beyond"}),
+                declare(prop::vnet_hdr_support, {.default_value = "false",
+                                                 .doc = "packets may carry virtio-net headers; when off, a packet that "
+                                                        "has one is counted as a configuration mismatch"}),
+                declare(prop::idle_timeout, {.default_value = "300000",
+                                             .min = 0,
+                                             .doc = "ms after which an idle connection is forgotten; 0 = never"}),
+                declare(prop::max_connections,
+                        {.default_value = "65536",
+                         .min = 1,
+                         .max = 16777216,
+                         .doc = "tracked connections; the least recently used is evicted beyond"}),
             },
         .factory = construct<RewriterNode>,
     };
@@ -106,8 +112,9 @@ NodeSpec spec()
     // connections_<state>, but the closed state's gauge is connections_in_closed:
     // connections_closed counts connections removed after both FINs.
     for (std::size_t i = 0; i < kTcpStateCount; ++i)
-        s.counters.push_back({std::string(TcpState(i) == TcpState::closed ? "connections_in_" : "connections_") + to_string(TcpState(i)),
-                              "tracked connections in this state (gauge)", counter::by_state.first + i});
+        s.counters.push_back(
+            {std::string(TcpState(i) == TcpState::closed ? "connections_in_" : "connections_") + to_string(TcpState(i)),
+             "tracked connections in this state (gauge)", counter::by_state.first + i});
     ControlPort::declare_counters(s.counters, counter::control);
     return s;
 }

@@ -14,7 +14,7 @@ constexpr StringProperty address{"address"};
 constexpr EnumProperty mode{"mode"};
 constexpr BoolProperty vnet_hdr_support{"vnet_hdr_support"};
 constexpr IntProperty reconnect_ms{"reconnect_ms"}, queue_packets{"queue_packets"}, queue_bytes{"queue_bytes"},
-                      stall_timeout{"stall_timeout"};
+    stall_timeout{"stall_timeout"};
 } // namespace prop
 namespace counter {
 constexpr CounterRange endpoint = Socket::endpoint_counter_range;
@@ -26,17 +26,31 @@ std::vector<PropertySpec> socket_properties(const char* address_doc)
 {
     return {
         declare(prop::address, {.required = true, .doc = address_doc}),
-        declare(prop::mode, {.default_value = "server", .choices = {"server", "client"},
+        declare(prop::mode, {.default_value = "server",
+                             .choices = {"server", "client"},
                              .doc = "server listens (QEMU server=on); client connects and reconnects"}),
-        declare(prop::vnet_hdr_support, {.default_value = "false", .doc = "records carry a 4-byte vnet header length (must match the peer)"}),
-        declare(prop::reconnect_ms, {.default_value = "100", .min = 1, .max = 60000, .doc = "client: first reconnect delay (doubles up to 5 s)"}),
-        declare(prop::queue_packets,
-                {.default_value = "8192", .min = 1, .max = 1 << 24,
-                 .doc = "output queue bound in packets; when full, the graph waits while the peer reads (see stall_timeout)"}),
-        declare(prop::queue_bytes, {.default_value = "33554432", .min = 65536, .max = int64_t(1) << 32,
-                                    .doc = "output queue bound in payload bytes; when full, the graph waits while the peer reads"}),
+        declare(prop::vnet_hdr_support,
+                {.default_value = "false", .doc = "records carry a 4-byte vnet header length (must match the peer)"}),
+        declare(prop::reconnect_ms, {.default_value = "100",
+                                     .min = 1,
+                                     .max = 60000,
+                                     .doc = "client: first reconnect delay (doubles up to 5 s)"}),
+        declare(
+            prop::queue_packets,
+            {.default_value = "8192",
+             .min = 1,
+             .max = 1 << 24,
+             .doc =
+                 "output queue bound in packets; when full, the graph waits while the peer reads (see stall_timeout)"}),
+        declare(prop::queue_bytes,
+                {.default_value = "33554432",
+                 .min = 65536,
+                 .max = int64_t(1) << 32,
+                 .doc = "output queue bound in payload bytes; when full, the graph waits while the peer reads"}),
         declare(prop::stall_timeout,
-                {.default_value = "2000", .min = 10, .max = 3600000,
+                {.default_value = "2000",
+                 .min = 10,
+                 .max = 3600000,
                  .doc = "ms a full output queue waits for a peer that reads nothing; then what does not fit is dropped "
                         "(drop_stalled, one warning) and nothing waits for that peer until it reads again"}),
     };
@@ -55,7 +69,10 @@ StreamEndpointConfig Socket::endpoint_config(const Properties& p)
     return c;
 }
 
-void Socket::publish() { set_counters(counter::endpoint, kEndpointCounterTable, endpoint_->counters()); }
+void Socket::publish()
+{
+    set_counters(counter::endpoint, kEndpointCounterTable, endpoint_->counters());
+}
 
 Socket::Socket(const Properties& p) : endpoint_(std::make_unique<StreamEndpoint>(endpoint_config(p))) {}
 
@@ -74,7 +91,10 @@ void Socket::on_start(Injector& injector)
     endpoint_->start();
 }
 
-void Socket::push(int, const Batch& batch, Emit&) { endpoint_->send(batch.packets); }
+void Socket::push(int, const Batch& batch, Emit&)
+{
+    endpoint_->send(batch.packets);
+}
 
 void Socket::drain(Emit&)
 {
@@ -97,18 +117,17 @@ NodeSpec spec()
     NodeSpec s{
         .type = "socket",
         .summary = "A QEMU chardev socket: read records to `out`, write `in` to the peer",
-        .description =
-            "Speaks QEMU's chardev packet framing byte for byte: a 4-byte big-endian length, a 4-byte "
-            "big-endian vnet header length when vnet_hdr_support is on, then the frame. As a server it "
-            "serves one peer at a time and accepts the next when it leaves (like -chardev "
-            "socket,server=on); as a client it reconnects with exponential backoff. Unix sockets are "
-            "created with mode 0600; TCP servers listen on loopback unless an address is given. Output "
-            "to a slow reader is not dropped: once the output queue is full the graph waits for the "
-            "peer to read (back-pressure, as QEMU blocks in its write). A peer that reads nothing for "
-            "stall_timeout is stalled (a hung host, or two processes waiting for each other): one "
-            "warning names the endpoint, and what does not fit the queue is dropped and counted "
-            "(drop_stalled), without waiting, until the peer reads again. Without a peer output is "
-            "dropped and counted, as QEMU loses it.",
+        .description = "Speaks QEMU's chardev packet framing byte for byte: a 4-byte big-endian length, a 4-byte "
+                       "big-endian vnet header length when vnet_hdr_support is on, then the frame. As a server it "
+                       "serves one peer at a time and accepts the next when it leaves (like -chardev "
+                       "socket,server=on); as a client it reconnects with exponential backoff. Unix sockets are "
+                       "created with mode 0600; TCP servers listen on loopback unless an address is given. Output "
+                       "to a slow reader is not dropped: once the output queue is full the graph waits for the "
+                       "peer to read (back-pressure, as QEMU blocks in its write). A peer that reads nothing for "
+                       "stall_timeout is stalled (a hung host, or two processes waiting for each other): one "
+                       "warning names the endpoint, and what does not fit the queue is dropped and counted "
+                       "(drop_stalled), without waiting, until the peer reads again. Without a peer output is "
+                       "dropped and counted, as QEMU loses it.",
         .ports =
             {
                 declare(port::in, "frames to write to the peer"),

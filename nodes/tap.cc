@@ -20,7 +20,7 @@ constexpr BoolProperty up{"up"};
 } // namespace prop
 namespace counter {
 constexpr CounterId frames_in{0, "frames_in"}, frames_out{1, "frames_out"}, drop_write_error{2, "drop_write_error"},
-                    drop_after_stop{3, "drop_after_stop"};
+    drop_after_stop{3, "drop_after_stop"};
 } // namespace counter
 } // namespace
 
@@ -71,10 +71,11 @@ NodeSpec spec()
     return {
         .type = "tap",
         .summary = "A Linux TAP device: frames out of the kernel to `out`, `in` into the kernel",
-        .description = "Opens /dev/net/tun with IFF_TAP | IFF_NO_PI (and IFF_VNET_HDR when vnet_hdr_len > 0), creating "
-                       "the device or attaching to an existing one of that name. Frames the kernel transmits on the "
-                       "device are read on a thread of their own and leave on `out` with the wall-clock time; frames on "
-                       "`in` are written to the device. Needs CAP_NET_ADMIN to create a device.",
+        .description =
+            "Opens /dev/net/tun with IFF_TAP | IFF_NO_PI (and IFF_VNET_HDR when vnet_hdr_len > 0), creating "
+            "the device or attaching to an existing one of that name. Frames the kernel transmits on the "
+            "device are read on a thread of their own and leave on `out` with the wall-clock time; frames on "
+            "`in` are written to the device. Needs CAP_NET_ADMIN to create a device.",
         .ports =
             {
                 declare(port::in, "frames to write into the device"),
@@ -83,13 +84,20 @@ NodeSpec spec()
         .properties =
             {
                 declare(prop::device, {.required = true, .doc = "interface name (created if absent)"}),
-                declare(prop::vnet_hdr_len, {.default_value = "0", .min = 0, .max = 12,
-                                             .doc = "0: plain frames; 10 or 12: frames carry a virtio-net header (IFF_VNET_HDR)"}),
+                declare(prop::vnet_hdr_len,
+                        {.default_value = "0",
+                         .min = 0,
+                         .max = 12,
+                         .doc = "0: plain frames; 10 or 12: frames carry a virtio-net header (IFF_VNET_HDR)"}),
                 declare(prop::up, {.default_value = "true", .doc = "bring the interface up"}),
-                declare(prop::tx_queue_len,
-                        {.default_value = "10000", .min = 0, .max = 1000000,
-                         .doc = "frames the kernel queues on the device for colo-graph to read (its txqueuelen; 0: leave it); "
-                                "the tun driver drops beyond it, and a lost guest frame costs the comparator a checkpoint"}),
+                declare(
+                    prop::tx_queue_len,
+                    {.default_value = "10000",
+                     .min = 0,
+                     .max = 1000000,
+                     .doc =
+                         "frames the kernel queues on the device for colo-graph to read (its txqueuelen; 0: leave it); "
+                         "the tun driver drops beyond it, and a lost guest frame costs the comparator a checkpoint"}),
             },
         .counters =
             {

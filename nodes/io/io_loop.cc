@@ -55,14 +55,14 @@ void IoLoop::add(Client* client)
         std::lock_guard lock(mu_);
         clients_.push_back(client);
     }
-    wake();   // the next round includes it
+    wake(); // the next round includes it
 }
 
 void IoLoop::remove(Client* client)
 {
     std::unique_lock lock(mu_);
     clients_.erase(std::remove(clients_.begin(), clients_.end(), client), clients_.end());
-    if (!in_round_) return;   // the next round's snapshot does not have it
+    if (!in_round_) return; // the next round's snapshot does not have it
     const uint64_t round = rounds_;
     wake();
     cv_.wait(lock, [&] { return rounds_ != round; });
@@ -72,7 +72,7 @@ void IoLoop::run()
 {
     std::vector<Client*> round;
     std::vector<pollfd> fds;
-    std::vector<std::size_t> first_fd;   // per client of the round, its first entry in fds
+    std::vector<std::size_t> first_fd; // per client of the round, its first entry in fds
     for (;;) {
         {
             std::lock_guard lock(mu_);
@@ -94,7 +94,7 @@ void IoLoop::run()
         first_fd.push_back(fds.size());
         if (::poll(fds.data(), fds.size(), timeout) < 0) {
             for (pollfd& p : fds) p.revents = 0;
-            if (errno != EINTR) {   // only EFAULT, EINVAL, ENOMEM: say so, do not spin
+            if (errno != EINTR) { // only EFAULT, EINVAL, ENOMEM: say so, do not spin
                 std::fprintf(stderr, "I/O loop: poll failed: %s\n", std::strerror(errno));
                 ::usleep(10'000);
             }

@@ -58,10 +58,10 @@ private:
     std::thread thread_;
     std::mutex mu_;
     std::condition_variable cv_;
-    std::vector<Client*> clients_;   // guarded by mu_
-    bool stopping_ = false;          // guarded by mu_
-    bool in_round_ = false;          // guarded by mu_: a poll round uses a snapshot of clients_
-    uint64_t rounds_ = 0;            // guarded by mu_
+    std::vector<Client*> clients_; // guarded by mu_
+    bool stopping_ = false;        // guarded by mu_
+    bool in_round_ = false;        // guarded by mu_: a poll round uses a snapshot of clients_
+    uint64_t rounds_ = 0;          // guarded by mu_
 };
 
 } // namespace colo

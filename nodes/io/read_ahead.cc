@@ -6,8 +6,7 @@ namespace colo {
 
 ReadAhead::ReadAhead(Fill fill, std::size_t depth)
     : fill_(std::move(fill)), depth_(depth < 2 ? 2 : depth), thread_([this] { run(); })
-{
-}
+{}
 
 ReadAhead::~ReadAhead()
 {

@@ -14,9 +14,9 @@ struct SocketAddress {
     enum class Kind { tcp, unix_path };
 
     Kind kind = Kind::tcp;
-    std::string host;    // tcp: without brackets; empty means loopback
-    uint16_t port = 0;   // tcp: 0 asks a server for an ephemeral port
-    std::string path;    // unix
+    std::string host;  // tcp: without brackets; empty means loopback
+    uint16_t port = 0; // tcp: 0 asks a server for an ephemeral port
+    std::string path;  // unix
 
     // Throws std::invalid_argument naming the problem and the text.
     static SocketAddress parse(std::string_view text);

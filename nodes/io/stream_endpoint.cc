@@ -28,22 +28,28 @@ constexpr int kReadsPerWake = 4;
 // stopping, stall_timeout).
 constexpr int kWaitPollMs = 10;
 
-std::string ms_text(std::chrono::milliseconds ms) { return std::to_string(ms.count()) + " ms"; }
+std::string ms_text(std::chrono::milliseconds ms)
+{
+    return std::to_string(ms.count()) + " ms";
+}
 
 uint64_t now_ns()
 {
-    return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                        std::chrono::system_clock::now().time_since_epoch())
-                        .count());
+    return uint64_t(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
 }
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err)
+{
+    return std::strerror(err);
+}
 
 // True if `path` exists and is a socket, without following symlinks.
 // Throws if something else (a symlink, a file) is in the way.
 bool stale_socket_at(const std::string& path, const std::string& label)
 {
-    struct stat st{};
+    struct stat st {};
     if (lstat(path.c_str(), &st) != 0) {
         if (errno == ENOENT) return false;
         throw std::runtime_error(label + ": cannot inspect socket path: " + errno_text(errno));
@@ -136,7 +142,7 @@ std::size_t StreamEndpoint::send(std::span<const Packet> packets)
             // (the I/O thread may not have noticed yet); if so, it is waited
             // for again.
             int error = 0;
-            if (write_queued_locked(error) == WriteResult::failed) wake();   // the I/O thread closes it
+            if (write_queued_locked(error) == WriteResult::failed) wake(); // the I/O thread closes it
         }
         if (!has_room_locked(p.len)) {
             WaitResult w;
@@ -203,7 +209,7 @@ StreamEndpoint::WaitResult StreamEndpoint::wait_for_room(std::unique_lock<std::m
                                                          std::size_t len)
 {
     const auto started = Clock::now();
-    auto progress_at = started;   // the peer last read something (or the wait began)
+    auto progress_at = started; // the peer last read something (or the wait began)
     uint64_t seen = wire_bytes_;
     bool polled = false;
     WaitResult result;
@@ -242,7 +248,8 @@ StreamEndpoint::WaitResult StreamEndpoint::wait_for_room(std::unique_lock<std::m
         }
         // Shutting down: wait only for a peer that still reads.
         const bool stopping = owner_stopping();
-        const auto limit = stopping ? std::min(config_.stop_flush_timeout, config_.stall_timeout) : config_.stall_timeout;
+        const auto limit =
+            stopping ? std::min(config_.stop_flush_timeout, config_.stall_timeout) : config_.stall_timeout;
         if (now - progress_at >= limit) {
             if (stopping) {
                 stuck_ = Stuck::shutdown;
@@ -293,10 +300,8 @@ StreamEndpointCounters StreamEndpoint::counters() const
 
 void StreamEndpoint::log(LogLevel level, const std::string& message) const
 {
-    if (on_log_)
-        on_log_(level, message);
-    else if (level == LogLevel::warning)
-        std::fprintf(stderr, "%s\n", message.c_str());
+    if (on_log_) on_log_(level, message);
+    else if (level == LogLevel::warning) std::fprintf(stderr, "%s\n", message.c_str());
 }
 
 // ---------------------------------------------------------------- setup
@@ -329,9 +334,8 @@ void StreamEndpoint::open_listener()
         sockaddr_storage bound{};
         socklen_t len = sizeof bound;
         if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) fail("getsockname");
-        address_.port = ntohs(bound.ss_family == AF_INET6
-                                  ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                  : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+        address_.port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
         if (address_.host.empty()) address_.host = "127.0.0.1";
         label_ = address_.to_string();
     }
@@ -370,10 +374,8 @@ void StreamEndpoint::dispatch(std::span<const pollfd> fds)
     }
     if (listen_idx_ >= 0 && fds[listen_idx_].revents) accept_peer();
     if (conn_idx_ >= 0 && fds[conn_idx_].revents) {
-        if (connecting_)
-            finish_connect();
-        else if (fds[conn_idx_].revents & (POLLIN | POLLHUP | POLLERR))
-            read_available();
+        if (connecting_) finish_connect();
+        else if (fds[conn_idx_].revents & (POLLIN | POLLHUP | POLLERR)) read_available();
     }
     if (conn_fd_ >= 0 && !connecting_) write_from_io_thread();
     if (config_.mode == StreamEndpointConfig::Mode::client && conn_fd_ < 0 && Clock::now() >= next_connect_)
@@ -449,8 +451,7 @@ void StreamEndpoint::finish_connect()
 void StreamEndpoint::connect_failed(const std::string& reason)
 {
     // One message per failure streak; the backoff keeps retrying quietly.
-    if (!connect_failing_)
-        log(LogLevel::warning, label_ + ": connect failed: " + reason + ", retrying");
+    if (!connect_failing_) log(LogLevel::warning, label_ + ": connect failed: " + reason + ", retrying");
     connect_failing_ = true;
     next_connect_ = Clock::now() + backoff_;
     backoff_ = std::min(backoff_ * 2, config_.reconnect_max);
@@ -469,7 +470,7 @@ void StreamEndpoint::on_connected(int fd)
         std::lock_guard lock(mu_);
         write_fd_ = fd;
         ++connection_;
-        stuck_ = Stuck::no;   // a new peer is waited for afresh
+        stuck_ = Stuck::no; // a new peer is waited for afresh
         stall_ended_ = false;
         connected_.store(true, std::memory_order_release);
         ++counters_.connections;
@@ -495,8 +496,7 @@ void StreamEndpoint::disconnect(const std::string& reason, LogLevel level)
     }
     ::close(conn_fd_);
     conn_fd_ = -1;
-    log(level, label_ + ": " + reason +
-                   (mid_record ? " in the middle of a record; partial record discarded" : ""));
+    log(level, label_ + ": " + reason + (mid_record ? " in the middle of a record; partial record discarded" : ""));
     if (config_.mode == StreamEndpointConfig::Mode::client) {
         next_connect_ = Clock::now() + config_.reconnect_min;
         backoff_ = config_.reconnect_min;
@@ -596,7 +596,7 @@ void StreamEndpoint::flush_on_stop()
     const auto deadline = Clock::now() + config_.stop_flush_timeout;
     auto output_queued = [this] {
         std::lock_guard lock(mu_);
-        return !encoder_.empty() && stuck_ == Stuck::no;   // a stuck peer was waited for already
+        return !encoder_.empty() && stuck_ == Stuck::no; // a stuck peer was waited for already
     };
     while (write_from_io_thread() && output_queued()) {
         const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
@@ -622,7 +622,7 @@ void StreamEndpoint::close_all()
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
         listen_fd_ = -1;
-        struct stat st{};
+        struct stat st {};
         if (address_.kind == SocketAddress::Kind::unix_path && ::lstat(address_.path.c_str(), &st) == 0 &&
             S_ISSOCK(st.st_mode))
             ::unlink(address_.path.c_str());

@@ -53,18 +53,18 @@ namespace colo {
 struct StreamEndpointConfig {
     enum class Mode { server, client };
 
-    std::string address;            // "tcp:HOST:PORT" (empty HOST = loopback) or "unix:PATH"
+    std::string address; // "tcp:HOST:PORT" (empty HOST = loopback) or "unix:PATH"
     Mode mode = Mode::server;
     // VNET_LEN presence per direction. They differ only on the Xen notify
     // channel, whose inbound records carry VNET_LEN and outbound ones never do.
     bool vnet_hdr_in = false;
     bool vnet_hdr_out = false;
 
-    std::chrono::milliseconds reconnect_min{100};   // client: first retry delay
-    std::chrono::milliseconds reconnect_max{5000};  // client: backoff cap (doubling)
-    std::size_t send_queue_packets = 8192;          // output bound, in packets ...
-    std::size_t send_queue_bytes = 32u << 20;       // ... and payload bytes; send() waits beyond
-    std::size_t read_chunk = 256u << 10;            // bytes per read()
+    std::chrono::milliseconds reconnect_min{100};  // client: first retry delay
+    std::chrono::milliseconds reconnect_max{5000}; // client: backoff cap (doubling)
+    std::size_t send_queue_packets = 8192;         // output bound, in packets ...
+    std::size_t send_queue_bytes = 32u << 20;      // ... and payload bytes; send() waits beyond
+    std::size_t read_chunk = 256u << 10;           // bytes per read()
     // A full queue waits for the peer while it reads; once it has read
     // nothing for this long, send() drops what does not fit (drop_stalled),
     // logs one warning, and does not wait again until the peer reads.
@@ -76,23 +76,23 @@ struct StreamEndpointConfig {
 };
 
 struct StreamEndpointCounters {
-    uint64_t frames_in = 0, bytes_in = 0;     // delivered to the frame handler (payload bytes)
-    uint64_t frames_out = 0, bytes_out = 0;   // completely written to a peer
-    uint64_t connections = 0;                 // peers accepted / connects that succeeded
-    uint64_t disconnects = 0;                 // connections closed, for any reason
-    uint64_t reconnect_attempts = 0;          // client: connect attempts after the first
-    uint64_t mid_record_disconnects = 0;      // peer left in the middle of a record
+    uint64_t frames_in = 0, bytes_in = 0;   // delivered to the frame handler (payload bytes)
+    uint64_t frames_out = 0, bytes_out = 0; // completely written to a peer
+    uint64_t connections = 0;               // peers accepted / connects that succeeded
+    uint64_t disconnects = 0;               // connections closed, for any reason
+    uint64_t reconnect_attempts = 0;        // client: connect attempts after the first
+    uint64_t mid_record_disconnects = 0;    // peer left in the middle of a record
     // Back-pressure, where older versions dropped (drop_queue_full).
-    uint64_t queue_full_waits = 0;    // times send() found the queue full and waited
-    uint64_t queue_full_wait_ms = 0;  // time they waited, in total
-    uint64_t stalls = 0;              // times the peer read nothing for stall_timeout with the queue full
+    uint64_t queue_full_waits = 0;   // times send() found the queue full and waited
+    uint64_t queue_full_wait_ms = 0; // time they waited, in total
+    uint64_t stalls = 0;             // times the peer read nothing for stall_timeout with the queue full
     // Packets dropped, by reason.
-    uint64_t drop_stalled = 0;      // the queue was full and the peer had read nothing for stall_timeout
-    uint64_t drop_no_peer = 0;      // send() while unconnected, or the peer left before they were written
-    uint64_t drop_shutdown = 0;     // stopping, and the peer read nothing for stop_flush_timeout
-    uint64_t drop_oversize = 0;     // received LEN > kMaxFrameLen (connection closed), or send()
-    uint64_t drop_zero_length = 0;  // received LEN = 0, or an empty packet given to send()
-    uint64_t drop_bad_vnet = 0;     // received VNET_LEN > LEN or > 20
+    uint64_t drop_stalled = 0;     // the queue was full and the peer had read nothing for stall_timeout
+    uint64_t drop_no_peer = 0;     // send() while unconnected, or the peer left before they were written
+    uint64_t drop_shutdown = 0;    // stopping, and the peer read nothing for stop_flush_timeout
+    uint64_t drop_oversize = 0;    // received LEN > kMaxFrameLen (connection closed), or send()
+    uint64_t drop_zero_length = 0; // received LEN = 0, or an empty packet given to send()
+    uint64_t drop_bad_vnet = 0;    // received VNET_LEN > LEN or > 20
 };
 
 class StreamEndpoint : private IoLoop::Client {
@@ -111,7 +111,7 @@ public:
     // handler, warnings go to stderr.
     using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
 
-    explicit StreamEndpoint(StreamEndpointConfig config);   // throws std::invalid_argument
+    explicit StreamEndpoint(StreamEndpointConfig config); // throws std::invalid_argument
     ~StreamEndpoint() override;
     StreamEndpoint(const StreamEndpoint&) = delete;
     StreamEndpoint& operator=(const StreamEndpoint&) = delete;
@@ -176,13 +176,13 @@ private:
     void publish_decoder_counters();
     bool read_available();
     enum class WriteResult { done, would_block, failed };
-    WriteResult write_queued_locked(int& error);   // mu_ held
-    bool has_room_locked(std::size_t len) const;    // mu_ held
+    WriteResult write_queued_locked(int& error); // mu_ held
+    bool has_room_locked(std::size_t len) const; // mu_ held
     // stalled: this wait gave up (stall_timeout); stuck: another had, meanwhile.
     enum class WaitResult { room, peer_gone, shutdown, stalled, stuck };
     WaitResult wait_for_room(std::unique_lock<std::mutex>& lock, uint64_t connection, std::size_t len);
     bool owner_stopping() const { return owner_stopping_ && owner_stopping_(); }
-    std::string take_stall_note_locked();          // mu_ held
+    std::string take_stall_note_locked(); // mu_ held
     bool write_from_io_thread();
     void flush_on_stop();
     void close_all();
@@ -200,18 +200,18 @@ private:
     int conn_fd_ = -1;
     int wake_fd_ = -1;
     bool connecting_ = false;
-    bool connect_failing_ = false;   // a failure was already logged in this streak
+    bool connect_failing_ = false; // a failure was already logged in this streak
     bool first_connect_ = true;
     std::chrono::milliseconds backoff_{0};
     Clock::time_point next_connect_{};
     std::vector<uint8_t> read_buf_;
     std::vector<Packet> frames_;
     FrameDecoder decoder_;
-    FrameDecoderCounters decoder_published_;   // decoder counts already in counters_
-    int listen_idx_ = -1, conn_idx_ = -1;   // their entries in the last prepare()
+    FrameDecoderCounters decoder_published_; // decoder counts already in counters_
+    int listen_idx_ = -1, conn_idx_ = -1;    // their entries in the last prepare()
     std::shared_ptr<IoLoop> loop_;           // set while started
     std::atomic<bool> connected_{false};
-    std::atomic<bool> stopping_{false};      // stop() began: waiting senders give up
+    std::atomic<bool> stopping_{false}; // stop() began: waiting senders give up
     bool started_ = false;
     std::function<bool()> owner_stopping_;
 
@@ -224,17 +224,17 @@ private:
     int write_fd_ = -1;
     uint64_t connection_ = 0;
     FrameEncoder encoder_;
-    std::size_t queued_packets_ = 0;   // in encoder_, for the bounds
+    std::size_t queued_packets_ = 0; // in encoder_, for the bounds
     uint64_t queued_bytes_ = 0;
-    uint64_t wire_bytes_ = 0;          // bytes written to peers: progress, for waiting senders
+    uint64_t wire_bytes_ = 0; // bytes written to peers: progress, for waiting senders
     // The peer read nothing while a send() waited for stall_timeout (stalled)
     // or, the owner stopping, for stop_flush_timeout (shutdown): send() does
     // not wait for it again until it reads (any write clears this).
     enum class Stuck { no, stalled, shutdown };
     Stuck stuck_ = Stuck::no;
-    bool stall_ended_ = false;         // a stall streak ended: log it (take_stall_note_locked)
-    uint64_t stall_drops_at_ = 0;      // drop_stalled when the streak began
-    uint64_t wait_ns_ = 0;             // queue_full_wait_ms, unrounded
+    bool stall_ended_ = false;    // a stall streak ended: log it (take_stall_note_locked)
+    uint64_t stall_drops_at_ = 0; // drop_stalled when the streak began
+    uint64_t wait_ns_ = 0;        // queue_full_wait_ms, unrounded
     StreamEndpointCounters counters_;
 };
 

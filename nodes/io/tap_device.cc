@@ -26,7 +26,8 @@ namespace {
 TapDevice::TapDevice(const std::string& name, bool vnet_hdr, int vnet_hdr_len, bool bring_up, uint32_t tx_queue_len)
     : name_(name)
 {
-    if (name.empty() || name.size() >= IFNAMSIZ) throw std::runtime_error("tap device name '" + name + "' must be 1-15 characters");
+    if (name.empty() || name.size() >= IFNAMSIZ)
+        throw std::runtime_error("tap device name '" + name + "' must be 1-15 characters");
     fd_ = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd_ < 0) fail("/dev/net/tun");
     ifreq ifr{};
@@ -43,7 +44,10 @@ TapDevice::TapDevice(const std::string& name, bool vnet_hdr, int vnet_hdr_len, b
     // Interface ioctls go through a socket of their own.
     struct Socket {
         int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        ~Socket() { if (fd >= 0) ::close(fd); }
+        ~Socket()
+        {
+            if (fd >= 0) ::close(fd);
+        }
     } s;
     if (s.fd < 0) fail("tap " + name + ": socket");
     ifreq req{};
@@ -66,7 +70,13 @@ TapDevice::~TapDevice()
     if (fd_ >= 0) ::close(fd_);
 }
 
-long TapDevice::read_frame(uint8_t* buf, std::size_t cap) { return ::read(fd_, buf, cap); }
-long TapDevice::write_frame(const uint8_t* buf, std::size_t len) { return ::write(fd_, buf, len); }
+long TapDevice::read_frame(uint8_t* buf, std::size_t cap)
+{
+    return ::read(fd_, buf, cap);
+}
+long TapDevice::write_frame(const uint8_t* buf, std::size_t len)
+{
+    return ::write(fd_, buf, len);
+}
 
 } // namespace colo

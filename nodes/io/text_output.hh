@@ -10,7 +10,7 @@ namespace colo {
 
 class TextOutput {
 public:
-    TextOutput(const std::string& name, bool append = false);   // throws naming the file
+    TextOutput(const std::string& name, bool append = false); // throws naming the file
     ~TextOutput() { close(); }
     TextOutput(const TextOutput&) = delete;
     TextOutput& operator=(const TextOutput&) = delete;

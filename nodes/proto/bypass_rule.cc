@@ -109,10 +109,8 @@ bool BypassRule::proto_matches(uint8_t proto) const
 bool BypassRule::matches(const FlowKey& key) const
 {
     if (!proto_matches(key.proto)) return false;
-    if (host_ && !host_->contains(key.src, key.ip_version) && !host_->contains(key.dst, key.ip_version))
-        return false;
-    if (port_ && !(ip_proto_has_ports(key.proto) && (key.sport == *port_ || key.dport == *port_)))
-        return false;
+    if (host_ && !host_->contains(key.src, key.ip_version) && !host_->contains(key.dst, key.ip_version)) return false;
+    if (port_ && !(ip_proto_has_ports(key.proto) && (key.sport == *port_ || key.dport == *port_))) return false;
     return true;
 }
 

@@ -14,8 +14,7 @@ bool FrameDecoder::feed(std::span<const uint8_t> input, uint64_t ts_ns, std::vec
 
     while (p < end) {
         switch (state_) {
-        case State::failed:
-            return false;
+        case State::failed: return false;
 
         case State::header: {
             const auto avail = std::size_t(end - p);
@@ -96,8 +95,7 @@ void FrameDecoder::finish_payload(uint64_t ts_ns, std::vector<Packet>& out)
 std::string FrameDecoder::error() const
 {
     if (state_ != State::failed) return {};
-    return "oversized record (" + std::to_string(record_len_) + " bytes > " +
-           std::to_string(kMaxFrameLen) + ")";
+    return "oversized record (" + std::to_string(record_len_) + " bytes > " + std::to_string(kMaxFrameLen) + ")";
 }
 
 bool FrameDecoder::mid_record() const

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "engine/packet.hh"
-#include "nodes/proto/frame_parse.hh"   // kMaxVnetHdrLen, load_be32/store_be32
+#include "nodes/proto/frame_parse.hh" // kMaxVnetHdrLen, load_be32/store_be32
 
 #include <array>
 #include <cstddef>
@@ -19,14 +19,17 @@
 namespace colo {
 
 // Bytes before the payload: LEN, plus VNET_LEN when vnet support is on.
-constexpr uint32_t record_header_len(bool vnet_hdr) { return vnet_hdr ? 8 : 4; }
+constexpr uint32_t record_header_len(bool vnet_hdr)
+{
+    return vnet_hdr ? 8 : 4;
+}
 
 struct FrameDecoderCounters {
-    uint64_t frames = 0;       // records delivered
-    uint64_t bytes = 0;        // payload bytes delivered
-    uint64_t zero_length = 0;  // LEN = 0 records, ignored (QEMU would abort on them)
-    uint64_t bad_vnet = 0;     // VNET_LEN > LEN or > kMaxVnetHdrLen: payload skipped, not delivered
-    uint64_t oversize = 0;     // LEN > kMaxFrameLen: decoder stopped until reset()
+    uint64_t frames = 0;      // records delivered
+    uint64_t bytes = 0;       // payload bytes delivered
+    uint64_t zero_length = 0; // LEN = 0 records, ignored (QEMU would abort on them)
+    uint64_t bad_vnet = 0;    // VNET_LEN > LEN or > kMaxVnetHdrLen: payload skipped, not delivered
+    uint64_t oversize = 0;    // LEN > kMaxFrameLen: decoder stopped until reset()
 };
 
 // Incremental record decoder. Feed it whatever the socket returned, split
@@ -73,11 +76,11 @@ private:
     const uint32_t header_len_;
     State state_ = State::header;
     std::array<uint8_t, 8> header_buf_{};
-    uint32_t header_have_ = 0;   // bytes gathered in header_buf_
-    uint32_t record_len_ = 0;    // LEN of the current record
-    uint32_t record_vnet_ = 0;   // VNET_LEN of the current record
-    uint32_t payload_have_ = 0;  // payload bytes copied or skipped so far
-    Packet packet_;              // being filled while state_ == payload
+    uint32_t header_have_ = 0;  // bytes gathered in header_buf_
+    uint32_t record_len_ = 0;   // LEN of the current record
+    uint32_t record_vnet_ = 0;  // VNET_LEN of the current record
+    uint32_t payload_have_ = 0; // payload bytes copied or skipped so far
+    Packet packet_;             // being filled while state_ == payload
     FrameDecoderCounters counters_;
 };
 
@@ -128,8 +131,8 @@ private:
 
     const uint32_t header_len_;
     std::vector<Record> records_;
-    std::size_t head_ = 0;          // first record not completely written
-    std::size_t head_offset_ = 0;   // bytes of records_[head_] already written
+    std::size_t head_ = 0;        // first record not completely written
+    std::size_t head_offset_ = 0; // bytes of records_[head_] already written
     uint64_t pending_wire_bytes_ = 0;
     uint64_t pending_payload_bytes_ = 0;
     uint64_t skipped_empty_ = 0;

@@ -33,8 +33,11 @@ namespace {
 // Swaps the bytes inside each 16-bit half. In one's-complement arithmetic a
 // byte swap is multiplication by 256 (mod 0xffff), so a field at an odd
 // offset contributes exactly its swapped value.
-uint32_t swap_bytes_in_halves(uint32_t v) { return (v & 0x00ff00ffu) << 8 | (v >> 8 & 0x00ff00ffu); }
+uint32_t swap_bytes_in_halves(uint32_t v)
+{
+    return (v & 0x00ff00ffu) << 8 | (v >> 8 & 0x00ff00ffu);
 }
+} // namespace
 
 uint16_t checksum_update32(uint16_t checksum, uint32_t old_value, uint32_t new_value, bool odd_offset)
 {

@@ -31,8 +31,7 @@ uint16_t checksum_update16(uint16_t checksum, uint16_t old_value, uint16_t new_v
 // The same for a 32-bit field. `odd_offset` says the field starts at an odd
 // byte offset from the start of the checksummed data (TCP options are not
 // word aligned); its bytes then straddle words and count byte-swapped.
-uint16_t checksum_update32(uint16_t checksum, uint32_t old_value, uint32_t new_value,
-                           bool odd_offset = false);
+uint16_t checksum_update32(uint16_t checksum, uint32_t old_value, uint32_t new_value, bool odd_offset = false);
 
 // The value the TCP or UDP checksum field of `f` must hold, computed over the
 // pseudo-header and the whole segment with the field itself taken as zero.
@@ -46,6 +45,9 @@ std::optional<uint16_t> l4_checksum(const uint8_t* data, const ParsedFrame& f);
 bool l4_checksum_ok(const uint8_t* data, const ParsedFrame& f);
 
 // Offset of the TCP/UDP checksum field inside the L4 header.
-constexpr uint32_t l4_checksum_field(uint8_t l4_proto) { return l4_proto == 6 ? 16 : 6; }
+constexpr uint32_t l4_checksum_field(uint8_t l4_proto)
+{
+    return l4_proto == 6 ? 16 : 6;
+}
 
 } // namespace colo

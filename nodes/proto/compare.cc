@@ -58,12 +58,14 @@ void Comparator::ingress(CompareSide side, Packet pkt, uint64_t now_ns, CompareO
 {
     ++(side == CompareSide::primary ? counters_.primary_packets_in : counters_.secondary_packets_in);
     if (passthrough_) {
-        pass_or_drop(side, std::move(pkt), out, counters_.released_passthrough, counters_.secondary_dropped_passthrough);
+        pass_or_drop(side, std::move(pkt), out, counters_.released_passthrough,
+                     counters_.secondary_dropped_passthrough);
         return;
     }
     const ParsedFrame f = pkt.buf ? parse_frame(pkt.data(), pkt.len, pkt.vnet_len) : ParsedFrame{};
     if (!supported(f)) {
-        pass_or_drop(side, std::move(pkt), out, counters_.released_unsupported, counters_.secondary_dropped_unsupported);
+        pass_or_drop(side, std::move(pkt), out, counters_.released_unsupported,
+                     counters_.secondary_dropped_unsupported);
         return;
     }
     const FlowKey key = FlowKey::from_frame(f);
@@ -75,7 +77,8 @@ void Comparator::ingress(CompareSide side, Packet pkt, uint64_t now_ns, CompareO
     const uint32_t id = connection_for(key, kind, now_ns, out);
     if (table_[id].kind != kind) {
         // Only a malformed TCP packet whose key collides with a port-0 stream.
-        pass_or_drop(side, std::move(pkt), out, counters_.released_unsupported, counters_.secondary_dropped_unsupported);
+        pass_or_drop(side, std::move(pkt), out, counters_.released_unsupported,
+                     counters_.secondary_dropped_unsupported);
         return;
     }
     enqueue(id, side, f, std::move(pkt), now_ns, out);

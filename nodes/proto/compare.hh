@@ -48,8 +48,14 @@ public:
     // Throws std::invalid_argument when config.validate() fails.
     explicit Comparator(CompareConfig config);
 
-    void primary(Packet pkt, uint64_t now_ns, CompareOutput& out) { ingress(CompareSide::primary, std::move(pkt), now_ns, out); }
-    void secondary(Packet pkt, uint64_t now_ns, CompareOutput& out) { ingress(CompareSide::secondary, std::move(pkt), now_ns, out); }
+    void primary(Packet pkt, uint64_t now_ns, CompareOutput& out)
+    {
+        ingress(CompareSide::primary, std::move(pkt), now_ns, out);
+    }
+    void secondary(Packet pkt, uint64_t now_ns, CompareOutput& out)
+    {
+        ingress(CompareSide::secondary, std::move(pkt), now_ns, out);
+    }
 
     // Runs the scan at most once per expired_scan_cycle: the first connection
     // (in first-seen order) holding a primary or secondary packet older than
@@ -91,7 +97,8 @@ private:
     bool supported(const ParsedFrame& f) const;
     void pass_or_drop(CompareSide side, Packet&& pkt, CompareOutput& out, uint64_t& released, uint64_t& dropped);
     uint32_t connection_for(const FlowKey& key, CompareKind kind, uint64_t now_ns, CompareOutput& out);
-    void enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Packet&& pkt, uint64_t now_ns, CompareOutput& out);
+    void enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Packet&& pkt, uint64_t now_ns,
+                 CompareOutput& out);
     void compare(CompareConnection& conn, uint64_t now_ns, CompareOutput& out);
     void request(CheckpointReason reason, CompareSide side, const FlowKey& key, uint64_t now_ns,
                  const std::optional<Divergence>& divergence, CompareOutput& out);
@@ -108,12 +115,12 @@ private:
     CompareCounters counters_;
     ConnectionTable table_;
     uint32_t last_id_ = ConnectionTable::npos; // the last connection looked up: runs of one flow are common
-    std::deque<ConnectionReport> history_; // removed connections, oldest first
+    std::deque<ConnectionReport> history_;     // removed connections, oldest first
     uint64_t next_serial_ = 0;
     uint64_t next_scan_ns_ = 0;
     uint64_t last_scan_ns_ = 0;
-    bool settle_all_ = true;   // the next scan looks at every idle connection (see scan())
-    bool pending_ = false;     // a checkpoint request is outstanding
+    bool settle_all_ = true; // the next scan looks at every idle connection (see scan())
+    bool pending_ = false;   // a checkpoint request is outstanding
     uint64_t pending_since_ns_ = 0;
     bool passthrough_ = false; // after failover() or shutdown()
 };

@@ -11,11 +11,10 @@ std::string CompareConfig::validate() const
     const auto positive = [](const char* name, uint32_t v) {
         return v == 0 ? std::string("'") + name + "' requires a positive value" : std::string();
     };
-    for (auto [name, value] : {std::pair{"compare_timeout", compare_timeout_ms},
-                               std::pair{"expired_scan_cycle", expired_scan_cycle_ms},
-                               std::pair{"max_queue_size", max_queue_size},
-                               std::pair{"idle_timeout", idle_timeout_ms},
-                               std::pair{"max_connections", max_connections}}) {
+    for (auto [name, value] :
+         {std::pair{"compare_timeout", compare_timeout_ms}, std::pair{"expired_scan_cycle", expired_scan_cycle_ms},
+          std::pair{"max_queue_size", max_queue_size}, std::pair{"idle_timeout", idle_timeout_ms},
+          std::pair{"max_connections", max_connections}}) {
         if (auto err = positive(name, value); !err.empty()) return err;
     }
     return {};

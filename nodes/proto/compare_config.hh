@@ -12,17 +12,17 @@
 namespace colo {
 
 struct CompareConfig {
-    uint32_t compare_timeout_ms = 3000;   // a packet queued longer requests a checkpoint
+    uint32_t compare_timeout_ms = 3000;    // a packet queued longer requests a checkpoint
     uint32_t expired_scan_cycle_ms = 1000; // period of the timeout/expiry scan
     // Per connection and side, per comparator (QEMU: one process-wide value).
     // A queue holding this many packets rejects the next one.
     uint32_t max_queue_size = 1024;
-    uint32_t idle_timeout_ms = 60000;      // a connection with empty queues and no packet for this long expires
-    uint32_t max_connections = 65536;      // tracked connections; beyond, the least recently active is evicted
-    uint32_t report_history = 1024;        // reports kept of expired/evicted connections, for report()
-    bool ipv6 = true;                      // compare IPv6; false: pass through like QEMU
-    bool vlan = true;                      // compare 802.1Q/802.1ad tagged frames; false: pass through
-    std::vector<BypassRule> bypass;        // released uncompared (primary) / dropped (secondary)
+    uint32_t idle_timeout_ms = 60000; // a connection with empty queues and no packet for this long expires
+    uint32_t max_connections = 65536; // tracked connections; beyond, the least recently active is evicted
+    uint32_t report_history = 1024;   // reports kept of expired/evicted connections, for report()
+    bool ipv6 = true;                 // compare IPv6; false: pass through like QEMU
+    bool vlan = true;                 // compare 802.1Q/802.1ad tagged frames; false: pass through
+    std::vector<BypassRule> bypass;   // released uncompared (primary) / dropped (secondary)
 
     // Empty when valid, else a message naming the setting.
     std::string validate() const;

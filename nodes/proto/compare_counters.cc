@@ -2,6 +2,9 @@
 
 namespace colo {
 
-std::span<const CounterInfo> compare_counter_info() { return kCompareCounterTable; }
+std::span<const CounterInfo> compare_counter_info()
+{
+    return kCompareCounterTable;
+}
 
 } // namespace colo

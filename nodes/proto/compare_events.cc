@@ -12,6 +12,9 @@ const char* to_string(CheckpointReason r)
     return "?";
 }
 
-const char* to_string(CompareSide s) { return s == CompareSide::primary ? "primary" : "secondary"; }
+const char* to_string(CompareSide s)
+{
+    return s == CompareSide::primary ? "primary" : "secondary";
+}
 
 } // namespace colo

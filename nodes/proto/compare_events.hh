@@ -21,8 +21,8 @@ struct CheckpointRequest {
     CheckpointReason reason = CheckpointReason::mismatch;
     CompareSide side = CompareSide::primary; // timeout: side of the old packet; queue_full: the full queue
     FlowKey flow;
-    uint64_t time_ns = 0;                    // the caller's clock when it was raised
-    std::optional<Divergence> divergence;    // mismatch only
+    uint64_t time_ns = 0;                 // the caller's clock when it was raised
+    std::optional<Divergence> divergence; // mismatch only
 };
 
 // Filled by every Comparator call: released primaries in release order (the
@@ -30,7 +30,11 @@ struct CheckpointRequest {
 struct CompareOutput {
     std::vector<Packet> released;
     std::vector<CheckpointRequest> events;
-    void clear() { released.clear(); events.clear(); }
+    void clear()
+    {
+        released.clear();
+        events.clear();
+    }
 };
 
 } // namespace colo

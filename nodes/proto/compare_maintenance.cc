@@ -16,7 +16,8 @@ bool older_than(const PacketQueue& q, uint64_t now_ns, uint64_t limit_ns, bool p
 {
     // TCP queues are in sequence order, not arrival order: look at all.
     for (uint32_t i = 0; i < q.size(); ++i)
-        if ((!payload_only || q[i].region_len != 0) && now_ns > q[i].enqueued_ns && now_ns - q[i].enqueued_ns > limit_ns)
+        if ((!payload_only || q[i].region_len != 0) && now_ns > q[i].enqueued_ns &&
+            now_ns - q[i].enqueued_ns > limit_ns)
             return true;
     return false;
 }
@@ -35,7 +36,9 @@ void Comparator::scan(uint64_t now_ns, CompareOutput& out)
     const uint64_t timeout_ns = config_.compare_timeout_ms * kNsPerMs;
     const uint64_t cycle_ns = config_.expired_scan_cycle_ms * kNsPerMs;
     const uint64_t idle_ns = config_.idle_timeout_ms * kNsPerMs;
-    const auto idle_for = [&](const CompareConnection& c) { return now_ns > c.last_active_ns ? now_ns - c.last_active_ns : 0; };
+    const auto idle_for = [&](const CompareConnection& c) {
+        return now_ns > c.last_active_ns ? now_ns - c.last_active_ns : 0;
+    };
 
     // Timeouts: the first connection, in first-seen order, holding an old packet.
     if (counters_.queued_primary + counters_.queued_secondary > 0) {
@@ -96,8 +99,7 @@ void Comparator::flush(CompareConnection& conn, CompareOutput& out, uint64_t& re
     if (conn.kind == CompareKind::tcp) conn.tcp.flushed(conn.primary);
     for (; !conn.primary.empty(); --counters_.queued_primary, ++released)
         out.released.push_back(conn.primary.pop_front());
-    for (; !conn.secondary.empty(); --counters_.queued_secondary, ++dropped)
-        conn.secondary.pop_front();
+    for (; !conn.secondary.empty(); --counters_.queued_secondary, ++dropped) conn.secondary.pop_front();
 }
 
 void Comparator::flush_all(CompareOutput& out)
@@ -121,7 +123,10 @@ void Comparator::failover(CompareOutput& out)
     passthrough_ = true;
 }
 
-void Comparator::shutdown(CompareOutput& out) { failover(out); }
+void Comparator::shutdown(CompareOutput& out)
+{
+    failover(out);
+}
 
 void Comparator::make_room(CompareOutput& out)
 {
@@ -139,7 +144,8 @@ void Comparator::make_room(CompareOutput& out)
 
 void Comparator::remove(uint32_t id, Removal why)
 {
-    for (PacketQueue& q = table_[id].secondary; !q.empty(); --counters_.queued_secondary, ++counters_.secondary_dropped_expired)
+    for (PacketQueue& q = table_[id].secondary; !q.empty();
+         --counters_.queued_secondary, ++counters_.secondary_dropped_expired)
         q.pop_front();
     if (config_.report_history > 0) {
         if (history_.size() >= config_.report_history) history_.pop_front();

@@ -18,8 +18,14 @@ void free_front(PacketQueue& q, CompareProgress& progress)
     ++progress.secondaries_consumed;
 }
 
-uint32_t later(uint32_t a, uint32_t b) { return seq_after(a, b) ? a : b; }
-uint32_t earlier(uint32_t a, uint32_t b) { return seq_after(a, b) ? b : a; }
+uint32_t later(uint32_t a, uint32_t b)
+{
+    return seq_after(a, b) ? a : b;
+}
+uint32_t earlier(uint32_t a, uint32_t b)
+{
+    return seq_after(a, b) ? b : a;
+}
 
 } // namespace
 
@@ -107,8 +113,8 @@ uint64_t TcpStreamCompare::stream_offset(uint32_t seq) const
 
 Divergence TcpStreamCompare::mismatch_at(const QueuedPacket& p, const QueuedPacket& s, uint32_t seq) const
 {
-    Divergence d = divergence_context(p.region(), p.region_len, uint32_t(seq - p.seq),
-                                      s.region(), s.region_len, uint32_t(seq - s.seq));
+    Divergence d = divergence_context(p.region(), p.region_len, uint32_t(seq - p.seq), s.region(), s.region_len,
+                                      uint32_t(seq - s.seq));
     d.tcp = true;
     d.seq = seq;
     d.offset = stream_offset(seq);

@@ -16,7 +16,7 @@ struct CounterField {
     const char* name;
     const char* doc;
     uint64_t Counters::*field;
-    bool gauge = false;   // a current level rather than a monotonic count
+    bool gauge = false; // a current level rather than a monotonic count
 };
 
 // For a static_assert next to the table: one entry per field.

@@ -15,8 +15,8 @@ std::size_t first_difference(const uint8_t* a, const uint8_t* b, std::size_t n)
     return i;
 }
 
-Divergence divergence_context(const uint8_t* p, std::size_t plen, std::size_t pi,
-                              const uint8_t* s, std::size_t slen, std::size_t si)
+Divergence divergence_context(const uint8_t* p, std::size_t plen, std::size_t pi, const uint8_t* s, std::size_t slen,
+                              std::size_t si)
 {
     Divergence d;
     const std::size_t lead = std::min({Divergence::kLead, pi, si});

@@ -19,8 +19,8 @@ struct Divergence {
     // Others: offset within the compared region (L4 header on, or the frame).
     uint64_t offset = 0;
     bool tcp = false;
-    uint32_t seq = 0;  // TCP: absolute sequence number of the first differing byte
-    uint8_t lead = 0;  // context bytes before the first differing one
+    uint32_t seq = 0; // TCP: absolute sequence number of the first differing byte
+    uint8_t lead = 0; // context bytes before the first differing one
     uint8_t primary_len = 0, secondary_len = 0;
     std::array<uint8_t, kContext> primary{}, secondary{};
 };
@@ -30,8 +30,8 @@ std::size_t first_difference(const uint8_t* a, const uint8_t* b, std::size_t n);
 
 // Context of both sides: region `p` (length plen) differs at index pi, region
 // `s` at index si. The offset fields are left for the caller.
-Divergence divergence_context(const uint8_t* p, std::size_t plen, std::size_t pi,
-                              const uint8_t* s, std::size_t slen, std::size_t si);
+Divergence divergence_context(const uint8_t* p, std::size_t plen, std::size_t pi, const uint8_t* s, std::size_t slen,
+                              std::size_t si);
 
 // Why a primary is still queued (colo-graph compare explains each one).
 enum class HoldReason : uint8_t {

@@ -45,10 +45,30 @@ JsonObject& JsonObject::add(std::string_view k, std::string_view v)
     return *this;
 }
 
-JsonObject& JsonObject::add(std::string_view k, uint64_t v) { key(k); body_ += std::to_string(v); return *this; }
-JsonObject& JsonObject::add(std::string_view k, int64_t v) { key(k); body_ += std::to_string(v); return *this; }
-JsonObject& JsonObject::add(std::string_view k, bool v) { key(k); body_ += v ? "true" : "false"; return *this; }
-JsonObject& JsonObject::add_raw(std::string_view k, std::string_view json) { key(k); body_ += json; return *this; }
+JsonObject& JsonObject::add(std::string_view k, uint64_t v)
+{
+    key(k);
+    body_ += std::to_string(v);
+    return *this;
+}
+JsonObject& JsonObject::add(std::string_view k, int64_t v)
+{
+    key(k);
+    body_ += std::to_string(v);
+    return *this;
+}
+JsonObject& JsonObject::add(std::string_view k, bool v)
+{
+    key(k);
+    body_ += v ? "true" : "false";
+    return *this;
+}
+JsonObject& JsonObject::add_raw(std::string_view k, std::string_view json)
+{
+    key(k);
+    body_ += json;
+    return *this;
+}
 
 JsonObject& JsonObject::add_time(std::string_view k, uint64_t ns)
 {

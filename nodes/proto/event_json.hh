@@ -19,7 +19,7 @@ public:
     JsonObject& add(std::string_view key, int64_t value);
     JsonObject& add(std::string_view key, int value) { return add(key, int64_t(value)); }
     JsonObject& add(std::string_view key, bool value);
-    JsonObject& add_time(std::string_view key, uint64_t ns);   // seconds with 6 decimals
+    JsonObject& add_time(std::string_view key, uint64_t ns); // seconds with 6 decimals
     JsonObject& add_raw(std::string_view key, std::string_view json);
     std::string str() const { return body_ + "}"; }
 
@@ -35,6 +35,9 @@ std::string json_escape(std::string_view s);
 std::string json_string_field(std::string_view json, std::string_view key);
 
 Packet event_packet(const std::string& json, uint64_t ts_ns);
-inline std::string_view packet_text(const Packet& p) { return {reinterpret_cast<const char*>(p.data()), p.len}; }
+inline std::string_view packet_text(const Packet& p)
+{
+    return {reinterpret_cast<const char*>(p.data()), p.len};
+}
 
 } // namespace colo

@@ -21,15 +21,17 @@ namespace {
 
 constexpr uint16_t kEthIPv4 = 0x0800, kEthIPv6 = 0x86dd, kEthVlan = 0x8100, kEthQinQ = 0x88a8;
 
-bool has_ports(uint8_t proto) { return proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136; }
+bool has_ports(uint8_t proto)
+{
+    return proto == 6 || proto == 17 || proto == 33 || proto == 132 || proto == 136;
+}
 
 // Fills the L4 fields once l4_off, l3_end and l4_proto are known.
 void parse_l4(const uint8_t* d, ParsedFrame& f)
 {
     const uint32_t avail = f.l3_end > f.l4_off ? f.l3_end - f.l4_off : 0;
     const uint8_t* l4 = d + f.l4_off;
-    if (f.is_fragment)
-        return; // only a first fragment has L4 bytes, and they are incomplete
+    if (f.is_fragment) return; // only a first fragment has L4 bytes, and they are incomplete
     if (f.l4_proto == 6) {
         if (avail < 20) return;
         uint32_t doff = uint32_t(l4[12] >> 4) * 4;
@@ -68,16 +70,31 @@ void parse_l4(const uint8_t* d, ParsedFrame& f)
 void parse_ipv4(const uint8_t* d, std::size_t len, ParsedFrame& f)
 {
     const uint32_t off = f.l3_off;
-    if (len < off + 20) { f.status = ParseStatus::bad_ip; return; }
+    if (len < off + 20) {
+        f.status = ParseStatus::bad_ip;
+        return;
+    }
     const uint8_t* ip = d + off;
-    if ((ip[0] >> 4) != 4) { f.status = ParseStatus::bad_ip; return; }
+    if ((ip[0] >> 4) != 4) {
+        f.status = ParseStatus::bad_ip;
+        return;
+    }
     uint32_t ihl = uint32_t(ip[0] & 0x0f) * 4;
-    if (ihl < 20 || len < off + ihl) { f.status = ParseStatus::bad_ip; return; }
+    if (ihl < 20 || len < off + ihl) {
+        f.status = ParseStatus::bad_ip;
+        return;
+    }
     uint32_t total = load_be16(ip + 2);
-    if (total < ihl) { f.status = ParseStatus::bad_ip; return; }
+    if (total < ihl) {
+        f.status = ParseStatus::bad_ip;
+        return;
+    }
     f.ip_version = 4;
     f.l3_end = off + total;
-    if (f.l3_end > len) { f.ip_len_mismatch = true; f.l3_end = uint32_t(len); }
+    if (f.l3_end > len) {
+        f.ip_len_mismatch = true;
+        f.l3_end = uint32_t(len);
+    }
     uint16_t frag = load_be16(ip + 6);
     f.is_fragment = (frag & 0x2000) || (frag & 0x1fff);
     f.l4_proto = ip[9];
@@ -88,30 +105,48 @@ void parse_ipv4(const uint8_t* d, std::size_t len, ParsedFrame& f)
     parse_l4(d, f);
 }
 
-bool is_ipv6_ext(uint8_t nh) { return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 44; }
+bool is_ipv6_ext(uint8_t nh)
+{
+    return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 44;
+}
 
 void parse_ipv6(const uint8_t* d, std::size_t len, ParsedFrame& f)
 {
     const uint32_t off = f.l3_off;
-    if (len < off + 40) { f.status = ParseStatus::bad_ip; return; }
+    if (len < off + 40) {
+        f.status = ParseStatus::bad_ip;
+        return;
+    }
     const uint8_t* ip = d + off;
-    if ((ip[0] >> 4) != 6) { f.status = ParseStatus::bad_ip; return; }
+    if ((ip[0] >> 4) != 6) {
+        f.status = ParseStatus::bad_ip;
+        return;
+    }
     f.ip_version = 6;
     f.l3_end = off + 40 + load_be16(ip + 4);
-    if (f.l3_end > len) { f.ip_len_mismatch = true; f.l3_end = uint32_t(len); }
+    if (f.l3_end > len) {
+        f.ip_len_mismatch = true;
+        f.l3_end = uint32_t(len);
+    }
     std::memcpy(f.src.data(), ip + 8, 16);
     std::memcpy(f.dst.data(), ip + 24, 16);
     uint8_t nh = ip[6];
     uint32_t p = off + 40;
     // Walk extension headers, bounded by the datagram and a small hop count.
     for (int hops = 0; is_ipv6_ext(nh) && hops < 8; ++hops) {
-        if (p + 8 > f.l3_end) { f.status = ParseStatus::bad_ip; return; }
+        if (p + 8 > f.l3_end) {
+            f.status = ParseStatus::bad_ip;
+            return;
+        }
         uint32_t hlen = nh == 51 ? (uint32_t(d[p + 1]) + 2) * 4 : nh == 44 ? 8 : (uint32_t(d[p + 1]) + 1) * 8;
         if (nh == 44 && (load_be16(d + p + 2) & 0xfff9)) f.is_fragment = true;
         nh = d[p];
         p += hlen;
     }
-    if (is_ipv6_ext(nh) || p > f.l3_end) { f.status = ParseStatus::bad_ip; return; }
+    if (is_ipv6_ext(nh) || p > f.l3_end) {
+        f.status = ParseStatus::bad_ip;
+        return;
+    }
     f.l4_proto = nh;
     f.l4_off = p;
     f.status = ParseStatus::ok;
@@ -124,12 +159,21 @@ ParsedFrame parse_frame(const uint8_t* data, std::size_t len, uint32_t vnet_len)
 {
     ParsedFrame f;
     f.vnet_len = vnet_len;
-    if (vnet_len > kMaxVnetHdrLen || vnet_len > len) { f.status = ParseStatus::bad_vnet; return f; }
-    if (len < vnet_len + 14) { f.status = ParseStatus::runt; return f; }
+    if (vnet_len > kMaxVnetHdrLen || vnet_len > len) {
+        f.status = ParseStatus::bad_vnet;
+        return f;
+    }
+    if (len < vnet_len + 14) {
+        f.status = ParseStatus::runt;
+        return f;
+    }
     uint32_t off = vnet_len + 12;
     uint16_t type = load_be16(data + off);
     while ((type == kEthVlan || type == kEthQinQ) && f.vlan_tags < 2) {
-        if (len < off + 6) { f.status = ParseStatus::runt; return f; }
+        if (len < off + 6) {
+            f.status = ParseStatus::runt;
+            return f;
+        }
         if (f.vlan_tags == 0) f.vlan_tci = load_be16(data + off + 2);
         ++f.vlan_tags;
         off += 4;

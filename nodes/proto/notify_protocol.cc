@@ -5,8 +5,8 @@ namespace colo {
 NotifyProtocol::Result NotifyProtocol::on_message(const Packet& payload)
 {
     const std::string_view text = payload.len == 0
-        ? std::string_view{}
-        : std::string_view(reinterpret_cast<const char*>(payload.data()), payload.len);
+                                      ? std::string_view{}
+                                      : std::string_view(reinterpret_cast<const char*>(payload.data()), payload.len);
     if (text == notify_msg::kProxyInit) {
         ++handshakes_;
         return {Action::reply, notify_msg::kGetXenInit};

@@ -28,13 +28,13 @@ inline constexpr std::string_view kCheckpoint = "COLO_CHECKPOINT";
 class NotifyProtocol {
 public:
     enum class Action {
-        reply,            // send `reply` back on the notify channel
-        checkpoint_done,  // the COLO frame checkpointed: flush the comparator
-        unsupported,      // unknown message: counted, otherwise ignored
+        reply,           // send `reply` back on the notify channel
+        checkpoint_done, // the COLO frame checkpointed: flush the comparator
+        unsupported,     // unknown message: counted, otherwise ignored
     };
     struct Result {
         Action action;
-        std::string_view reply;   // set for Action::reply (static storage)
+        std::string_view reply; // set for Action::reply (static storage)
     };
 
     // `payload` is the whole record payload; its vnet_len is ignored because

@@ -14,7 +14,10 @@
 namespace colo {
 
 // Wrap-aware TCP sequence order: a is after b (RFC 1982 serial arithmetic).
-inline bool seq_after(uint32_t a, uint32_t b) { return int32_t(a - b) > 0; }
+inline bool seq_after(uint32_t a, uint32_t b)
+{
+    return int32_t(a - b) > 0;
+}
 
 struct QueuedPacket {
     Packet packet;

@@ -9,12 +9,24 @@ TcpOptionScan scan_tcp_options(const uint8_t* data, uint32_t begin, uint32_t end
     while (i < end) {
         const uint8_t kind = data[i];
         if (kind == tcpopt::EOL) break;
-        if (kind == tcpopt::NOP) { ++i; continue; }
-        if (i + 1 >= end) { scan.malformed = true; break; }
+        if (kind == tcpopt::NOP) {
+            ++i;
+            continue;
+        }
+        if (i + 1 >= end) {
+            scan.malformed = true;
+            break;
+        }
         const uint8_t len = data[i + 1];
-        if (len < 2 || len > end - i) { scan.malformed = true; break; }
+        if (len < 2 || len > end - i) {
+            scan.malformed = true;
+            break;
+        }
         if (kind == tcpopt::TIMESTAMP) {
-            if (len != tcpopt::kTimestampLen || scan.tsval_off) { scan.malformed = true; break; }
+            if (len != tcpopt::kTimestampLen || scan.tsval_off) {
+                scan.malformed = true;
+                break;
+            }
             scan.tsval_off = i + 2;
         } else if (kind == tcpopt::SACK) {
             const uint32_t blocks = (len - 2u) / tcpopt::kSackBlockLen;

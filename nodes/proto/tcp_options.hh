@@ -20,13 +20,13 @@ constexpr uint8_t EOL = 0, NOP = 1, MSS = 2, SACK = 5, TIMESTAMP = 8;
 constexpr uint8_t kTimestampLen = 10;
 constexpr uint8_t kSackBlockLen = 8;
 constexpr uint8_t kMaxSackBlocks = 4; // 40 option bytes at most
-}
+} // namespace tcpopt
 
 struct TcpOptionScan {
-    bool malformed = false;              // broken length or duplicate SACK/timestamp
-    std::optional<uint32_t> tsval_off;   // buffer offset of TSval; TSecr follows it
-    std::optional<uint32_t> sack_off;    // buffer offset of the first block's left edge
-    uint8_t sack_blocks = 0;             // blocks of 8 bytes (left edge, right edge)
+    bool malformed = false;            // broken length or duplicate SACK/timestamp
+    std::optional<uint32_t> tsval_off; // buffer offset of TSval; TSecr follows it
+    std::optional<uint32_t> sack_off;  // buffer offset of the first block's left edge
+    uint8_t sack_blocks = 0;           // blocks of 8 bytes (left edge, right edge)
 };
 
 // Walks the options in data[begin, end). Offsets in the result are offsets

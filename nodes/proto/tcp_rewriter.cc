@@ -15,7 +15,10 @@ namespace {
 constexpr uint8_t kVnetNeedsCsum = 0x01;
 
 // a is at or after b in sequence space (RFC 1982 serial arithmetic).
-bool seq_at_or_after(uint32_t a, uint32_t b) { return int32_t(a - b) >= 0; }
+bool seq_at_or_after(uint32_t a, uint32_t b)
+{
+    return int32_t(a - b) >= 0;
+}
 
 bool in_close_states(TcpState s)
 {
@@ -89,7 +92,10 @@ TcpRewriter::TcpRewriter(TcpRewriterConfig config) : config_(config)
     config_.max_connections = std::max<std::size_t>(1, config_.max_connections);
 }
 
-std::span<const TcpRewriterCounterInfo> TcpRewriter::counter_table() { return kTcpRewriterCounterTable; }
+std::span<const TcpRewriterCounterInfo> TcpRewriter::counter_table()
+{
+    return kTcpRewriterCounterTable;
+}
 
 FlowKey TcpRewriter::key_of(const ParsedFrame& f, Direction d)
 {
@@ -277,8 +283,7 @@ void TcpRewriter::track_close(Connection& c, const Segment& s, Direction d)
             }
         }
     } else {
-        if (s.has(tcpflag::ACK) && c.peer_fin_end && !c.peer_fin_acked &&
-            seq_at_or_after(s.ack(), *c.peer_fin_end))
+        if (s.has(tcpflag::ACK) && c.peer_fin_end && !c.peer_fin_acked && seq_at_or_after(s.ack(), *c.peer_fin_end))
             c.peer_fin_acked = true;
         if (s.has(tcpflag::FIN) && !c.guest_fin_end) {
             c.guest_fin_end = s.fin_end(s.seq() - c.info.seq_offset);
@@ -294,8 +299,7 @@ void TcpRewriter::plan_edits(const Connection& c, const Segment& s, Direction d,
     const uint32_t tcp = s.frame.l4_off;
     if (d == Direction::to_guest) {
         // Segments without ACK carry no meaningful ACK or TSecr (RFC 7323 §3.2).
-        if (s.has(tcpflag::ACK) && i.seq_synced)
-            edits.add(Field::ack, tcp + 8, s.ack(), s.ack() + i.seq_offset);
+        if (s.has(tcpflag::ACK) && i.seq_synced) edits.add(Field::ack, tcp + 8, s.ack(), s.ack() + i.seq_offset);
         if (s.has(tcpflag::ACK) && i.ts_synced && s.tsecr)
             edits.add(Field::tsecr, *s.options.tsval_off + 4, *s.tsecr, *s.tsecr + i.ts_offset);
         // SACK blocks acknowledge the guest's data, i.e. PVM-space numbers.

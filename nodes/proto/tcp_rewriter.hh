@@ -31,17 +31,24 @@ enum class Direction : uint8_t { to_guest, from_guest };
 
 // The secondary guest's side of a connection, as far as the rewriter can tell.
 enum class TcpState : uint8_t {
-    closed, syn_sent, syn_received, established,
-    fin_wait_1, fin_wait_2, closing, time_wait, // guest closed first
-    close_wait, last_ack,                       // peer closed first
+    closed,
+    syn_sent,
+    syn_received,
+    established,
+    fin_wait_1,
+    fin_wait_2,
+    closing,
+    time_wait, // guest closed first
+    close_wait,
+    last_ack, // peer closed first
 };
 constexpr std::size_t kTcpStateCount = 10;
 const char* to_string(TcpState s);
 
 enum class RewriteResult : uint8_t {
-    passed,     // not a tracked TCP segment: untouched
-    tracked,    // tracked, nothing needed changing
-    rewritten,  // at least one field changed
+    passed,    // not a tracked TCP segment: untouched
+    tracked,   // tracked, nothing needed changing
+    rewritten, // at least one field changed
 };
 
 struct TcpRewriterConfig {
@@ -79,36 +86,43 @@ using TcpRewriterCounterInfo = CounterField<TcpRewriterCounters>;
 inline constexpr std::array kTcpRewriterCounterTable{
     TcpRewriterCounterInfo{"packets", "frames offered to the rewriter", &TcpRewriterCounters::packets},
     TcpRewriterCounterInfo{"passed_not_tcp", "non-TCP, unparsable or fragmented frames passed untouched",
-     &TcpRewriterCounters::passed_not_tcp},
+                           &TcpRewriterCounters::passed_not_tcp},
     TcpRewriterCounterInfo{"passed_untracked", "TCP segments of untracked connections passed untouched",
-     &TcpRewriterCounters::passed_untracked},
+                           &TcpRewriterCounters::passed_untracked},
     TcpRewriterCounterInfo{"tracked", "TCP segments of tracked connections", &TcpRewriterCounters::tracked},
     TcpRewriterCounterInfo{"rewritten", "segments with at least one field changed", &TcpRewriterCounters::rewritten},
-    TcpRewriterCounterInfo{"seq_rewrites", "SEQ fields moved into PVM space (from the guest)", &TcpRewriterCounters::seq_rewrites},
-    TcpRewriterCounterInfo{"ack_rewrites", "ACK fields moved into SVM space (to the guest)", &TcpRewriterCounters::ack_rewrites},
+    TcpRewriterCounterInfo{"seq_rewrites", "SEQ fields moved into PVM space (from the guest)",
+                           &TcpRewriterCounters::seq_rewrites},
+    TcpRewriterCounterInfo{"ack_rewrites", "ACK fields moved into SVM space (to the guest)",
+                           &TcpRewriterCounters::ack_rewrites},
     TcpRewriterCounterInfo{"sack_edge_rewrites", "SACK block edges moved into SVM space (to the guest)",
-     &TcpRewriterCounters::sack_edge_rewrites},
+                           &TcpRewriterCounters::sack_edge_rewrites},
     TcpRewriterCounterInfo{"tsval_rewrites", "timestamp TSval fields moved to the PVM clock (from the guest)",
-     &TcpRewriterCounters::tsval_rewrites},
+                           &TcpRewriterCounters::tsval_rewrites},
     TcpRewriterCounterInfo{"tsecr_rewrites", "timestamp TSecr fields moved to the SVM clock (to the guest)",
-     &TcpRewriterCounters::tsecr_rewrites},
+                           &TcpRewriterCounters::tsecr_rewrites},
     TcpRewriterCounterInfo{"copied_for_write", "rewritten packets whose shared buffer had to be copied first",
-     &TcpRewriterCounters::copied_for_write},
-    TcpRewriterCounterInfo{"checksum_left_partial", "rewritten packets whose vnet header asks the receiver to finish the checksum",
-     &TcpRewriterCounters::checksum_left_partial},
-    TcpRewriterCounterInfo{"malformed_options", "tracked segments with a malformed TCP option list (options left alone)",
-     &TcpRewriterCounters::malformed_options},
-    TcpRewriterCounterInfo{"connections_opened", "connections created by a SYN", &TcpRewriterCounters::connections_opened},
+                           &TcpRewriterCounters::copied_for_write},
+    TcpRewriterCounterInfo{"checksum_left_partial",
+                           "rewritten packets whose vnet header asks the receiver to finish the checksum",
+                           &TcpRewriterCounters::checksum_left_partial},
+    TcpRewriterCounterInfo{"malformed_options",
+                           "tracked segments with a malformed TCP option list (options left alone)",
+                           &TcpRewriterCounters::malformed_options},
+    TcpRewriterCounterInfo{"connections_opened", "connections created by a SYN",
+                           &TcpRewriterCounters::connections_opened},
     TcpRewriterCounterInfo{"offsets_learned", "connections whose sequence offset was learned from the handshake",
-     &TcpRewriterCounters::offsets_learned},
+                           &TcpRewriterCounters::offsets_learned},
     TcpRewriterCounterInfo{"connections_closed", "connections removed after both FINs were acknowledged",
-     &TcpRewriterCounters::connections_closed},
-    TcpRewriterCounterInfo{"connections_reset", "connections removed by a RST", &TcpRewriterCounters::connections_reset},
+                           &TcpRewriterCounters::connections_closed},
+    TcpRewriterCounterInfo{"connections_reset", "connections removed by a RST",
+                           &TcpRewriterCounters::connections_reset},
     TcpRewriterCounterInfo{"connections_expired", "connections removed after idle_timeout_ms without traffic",
-     &TcpRewriterCounters::connections_expired},
+                           &TcpRewriterCounters::connections_expired},
     TcpRewriterCounterInfo{"connections_evicted", "least recently used connections dropped at max_connections",
-     &TcpRewriterCounters::connections_evicted},
-    TcpRewriterCounterInfo{"checkpoints", "checkpoint events (all offsets reset to 0)", &TcpRewriterCounters::checkpoints},
+                           &TcpRewriterCounters::connections_evicted},
+    TcpRewriterCounterInfo{"checkpoints", "checkpoint events (all offsets reset to 0)",
+                           &TcpRewriterCounters::checkpoints},
     TcpRewriterCounterInfo{"failovers", "failover events", &TcpRewriterCounters::failovers},
 };
 static_assert(covers_every_field(kTcpRewriterCounterTable), "every counter needs a table entry");
@@ -116,10 +130,10 @@ static_assert(covers_every_field(kTcpRewriterCounterTable), "every counter needs
 // A read-only view of one tracked connection.
 struct TcpConnectionInfo {
     TcpState state = TcpState::closed;
-    bool seq_synced = false;    // seq_offset known (learned, or zeroed by a checkpoint)
-    uint32_t seq_offset = 0;    // SVM − PVM, mod 2^32
+    bool seq_synced = false; // seq_offset known (learned, or zeroed by a checkpoint)
+    uint32_t seq_offset = 0; // SVM − PVM, mod 2^32
     bool ts_synced = false;
-    uint32_t ts_offset = 0;     // SVM TSval − PVM TSval, mod 2^32
+    uint32_t ts_offset = 0; // SVM TSval − PVM TSval, mod 2^32
     uint64_t last_seen_ns = 0;
 };
 
@@ -161,8 +175,8 @@ private:
         // Sequence number just past each FIN: the guest's in PVM space, the peer's in its own.
         std::optional<uint32_t> guest_fin_end, peer_fin_end;
         bool guest_fin_acked = false, peer_fin_acked = false;
-        FlowKey key;                          // FlowTable's
-        FlowLinks by_age{}, by_activity{};    // FlowTable's
+        FlowKey key;                       // FlowTable's
+        FlowLinks by_age{}, by_activity{}; // FlowTable's
     };
     struct Segment;
     class EditList;

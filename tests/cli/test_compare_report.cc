@@ -66,7 +66,8 @@ ComparisonResult sample_result()
     r.connections = {ok, diverged, orphan};
     r.requests.push_back({CheckpointReason::mismatch, CompareSide::primary, diverged.key, r.start_ns + 1'234'000,
                           diverged.first_divergence});
-    r.requests.push_back({CheckpointReason::timeout, CompareSide::primary, orphan.key, r.start_ns + 4'000'000'000ull, {}});
+    r.requests.push_back(
+        {CheckpointReason::timeout, CompareSide::primary, orphan.key, r.start_ns + 4'000'000'000ull, {}});
     r.counters.primary_packets_in = 11;
     r.counters.released_matched = 6;
     r.counters.released_flush = 5;
@@ -76,7 +77,10 @@ ComparisonResult sample_result()
     return r;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part)
+{
+    return text.find(part) != std::string::npos;
+}
 
 } // namespace
 
@@ -125,12 +129,16 @@ TEST_CASE("the text report gives each connection a verdict and lists requests wi
     CHECK(contains(text, "  ok         tcp 10.0.0.2:80 > 10.0.0.1:40000\n"));
     CHECK(contains(text, "  diverged   tcp 10.0.0.2:80 > 10.0.0.1:40001\n"));
     CHECK(contains(text, "  unmatched  udp 10.0.0.2:5000 > 10.0.0.1:6000\n"));
-    CHECK(contains(text, "First divergence per connection: 1\n  tcp 10.0.0.2:80 > 10.0.0.1:40001: stream offset 1020 (seq 51020)\n"
-                         "    primary          1012:"));
+    CHECK(contains(
+        text, "First divergence per connection: 1\n  tcp 10.0.0.2:80 > 10.0.0.1:40001: stream offset 1020 (seq 51020)\n"
+              "    primary          1012:"));
     CHECK(contains(text, "Checkpoint requests: 2 (and 7 while one was pending, not sent)\n"));
-    CHECK(contains(text, "      0.001234  mismatch    primary    tcp 10.0.0.2:80 > 10.0.0.1:40001, stream offset 1020 (seq 51020)\n"));
+    CHECK(contains(
+        text,
+        "      0.001234  mismatch    primary    tcp 10.0.0.2:80 > 10.0.0.1:40001, stream offset 1020 (seq 51020)\n"));
     CHECK(contains(text, "      4.000000  timeout     primary    udp 10.0.0.2:5000 > 10.0.0.1:6000\n"));
-    CHECK(contains(text, "  primary packets     11: 6 released by a match, 5 released by a flush (checkpoint or end of input)\n"));
+    CHECK(contains(
+        text, "  primary packets     11: 6 released by a match, 5 released by a flush (checkpoint or end of input)\n"));
     CHECK(contains(text, "  secondary packets   0\n"));
     CHECK(contains(text, "Times are seconds since the first packet, 2023-11-14 22:13:20.000000 UTC."));
 }
@@ -139,8 +147,9 @@ TEST_CASE("the text report counts requests repeated because no checkpoint came",
 {
     ComparisonResult r = sample_result();
     r.counters.requests_repeated = 1;
-    CHECK(contains(text_report(r), "Checkpoint requests: 2, 1 of them repeated after compare_timeout without a checkpoint "
-                                   "(and 7 while one was pending, not sent)\n"));
+    CHECK(contains(text_report(r),
+                   "Checkpoint requests: 2, 1 of them repeated after compare_timeout without a checkpoint "
+                   "(and 7 while one was pending, not sent)\n"));
 }
 
 TEST_CASE("the text report says when expired connections fell out of the history", "[report]")
@@ -162,11 +171,12 @@ TEST_CASE("the JSON report holds every connection, request and counter", "[repor
     CHECK(std::count(json.begin(), json.end(), '[') == std::count(json.begin(), json.end(), ']'));
     CHECK(contains(json, "\"bypass\":[\"tcp port 3389\"]"));
     CHECK(contains(json, "\"flow\":\"tcp 10.0.0.2:80 > 10.0.0.1:40001\",\"active\":true,\"primary_packets\":4"));
-    CHECK(contains(json, "\"result\":\"diverged\",\"first_divergence\":{\"position\":\"stream offset 1020 (seq 51020)\","
-                         "\"offset\":1020,\"seq\":51020,\"context_offset\":1012,"
-                         "\"primary\":\"4d4e4f50515253545556"));
+    CHECK(contains(json,
+                   "\"result\":\"diverged\",\"first_divergence\":{\"position\":\"stream offset 1020 (seq 51020)\","
+                   "\"offset\":1020,\"seq\":51020,\"context_offset\":1012,"
+                   "\"primary\":\"4d4e4f50515253545556"));
     CHECK(contains(json, "{\"time\":1700000004.000000,\"elapsed\":4.000000,\"reason\":\"timeout\",\"side\":\"primary\","
                          "\"flow\":\"udp 10.0.0.2:5000 > 10.0.0.1:6000\"}"));
     CHECK(contains(json, "\"requests_suppressed\":7"));
-    CHECK_FALSE(contains(json, "queued_primary"));   // gauges are not totals
+    CHECK_FALSE(contains(json, "queued_primary")); // gauges are not totals
 }

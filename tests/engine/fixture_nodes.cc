@@ -88,9 +88,10 @@ const bool registered = [] {
                               .properties = {declare(generator::count, {.default_value = "1000", .min = 0})},
                               .counters = {declare(generator::packets, "")},
                               .factory = construct<Generator>});
-    Registry::instance().add({.type = "test-mirror",
-                              .ports = {declare(mirror::in, "", Link::required), declare(mirror::out, ""), declare(mirror::copy, "")},
-                              .factory = construct<Mirror>});
+    Registry::instance().add(
+        {.type = "test-mirror",
+         .ports = {declare(mirror::in, "", Link::required), declare(mirror::out, ""), declare(mirror::copy, "")},
+         .factory = construct<Mirror>});
     Registry::instance().add({.type = "test-null-sink",
                               .ports = {declare(null_sink::in, "", Link::required)},
                               .counters = {declare(null_sink::packets, ""), declare(null_sink::bytes, "")},

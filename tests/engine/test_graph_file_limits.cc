@@ -11,7 +11,8 @@ TEST_CASE("a very long link is an error, not a stack overflow in std::regex", "[
 {
     const std::string long_end(50'000, 'x');
     const std::string yaml = "nodes:\n  gen: { type: test-generator, count: 1 }\n  sink: { type: test-null-sink }\n"
-                             "links:\n  - \"" + long_end + " -> sink\"\n  - gen -> sink\n";
+                             "links:\n  - \"" +
+                             long_end + " -> sink\"\n  - gen -> sink\n";
     Diagnostics d;
     const GraphDecl g = parse_graph(yaml, "long.yaml", {}, d);
     REQUIRE(d.error_count() == 1);

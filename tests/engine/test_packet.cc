@@ -1,11 +1,12 @@
-#include <catch2/catch.hpp>
 #include "engine/packet.hh"
+#include <catch2/catch.hpp>
 
 #include <set>
 #include <thread>
 #include <vector>
 
-TEST_CASE("packet copy-on-write", "[packet]") {
+TEST_CASE("packet copy-on-write", "[packet]")
+{
     const uint8_t bytes[4] = {1, 2, 3, 4};
     auto a = colo::Packet::copy_of(bytes, 4);
     auto b = a;
@@ -19,7 +20,8 @@ TEST_CASE("packet copy-on-write", "[packet]") {
 // goes back to the pool once, after every holder is done reading it (the last
 // drop takes no locked decrement, so this is what keeps that honest; the TSan
 // stage runs it too).
-TEST_CASE("shared packets dropped on several threads are recycled once each", "[packet]") {
+TEST_CASE("shared packets dropped on several threads are recycled once each", "[packet]")
+{
     constexpr int kThreads = 4, kPackets = 20000;
     const uint64_t before = colo::buffer_pool_stats().allocated;
     std::vector<colo::Packet> originals;

@@ -40,8 +40,15 @@ struct OrderCheck : Node {
 // Holds every packet until drain(), like a comparator holding queued primaries.
 struct HoldUntilDrain : Node {
     Batch held;
-    void push(int, const Batch& b, Emit&) override { held.packets.insert(held.packets.end(), b.packets.begin(), b.packets.end()); }
-    void drain(Emit& e) override { e.send(out, held); held.packets.clear(); }
+    void push(int, const Batch& b, Emit&) override
+    {
+        held.packets.insert(held.packets.end(), b.packets.begin(), b.packets.end());
+    }
+    void drain(Emit& e) override
+    {
+        e.send(out, held);
+        held.packets.clear();
+    }
 };
 
 // Spins for a while in every push and adds up, by the wall clock, how long.
@@ -51,15 +58,19 @@ struct Spin : Node {
     {
         const auto t0 = std::chrono::steady_clock::now();
         while (std::chrono::steady_clock::now() - t0 < std::chrono::microseconds(500)) {}
-        own_ns += uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+        own_ns += uint64_t(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
     }
 };
 
 const bool registered = [] {
     Registry::instance().add({.type = "test-spin", .ports = {declare(in, "")}, .factory = construct<Spin>});
-    Registry::instance().add({.type = "test-pass", .ports = {declare(in, ""), declare(out, "")}, .factory = construct<Pass>});
-    Registry::instance().add({.type = "test-order-check", .ports = {declare(in, "")}, .factory = construct<OrderCheck>});
-    Registry::instance().add({.type = "test-hold", .ports = {declare(in, ""), declare(out, "")}, .factory = construct<HoldUntilDrain>});
+    Registry::instance().add(
+        {.type = "test-pass", .ports = {declare(in, ""), declare(out, "")}, .factory = construct<Pass>});
+    Registry::instance().add(
+        {.type = "test-order-check", .ports = {declare(in, "")}, .factory = construct<OrderCheck>});
+    Registry::instance().add(
+        {.type = "test-hold", .ports = {declare(in, ""), declare(out, "")}, .factory = construct<HoldUntilDrain>});
     return true;
 }();
 
@@ -91,7 +102,7 @@ TEST_CASE("1,000,000 packets keep their order through a 5-node chain on 2 worker
     RunOptions o;
     o.threads = 2;
     o.mode = RunMode::live;
-    o.batch_size = 16;   // many messages, to give TBB every chance to reorder
+    o.batch_size = 16; // many messages, to give TBB every chance to reorder
     Runtime rt(chain(1'000'000), o);
     REQUIRE(rt.mode() == RunMode::live);
     rt.run();
@@ -135,7 +146,7 @@ TEST_CASE("drain hands held packets downstream before the graph ends", "[runtime
     reset_check();
     RunOptions o;
     Runtime rt(chain(1'000, "test-hold"), o);
-    REQUIRE(rt.mode() == RunMode::replay);   // only offline sources: replay mode by default
+    REQUIRE(rt.mode() == RunMode::replay); // only offline sources: replay mode by default
     rt.run();
     CHECK(OrderCheck::received == 1'000);
     CHECK(OrderCheck::violations == 0);
@@ -144,9 +155,10 @@ TEST_CASE("drain hands held packets downstream before the graph ends", "[runtime
 TEST_CASE("stats count packets per port and unlinked drops", "[runtime][stats]")
 {
     Diagnostics d;
-    GraphDecl g = parse_graph("nodes:\n  gen: {type: test-generator, count: 100}\n  m: {type: test-mirror}\n  sink: {type: test-null-sink}\n"
-                              "links:\n  - gen -> m\n  - m.out -> sink\n",
-                              "s.yaml", {}, d);
+    GraphDecl g = parse_graph(
+        "nodes:\n  gen: {type: test-generator, count: 100}\n  m: {type: test-mirror}\n  sink: {type: test-null-sink}\n"
+        "links:\n  - gen -> m\n  - m.out -> sink\n",
+        "s.yaml", {}, d);
     REQUIRE(d.ok());
     Runtime rt(g, {});
     rt.run();
@@ -155,7 +167,7 @@ TEST_CASE("stats count packets per port and unlinked drops", "[runtime][stats]")
     CHECK(st[1].in[0].packets == 100);
     CHECK(st[1].out[0].packets == 100);
     CHECK(st[1].out[1].packets == 100);
-    CHECK(st[1].out[1].unlinked_drops == 100);   // mirror copy had nowhere to go
+    CHECK(st[1].out[1].unlinked_drops == 100); // mirror copy had nowhere to go
     CHECK(st[2].counters[0].second == 100);
 }
 
@@ -164,8 +176,9 @@ TEST_CASE("stats give a node's busy time in nanoseconds", "[runtime][stats]")
     // Busy time is counted in time-stamp-counter ticks and converted when
     // read; the node's own clock must agree with it.
     Diagnostics d;
-    GraphDecl g = parse_graph("nodes:\n  gen: {type: test-generator, count: 40}\n  spin: {type: test-spin}\nlinks:\n  - gen -> spin\n",
-                              "b.yaml", {}, d);
+    GraphDecl g = parse_graph(
+        "nodes:\n  gen: {type: test-generator, count: 40}\n  spin: {type: test-spin}\nlinks:\n  - gen -> spin\n",
+        "b.yaml", {}, d);
     REQUIRE(d.ok());
     Spin::own_ns = 0;
     RunOptions opt;
@@ -175,7 +188,7 @@ TEST_CASE("stats give a node's busy time in nanoseconds", "[runtime][stats]")
     const uint64_t own = Spin::own_ns.load(), busy = rt.stats()[1].busy_ns;
     REQUIRE(own >= 40 * 500'000);
     CHECK(busy >= own * 0.95);
-    CHECK(busy <= own * 1.05 + 1'000'000);   // plus the calls' own overhead
+    CHECK(busy <= own * 1.05 + 1'000'000); // plus the calls' own overhead
 }
 
 TEST_CASE("a concurrent replay finishes even when no worker thread may run", "[runtime][order]")

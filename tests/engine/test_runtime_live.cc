@@ -88,7 +88,8 @@ const bool registered = [] {
                               .ports = {declare(out, "")},
                               .properties = {declare(count_prop, {.default_value = "1000", .min = 0})},
                               .factory = construct<ThreadSource>});
-    Registry::instance().add({.type = "test-recorder", .ports = {declare(a, ""), declare(b, "")}, .factory = construct<Recorder>});
+    Registry::instance().add(
+        {.type = "test-recorder", .ports = {declare(a, ""), declare(b, "")}, .factory = construct<Recorder>});
     return true;
 }();
 
@@ -97,12 +98,16 @@ GraphDecl two_live_sources(uint64_t count)
     const std::string n = std::to_string(count);
     Diagnostics d;
     GraphDecl g = parse_graph("nodes:\n"
-                              "  s1: { type: test-thread-source, count: " + n + " }\n"
-                              "  s2: { type: test-thread-source, count: " + n + " }\n"
-                              "  m1: { type: test-mirror }\n"
-                              "  m2: { type: test-mirror }\n"
-                              "  rec: { type: test-recorder }\n"
-                              "links:\n  - s1 -> m1\n  - s2 -> m2\n  - m1.out -> rec.a\n  - m2.out -> rec.b\n",
+                              "  s1: { type: test-thread-source, count: " +
+                                  n +
+                                  " }\n"
+                                  "  s2: { type: test-thread-source, count: " +
+                                  n +
+                                  " }\n"
+                                  "  m1: { type: test-mirror }\n"
+                                  "  m2: { type: test-mirror }\n"
+                                  "  rec: { type: test-recorder }\n"
+                                  "links:\n  - s1 -> m1\n  - s2 -> m2\n  - m1.out -> rec.a\n  - m2.out -> rec.b\n",
                               "live.yaml", {}, d);
     REQUIRE(d.ok());
     return g;
@@ -132,8 +137,8 @@ TEST_CASE("in an all-live graph the sources' own threads run the graph, in order
     std::set<std::thread::id> outside = ThreadSource::source_threads;
     REQUIRE(outside.size() == 2);
     for (const auto& id : Recorder::body_threads) outside.insert(id);
-    CHECK(outside.size() <= 3);   // the two sources, plus at most the timer thread
-    CHECK(Recorder::ticks >= 1);  // ticks need no worker either
+    CHECK(outside.size() <= 3);  // the two sources, plus at most the timer thread
+    CHECK(Recorder::ticks >= 1); // ticks need no worker either
 }
 
 TEST_CASE("an all-live graph given worker threads keeps order", "[runtime][live]")

@@ -13,14 +13,14 @@ using namespace colo;
 
 namespace {
 
-constexpr uint64_t kTickNs = 100'000;   // test-generator spaces frames 1 µs apart: a tick every 100 frames
+constexpr uint64_t kTickNs = 100'000; // test-generator spaces frames 1 µs apart: a tick every 100 frames
 
 constexpr InPortId in{0, "in"};
 
 // Records, at every tick, how many packets it had received.
 struct TickProbe : Node {
     uint64_t seen = 0;
-    std::vector<std::pair<uint64_t, uint64_t>> ticks;   // (time, packets seen before it)
+    std::vector<std::pair<uint64_t, uint64_t>> ticks; // (time, packets seen before it)
     void push(int, const Batch& b, Emit&) override { seen += b.size(); }
     void tick(uint64_t now_ns, Emit&) override { ticks.emplace_back(now_ns, seen); }
     uint64_t tick_interval_ns() const override { return kTickNs; }
@@ -34,9 +34,10 @@ const bool registered = [] {
 GraphDecl probe_graph()
 {
     Diagnostics diags;
-    GraphDecl g = parse_graph("nodes:\n  gen: { type: test-generator, count: 2000 }\n  probe: { type: test-tick-probe }\n"
-                              "links:\n  - gen -> probe\n",
-                              "test", {}, diags);
+    GraphDecl g =
+        parse_graph("nodes:\n  gen: { type: test-generator, count: 2000 }\n  probe: { type: test-tick-probe }\n"
+                    "links:\n  - gen -> probe\n",
+                    "test", {}, diags);
     REQUIRE(diags.ok());
     return g;
 }
@@ -51,10 +52,11 @@ TEST_CASE("Runtime::node finds a node instance by its name", "[runtime][replay]"
     CHECK(rt.node("nonexistent") == nullptr);
 }
 
-TEST_CASE("in replay a lone source's batches end at ticks, so each tick sees exactly the earlier packets", "[runtime][replay]")
+TEST_CASE("in replay a lone source's batches end at ticks, so each tick sees exactly the earlier packets",
+          "[runtime][replay]")
 {
     RunOptions options;
-    options.batch_size = 256;   // longer than a tick interval (100 frames)
+    options.batch_size = 256; // longer than a tick interval (100 frames)
     Runtime rt(probe_graph(), options);
     const auto& probe = dynamic_cast<TickProbe&>(*rt.node("probe"));
     uint64_t first = 0;
@@ -64,7 +66,7 @@ TEST_CASE("in replay a lone source's batches end at ticks, so each tick sees exa
     REQUIRE(probe.ticks.size() >= 19);
     for (const auto& [time, seen] : probe.ticks) {
         INFO("tick at +" << time - first << " ns");
-        CHECK(seen == (time - first) / 1000);   // frames at first + n µs, n < tick time
+        CHECK(seen == (time - first) / 1000); // frames at first + n µs, n < tick time
     }
 }
 
@@ -78,18 +80,21 @@ struct SparseTickProbe : TickProbe {
 };
 
 const bool sparse_registered = [] {
-    Registry::instance().add({.type = "test-sparse-tick-probe", .ports = {declare(in, "")}, .factory = construct<SparseTickProbe>});
+    Registry::instance().add(
+        {.type = "test-sparse-tick-probe", .ports = {declare(in, "")}, .factory = construct<SparseTickProbe>});
     return true;
 }();
 
 } // namespace
 
-TEST_CASE("in replay a declined tick is not delivered, and a wanted one sees exactly the earlier packets", "[runtime][replay]")
+TEST_CASE("in replay a declined tick is not delivered, and a wanted one sees exactly the earlier packets",
+          "[runtime][replay]")
 {
     Diagnostics diags;
-    const GraphDecl g = parse_graph("nodes:\n  gen: { type: test-generator, count: 2000 }\n  probe: { type: test-sparse-tick-probe }\n"
-                                    "links:\n  - gen -> probe\n",
-                                    "test", {}, diags);
+    const GraphDecl g =
+        parse_graph("nodes:\n  gen: { type: test-generator, count: 2000 }\n  probe: { type: test-sparse-tick-probe }\n"
+                    "links:\n  - gen -> probe\n",
+                    "test", {}, diags);
     REQUIRE(diags.ok());
     RunOptions options;
     options.batch_size = 256;

@@ -38,8 +38,8 @@ bool same_records(const std::vector<Packet>& a, const std::vector<Packet>& b)
 
 bool same_counters(const FrameDecoderCounters& a, const FrameDecoderCounters& b)
 {
-    return a.frames == b.frames && a.bytes == b.bytes && a.zero_length == b.zero_length &&
-           a.bad_vnet == b.bad_vnet && a.oversize == b.oversize;
+    return a.frames == b.frames && a.bytes == b.bytes && a.zero_length == b.zero_length && a.bad_vnet == b.bad_vnet &&
+           a.oversize == b.oversize;
 }
 
 // Feeds `stream` in pieces of the given sizes, used in turn.

@@ -129,16 +129,16 @@ struct Harness {
 
         const CompareCounters& c = cmp.counters();
         check(c.released_matched + c.released_unsupported + c.released_bypass + c.released_flush +
-                  c.released_passthrough + c.evict_flushed == released_total);
+                  c.released_passthrough + c.evict_flushed ==
+              released_total);
         check(c.released_retransmit <= c.released_matched);
         check(c.primary_packets_in == primaries.size());
         check(c.primary_packets_in == released_total + c.primary_lost_queue_full + c.queued_primary);
         check(c.secondary_packets_in == secondary_total);
-        check(c.secondary_packets_in == c.secondary_matched + c.secondary_dropped_unsupported +
-                                            c.secondary_dropped_bypass + c.secondary_dropped_queue_full +
-                                            c.secondary_dropped_flush + c.secondary_dropped_evicted +
-                                            c.secondary_dropped_passthrough + c.secondary_dropped_expired +
-                                            c.queued_secondary);
+        check(c.secondary_packets_in ==
+              c.secondary_matched + c.secondary_dropped_unsupported + c.secondary_dropped_bypass +
+                  c.secondary_dropped_queue_full + c.secondary_dropped_flush + c.secondary_dropped_evicted +
+                  c.secondary_dropped_passthrough + c.secondary_dropped_expired + c.queued_secondary);
         check(c.checkpoint_requests == events_total);
         check(c.connections_active <= cmp.config().max_connections);
 

@@ -61,7 +61,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size)
         if (f.is_tcp()) {
             const TcpOptionScan opts = scan_tcp_options(frame.data(), f);
             if (opts.tsval_off) check(*opts.tsval_off >= f.l4_off + 20 && *opts.tsval_off + 8 <= f.payload_off);
-            if (opts.sack_off) check(*opts.sack_off >= f.l4_off + 20 && *opts.sack_off + 8u * opts.sack_blocks <= f.payload_off);
+            if (opts.sack_off)
+                check(*opts.sack_off >= f.l4_off + 20 && *opts.sack_off + 8u * opts.sack_blocks <= f.payload_off);
         }
     }
 

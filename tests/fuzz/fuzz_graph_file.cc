@@ -39,7 +39,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size)
     const std::string input(reinterpret_cast<const char*>(data), size);
     const auto nul = input.find('\0');
     const std::string text = input.substr(0, nul);
-    const VariableOverrides overrides = nul == std::string::npos ? VariableOverrides{} : overrides_from(input.substr(nul + 1));
+    const VariableOverrides overrides =
+        nul == std::string::npos ? VariableOverrides{} : overrides_from(input.substr(nul + 1));
 
     Diagnostics diags;
     const GraphDecl g = parse_graph(text, "fuzz.yaml", overrides, diags);

@@ -9,8 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -104,7 +104,10 @@ Packet numbered(uint32_t index, uint32_t len = 64)
     return p;
 }
 
-uint32_t index_of(const Packet& p) { return load_be32(p.data()); }
+uint32_t index_of(const Packet& p)
+{
+    return load_be32(p.data());
+}
 
 StreamEndpointConfig config(std::string address, Mode mode)
 {
@@ -145,7 +148,12 @@ Bytes record(const Bytes& body, uint32_t len_field, bool vnet = false, uint32_t 
     return r;
 }
 
-Bytes body(std::size_t n, uint8_t seed) { Bytes b(n); for (auto& x : b) x = seed++; return b; }
+Bytes body(std::size_t n, uint8_t seed)
+{
+    Bytes b(n);
+    for (auto& x : b) x = seed++;
+    return b;
+}
 
 } // namespace
 
@@ -314,9 +322,7 @@ TEST_CASE("StreamEndpoint: no peer drops, and a full queue waits for a slow read
     std::vector<Packet> got;
     std::thread reader([&] { got = read_slowly(peer, kTotal, 4096, 200us); });
     std::size_t accepted = 0;
-    for (uint32_t i = 0; i < kTotal; i += 8) {
-        accepted += server.send(numbered_run(i, 8, 2000));
-    }
+    for (uint32_t i = 0; i < kTotal; i += 8) { accepted += server.send(numbered_run(i, 8, 2000)); }
     reader.join();
     CHECK(accepted == kTotal);
     REQUIRE(got.size() == kTotal);
@@ -332,7 +338,7 @@ TEST_CASE("StreamEndpoint: no peer drops, and a full queue waits for a slow read
 TEST_CASE("StreamEndpoint: 100,000 packets given at once reach a slow reader, all in order", "[endpoint]")
 {
     TempDir dir;
-    StreamEndpoint server(config(dir.unix_address("burst.sock"), Mode::server));   // default bounds: 8192
+    StreamEndpoint server(config(dir.unix_address("burst.sock"), Mode::server)); // default bounds: 8192
     server.start();
     const int peer = raw_connect(server);
     int small = 16384;
@@ -363,8 +369,7 @@ struct TinyQueue {
     StreamEndpoint server;
     int peer = -1;
 
-    explicit TinyQueue(std::chrono::milliseconds stop_flush_timeout = 1000ms,
-                       std::function<bool()> owner_stopping = {},
+    explicit TinyQueue(std::chrono::milliseconds stop_flush_timeout = 1000ms, std::function<bool()> owner_stopping = {},
                        std::chrono::milliseconds stall_timeout = StreamEndpointConfig{}.stall_timeout)
         : server([&] {
               auto c = config(dir.unix_address("tiny.sock"), Mode::server);
@@ -393,7 +398,7 @@ struct WaitingSend {
     {
         REQUIRE(wait_until([&] { return server.counters().frames_out > 0; }));
         std::this_thread::sleep_for(50ms);
-        CHECK(accepted.load() == SIZE_MAX);   // still waiting
+        CHECK(accepted.load() == SIZE_MAX); // still waiting
     }
     std::size_t join()
     {
@@ -430,7 +435,7 @@ TEST_CASE("StreamEndpoint: stop() ends a send() waiting for a peer that never re
     q.server.stop();
     CHECK(sending.join() < kTotal);
     const auto c = q.server.counters();
-    CHECK(c.frames_out + c.drop_shutdown == kTotal);   // the rest, queued or not, counted at shutdown
+    CHECK(c.frames_out + c.drop_shutdown == kTotal); // the rest, queued or not, counted at shutdown
     CHECK(c.drop_no_peer == 0);
 }
 
@@ -465,7 +470,9 @@ TEST_CASE("StreamEndpoint: once the owner stops, a full queue waits only for a p
     CHECK(q.server.counters().drop_shutdown == c.drop_shutdown + 100);
 }
 
-TEST_CASE("StreamEndpoint: a peer that reads nothing costs one stall_timeout, each drop counted, and reading restores the wait", "[endpoint]")
+TEST_CASE("StreamEndpoint: a peer that reads nothing costs one stall_timeout, each drop counted, and reading restores "
+          "the wait",
+          "[endpoint]")
 {
     TinyQueue q(1000ms, {}, 200ms);
     const std::string warning = q.server.address() + ": the peer has read nothing for 200 ms";
@@ -482,7 +489,7 @@ TEST_CASE("StreamEndpoint: a peer that reads nothing costs one stall_timeout, ea
         returned = n;
     });
     const bool gave_up = wait_until([&] { return returned.load() != SIZE_MAX; }, 10s);
-    if (!gave_up) q.server.stop();   // a send() that waits for ever: end it, and fail
+    if (!gave_up) q.server.stop(); // a send() that waits for ever: end it, and fail
     sender.join();
     REQUIRE(gave_up);
     const std::size_t first = returned.load();
@@ -542,14 +549,16 @@ TEST_CASE("StreamEndpoint: a peer that reads nothing costs one stall_timeout, ea
 // the test thread's flood into `front` waits for relay_in to be read. Bounded
 // by stall_timeout, relay_out drops what does not fit and counts it, and
 // everything keeps moving.
-TEST_CASE("StreamEndpoint: outputs waiting for each other through the shared I/O thread make progress after stall_timeout", "[endpoint]")
+TEST_CASE(
+    "StreamEndpoint: outputs waiting for each other through the shared I/O thread make progress after stall_timeout",
+    "[endpoint]")
 {
     TempDir dir;
     Sink back_sink;
     Sink relay_log;
     auto front_cfg = config(dir.unix_address("front.sock"), Mode::server);
     front_cfg.send_queue_packets = 4;
-    StreamEndpoint front(front_cfg);   // default stall_timeout (2 s): it never gives up here
+    StreamEndpoint front(front_cfg); // default stall_timeout (2 s): it never gives up here
     StreamEndpoint relay_in(config(front.address(), Mode::client));
     StreamEndpoint back(config(dir.unix_address("back.sock"), Mode::server));
     auto out_cfg = config(back.address(), Mode::client);
@@ -588,15 +597,13 @@ TEST_CASE("StreamEndpoint: outputs waiting for each other through the shared I/O
 
     // Every request was answered: the answer arrived, or relay_out counted
     // it as dropped for its stalled reader. Nothing else was lost.
-    const auto settled = [&] {
-        return back_sink.count() + relay_out.counters().drop_stalled == kRequests;
-    };
+    const auto settled = [&] { return back_sink.count() + relay_out.counters().drop_stalled == kRequests; };
     CHECK(wait_until(settled, 10s));
     const auto f = front.counters(), ri = relay_in.counters(), ro = relay_out.counters();
     CHECK(f.frames_out == kRequests);
     CHECK(f.drop_stalled + f.drop_no_peer + f.drop_shutdown == 0);
     CHECK(ri.frames_in == kRequests);
-    CHECK(ro.stalls >= 1);   // the wait for each other did happen
+    CHECK(ro.stalls >= 1); // the wait for each other did happen
     CHECK(ro.drop_stalled > 0);
     CHECK(ro.drop_no_peer + ro.drop_shutdown == 0);
     CHECK(ro.frames_out == back_sink.count());
@@ -627,7 +634,7 @@ TEST_CASE("StreamEndpoint: unix socket permissions and stale files", "[endpoint]
     {
         StreamEndpoint server(config("unix:" + path.string(), Mode::server));
         server.start();
-        struct stat st{};
+        struct stat st {};
         REQUIRE(::lstat(path.c_str(), &st) == 0);
         CHECK(S_ISSOCK(st.st_mode));
         CHECK((st.st_mode & 07777) == 0600);
@@ -734,7 +741,8 @@ TEST_CASE("StreamEndpoint: VNET_LEN can be inbound only (notify channel)", "[end
     ::close(peer);
 }
 
-TEST_CASE("StreamEndpoint: all endpoints share one I/O thread, and stopping one leaves the others serving", "[endpoint]")
+TEST_CASE("StreamEndpoint: all endpoints share one I/O thread, and stopping one leaves the others serving",
+          "[endpoint]")
 {
     TempDir dir;
     std::mutex mu;

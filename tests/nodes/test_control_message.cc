@@ -8,8 +8,11 @@
 using namespace colo;
 
 namespace {
-constexpr uint64_t kT = 1'700'000'001'250'000'000ull;   // 1700000001.250000
-std::string text(const Packet& p) { return std::string(packet_text(p)); }
+constexpr uint64_t kT = 1'700'000'001'250'000'000ull; // 1700000001.250000
+std::string text(const Packet& p)
+{
+    return std::string(packet_text(p));
+}
 } // namespace
 
 TEST_CASE("control messages: commands", "[control-message]")
@@ -25,14 +28,16 @@ TEST_CASE("control messages: commands", "[control-message]")
 
 TEST_CASE("control messages: events", "[control-message]")
 {
-    CHECK(text(checkpoint_done_event(kT, 3, 2)) == R"({"event":"checkpoint_done","time":1700000001.250000,"released":3,"secondary_dropped":2})");
+    CHECK(text(checkpoint_done_event(kT, 3, 2)) ==
+          R"({"event":"checkpoint_done","time":1700000001.250000,"released":3,"secondary_dropped":2})");
     CHECK(text(failover_event(kT)) == R"({"event":"failover","time":1700000001.250000})");
 
     CheckpointRequest r;
     r.time_ns = kT;
     const Packet request = checkpoint_request_event(r);
     CHECK(request.ts_ns == kT);
-    CHECK_THAT(text(request), Catch::StartsWith(R"({"event":"checkpoint_request","time":1700000001.250000,"reason":")"));
+    CHECK_THAT(text(request),
+               Catch::StartsWith(R"({"event":"checkpoint_request","time":1700000001.250000,"reason":")"));
     CHECK(is_checkpoint_request(request));
     CHECK_FALSE(is_checkpoint_request(failover_event(kT)));
     const auto fields = parse_checkpoint_request(packet_text(request));

@@ -16,7 +16,8 @@ namespace {
 GraphDecl script_graph(const std::string& items)
 {
     Diagnostics d;
-    GraphDecl g = parse_graph("nodes:\n  script: { type: control-script, at: [" + items + "] }\nlinks: []\n", "t.yaml", {}, d);
+    GraphDecl g =
+        parse_graph("nodes:\n  script: { type: control-script, at: [" + items + "] }\nlinks: []\n", "t.yaml", {}, d);
     REQUIRE(d.ok());
     return g;
 }
@@ -31,8 +32,9 @@ TEST_CASE("control-script: an item is exact epoch seconds and one word", "[contr
     CHECK(ControlScript::parse_step("0.000000001 x").ts_ns == 1);
     CHECK(ControlScript::parse_step("1700000000.123456789 x").ts_ns == 1'700'000'000'123'456'789ull);
 
-    for (const char* bad : {"", "checkpoint", "1700000000.02", "soon checkpoint", "1.5 checkpoint now", "-1 checkpoint",
-                            "1. checkpoint", ".5 checkpoint", "1.0000000001 checkpoint", "1e9 checkpoint", "99999999999 checkpoint"}) {
+    for (const char* bad :
+         {"", "checkpoint", "1700000000.02", "soon checkpoint", "1.5 checkpoint now", "-1 checkpoint", "1. checkpoint",
+          ".5 checkpoint", "1.0000000001 checkpoint", "1e9 checkpoint", "99999999999 checkpoint"}) {
         INFO("item: '" << bad << "'");
         CHECK_THROWS_AS(ControlScript::parse_step(bad), std::runtime_error);
     }
@@ -40,7 +42,8 @@ TEST_CASE("control-script: an item is exact epoch seconds and one word", "[contr
 
 TEST_CASE("control-script: commands leave in time order, stamped with their times", "[control-script]")
 {
-    Runtime rt(script_graph("\"1700000000.3 failover\", \"1700000000.1 checkpoint\", \"1700000000.3 flush\""), RunOptions{});
+    Runtime rt(script_graph("\"1700000000.3 failover\", \"1700000000.1 checkpoint\", \"1700000000.3 flush\""),
+               RunOptions{});
     Node& n = *rt.node("script");
     std::vector<std::pair<uint64_t, std::string>> got;
     uint64_t ts = 0;
@@ -67,7 +70,7 @@ TEST_CASE("control-script: a pull stops before a command later than the limit", 
     REQUIRE(n.pull(10, 1'000'002'000, port, b));
     CHECK(b.size() == 2);
     Batch rest;
-    REQUIRE(n.pull(10, 0, port, rest));   // always at least one
+    REQUIRE(n.pull(10, 0, port, rest)); // always at least one
     CHECK(rest.size() == 1);
     uint64_t ts = 0;
     CHECK_FALSE(n.peek_time(ts));

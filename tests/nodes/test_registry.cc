@@ -30,7 +30,10 @@ NodeSpec sound()
     };
 }
 
-std::string faults_of(const NodeSpec& s) { return Registry::check(s); }
+std::string faults_of(const NodeSpec& s)
+{
+    return Registry::check(s);
+}
 
 } // namespace
 
@@ -42,7 +45,7 @@ TEST_CASE("registry: every node type's spec is sound", "[registry]")
     for (const NodeSpec* s : all) {
         INFO(s->type);
         CHECK(Registry::check(*s).empty());
-        CHECK(fresh.add(*s));   // registering every node type again passes the same check
+        CHECK(fresh.add(*s)); // registering every node type again passes the same check
     }
 }
 
@@ -51,7 +54,7 @@ TEST_CASE("registry: a spec whose handles do not match their positions is refuse
     CHECK(faults_of(sound()).empty());
 
     NodeSpec s = sound();
-    std::swap(s.counters[0], s.counters[1]);   // an enum-order copy gone stale
+    std::swap(s.counters[0], s.counters[1]); // an enum-order copy gone stale
     CHECK_THAT(faults_of(s), Catch::Contains("counter 'second' is declared at position 0 but its handle has index 1"));
 
     s = sound();
@@ -71,7 +74,8 @@ TEST_CASE("registry: a spec whose handles do not match their positions is refuse
         const char* name;
         const char* doc;
     };
-    declare_counters(s.counters, CounterRange{2, 3}, std::array{Entry{"third", ""}, Entry{"fourth", ""}});   // a range one wider than its table
+    declare_counters(s.counters, CounterRange{2, 3},
+                     std::array{Entry{"third", ""}, Entry{"fourth", ""}}); // a range one wider than its table
     CHECK_THAT(faults_of(s), Catch::Contains("counter '?'"));
 
     Registry fresh;

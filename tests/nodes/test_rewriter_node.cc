@@ -20,7 +20,7 @@ using namespace colo::tcpflag;
 
 namespace {
 
-constexpr uint64_t kT0 = 1'700'000'000'000'000'000ull;   // 1700000000.000000
+constexpr uint64_t kT0 = 1'700'000'000'000'000'000ull; // 1700000000.000000
 constexpr uint64_t kMicro = 1000;
 
 // Test-only nodes: an offline source that hands out a prepared list of
@@ -33,7 +33,11 @@ std::map<std::string, std::vector<Packet>> feeds, captures;
 struct ClearListsAfterTest {
     ClearListsAfterTest() { clear(); }
     ~ClearListsAfterTest() { clear(); }
-    static void clear() { feeds.clear(); captures.clear(); }
+    static void clear()
+    {
+        feeds.clear();
+        captures.clear();
+    }
 };
 
 constexpr InPortId capture_in{0, "in"};
@@ -54,7 +58,7 @@ struct Feed : Node {
         port = feed_out.index;
         auto& v = feeds[name];
         while (next < v.size() && out.size() < max && (out.empty() || v[next].ts_ns <= until))
-            out.packets.push_back(std::move(v[next++]));   // moved: the feed keeps no reference
+            out.packets.push_back(std::move(v[next++])); // moved: the feed keeps no reference
         return !out.empty();
     }
     std::string name;
@@ -63,20 +67,28 @@ struct Feed : Node {
 
 struct Capture : Node {
     explicit Capture(const Properties& p) : name(p.get(list_name)) {}
-    void push(int, const Batch& b, Emit&) override { captures[name].insert(captures[name].end(), b.packets.begin(), b.packets.end()); }
+    void push(int, const Batch& b, Emit&) override
+    {
+        captures[name].insert(captures[name].end(), b.packets.begin(), b.packets.end());
+    }
     std::string name;
 };
 
 const bool registered = [] {
     const PropertySpec name = declare(list_name, {.required = true, .doc = "list name"});
-    Registry::instance().add({.type = "test-feed", .ports = {declare(feed_out, "")}, .properties = {name}, .factory = construct<Feed>});
-    Registry::instance().add({.type = "test-capture", .ports = {declare(capture_in, "")}, .properties = {name}, .factory = construct<Capture>});
+    Registry::instance().add(
+        {.type = "test-feed", .ports = {declare(feed_out, "")}, .properties = {name}, .factory = construct<Feed>});
+    Registry::instance().add({.type = "test-capture",
+                              .ports = {declare(capture_in, "")},
+                              .properties = {name},
+                              .factory = construct<Capture>});
     return true;
 }();
 
 std::vector<uint8_t> timestamps(uint32_t tsval, uint32_t tsecr)
 {
-    std::vector<uint8_t> o = {tcpopt::NOP, tcpopt::NOP, tcpopt::TIMESTAMP, tcpopt::kTimestampLen, 0, 0, 0, 0, 0, 0, 0, 0};
+    std::vector<uint8_t> o = {
+        tcpopt::NOP, tcpopt::NOP, tcpopt::TIMESTAMP, tcpopt::kTimestampLen, 0, 0, 0, 0, 0, 0, 0, 0};
     store_be32(&o[4], tsval);
     store_be32(&o[8], tsecr);
     return o;
@@ -96,7 +108,8 @@ Packet make(const Segment& s, uint64_t ts_ns)
     frames::Endpoints ep;
     ep.sport = 40000;
     if (!s.to_guest) ep = ep.reversed();
-    return frames::packet(frames::tcp(ep, s.seq, s.ack, s.flags, std::string(s.payload, 'x'), timestamps(s.tsval, s.tsecr)), 0, ts_ns);
+    return frames::packet(
+        frames::tcp(ep, s.seq, s.ack, s.flags, std::string(s.payload, 'x'), timestamps(s.tsval, s.tsecr)), 0, ts_ns);
 }
 
 // A passive open and one data exchange, 1 µs apart from kT0 + 1 µs, then
@@ -135,7 +148,9 @@ std::string rewriter_graph(const std::string& script_items)
     return "nodes:\n"
            "  to_guest: { type: test-feed, name: to_guest }\n"
            "  from_guest: { type: test-feed, name: from_guest }\n"
-           "  script: { type: control-script, at: [" + script_items + "] }\n"
+           "  script: { type: control-script, at: [" +
+           script_items +
+           "] }\n"
            "  rewriter: { type: rewriter }\n"
            "  out_to: { type: test-capture, name: to_guest }\n"
            "  out_from: { type: test-capture, name: from_guest }\n"
@@ -168,7 +183,8 @@ Fields fields(const Packet& p)
     REQUIRE(f.is_tcp());
     const TcpOptionScan o = scan_tcp_options(p.data(), f);
     REQUIRE(o.tsval_off);
-    return {f.seq, f.ack, load_be32(p.data() + *o.tsval_off), load_be32(p.data() + *o.tsval_off + 4), l4_checksum_ok(p.data(), f)};
+    return {f.seq, f.ack, load_be32(p.data() + *o.tsval_off), load_be32(p.data() + *o.tsval_off + 4),
+            l4_checksum_ok(p.data(), f)};
 }
 
 } // namespace
@@ -215,7 +231,8 @@ TEST_CASE("rewriter node: without the checkpoint the old offsets stay", "[rewrit
     CHECK(counter(rt, "rewriter", "checkpoints") == 0);
 }
 
-TEST_CASE("rewriter node: an unknown control message is counted and logged once, and changes nothing", "[rewriter][node]")
+TEST_CASE("rewriter node: an unknown control message is counted and logged once, and changes nothing",
+          "[rewriter][node]")
 {
     const ClearListsAfterTest clear_lists;
     feed_connection();
@@ -229,9 +246,10 @@ TEST_CASE("rewriter node: an unknown control message is counted and logged once,
     CHECK(counter(rt, "rewriter", "checkpoints") == 0);
     CHECK(counter(rt, "rewriter", "failovers") == 0);
     REQUIRE(captures["to_guest"].size() == 3);
-    CHECK(fields(captures["to_guest"][2]).ack == 90101);   // offsets kept
+    CHECK(fields(captures["to_guest"][2]).ack == 90101); // offsets kept
     REQUIRE(log.size() == 1);
-    CHECK_THAT(log[0], Catch::Contains("rewriter") && Catch::Contains("unknown control message") && Catch::Contains("reboot"));
+    CHECK_THAT(log[0],
+               Catch::Contains("rewriter") && Catch::Contains("unknown control message") && Catch::Contains("reboot"));
 }
 
 TEST_CASE("rewriter node: the packet a mirror shares is copied before it is edited", "[rewriter][node]")
@@ -286,7 +304,7 @@ TEST_CASE("rewriter node: packets it alone holds are edited in place, without a 
 
     const auto& from = captures["from_guest"];
     REQUIRE(from.size() == 3);
-    CHECK(fields(from[1]).seq == 50001);   // edited: SVM 90001 -> PVM 50001
+    CHECK(fields(from[1]).seq == 50001); // edited: SVM 90001 -> PVM 50001
     CHECK(fields(from[1]).checksum_ok);
     CHECK(counter(rt, "rewriter", "copied_for_write") == 0);
 }

@@ -44,7 +44,10 @@ struct Endpoints {
     }
 };
 
-inline std::vector<uint8_t> bytes(std::string_view s) { return {s.begin(), s.end()}; }
+inline std::vector<uint8_t> bytes(std::string_view s)
+{
+    return {s.begin(), s.end()};
+}
 
 namespace detail {
 
@@ -117,8 +120,7 @@ inline std::vector<uint8_t> ip_packet(const Endpoints& ep, uint8_t proto, const 
 
 // TCP segment. `options` is padded with zeros (EOL) to a multiple of 4 bytes.
 inline std::vector<uint8_t> tcp(const Endpoints& ep, uint32_t seq, uint32_t ack, uint8_t flags,
-                                std::string_view payload, std::vector<uint8_t> options = {},
-                                uint16_t window = 65535)
+                                std::string_view payload, std::vector<uint8_t> options = {}, uint16_t window = 65535)
 {
     options.resize((options.size() + 3) / 4 * 4, 0);
     std::vector<uint8_t> l4;

@@ -31,7 +31,10 @@ void append_record(Bytes& wire, const Bytes& body, bool vnet, uint32_t vnet_len 
     wire.insert(wire.end(), body.begin(), body.end());
 }
 
-Bytes bytes_of(const Packet& p) { return Bytes(p.data(), p.data() + p.len); }
+Bytes bytes_of(const Packet& p)
+{
+    return Bytes(p.data(), p.data() + p.len);
+}
 
 struct Expected {
     Bytes body;
@@ -183,10 +186,10 @@ TEST_CASE("FrameDecoder: zero-length records are ignored and counted", "[framing
 TEST_CASE("FrameDecoder: bad VNET_LEN drops only that record", "[framing]")
 {
     Bytes wire;
-    append_record(wire, payload(100, 1), true, 21);  // > kMaxVnetHdrLen
-    append_record(wire, payload(8, 2), true, 9);     // > LEN
-    append_record(wire, payload(100, 3), true, 20);  // largest legal header
-    append_record(wire, payload(12, 4), true, 12);   // header only: legal
+    append_record(wire, payload(100, 1), true, 21); // > kMaxVnetHdrLen
+    append_record(wire, payload(8, 2), true, 9);    // > LEN
+    append_record(wire, payload(100, 3), true, 20); // largest legal header
+    append_record(wire, payload(12, 4), true, 12);  // header only: legal
     FrameDecoder dec(true);
     std::vector<Packet> out;
     for (std::size_t i = 0; i < wire.size(); i += 7) // skipping must also work across reads
@@ -239,8 +242,8 @@ TEST_CASE("FrameEncoder: exact record bytes with and without VNET_LEN", "[framin
 TEST_CASE("FrameEncoder: round trip through the decoder with partial writes", "[framing]")
 {
     for (const bool vnet : {false, true}) {
-        for (const std::size_t limit : {std::size_t(1), std::size_t(3), std::size_t(7), std::size_t(1000),
-                                        std::size_t(1) << 20}) {
+        for (const std::size_t limit :
+             {std::size_t(1), std::size_t(3), std::size_t(7), std::size_t(1000), std::size_t(1) << 20}) {
             for (const std::size_t max_iov : {std::size_t(1), std::size_t(3), std::size_t(64)}) {
                 CAPTURE(vnet, limit, max_iov);
                 FrameEncoder enc(vnet);

@@ -13,7 +13,8 @@ namespace {
 std::vector<uint8_t> from_hex(const std::string& hex)
 {
     std::vector<uint8_t> out;
-    for (std::size_t i = 0; i + 1 < hex.size(); i += 2) out.push_back(uint8_t(std::stoul(hex.substr(i, 2), nullptr, 16)));
+    for (std::size_t i = 0; i + 1 < hex.size(); i += 2)
+        out.push_back(uint8_t(std::stoul(hex.substr(i, 2), nullptr, 16)));
     return out;
 }
 
@@ -34,8 +35,7 @@ const KnownFrame kKnown[] = {
      "02000000000202000000000186dd600000000017064020010db800000000000000000000000120010db800000000"
      "00000000000000029c4101bb00001b580000c3515010faf018630000616263",
      0x1863},
-    {"IPv4 UDP",
-     "0200000000020200000000010800450000221234400040115cdec0a8010a0a00000714e90035000ecef1717565727921",
+    {"IPv4 UDP", "0200000000020200000000010800450000221234400040115cdec0a8010a0a00000714e90035000ecef1717565727921",
      0xcef1},
     {"IPv6 UDP",
      "02000000000202000000000186dd60000000000a114020010db800000000000000000000000120010db800000000"
@@ -74,11 +74,13 @@ TEST_CASE("l4_checksum: UDP special cases", "[checksum]")
     auto v4 = from_hex(kKnown[2].hex);
     const ParsedFrame f4 = parse_frame(v4.data(), v4.size(), 0);
     const uint32_t field = f4.l4_off + l4_checksum_field(17);
-    SECTION("IPv4 UDP checksum 0 means not computed") {
+    SECTION("IPv4 UDP checksum 0 means not computed")
+    {
         store_be16(v4.data() + field, 0);
         CHECK(l4_checksum_ok(v4.data(), f4));
     }
-    SECTION("IPv6 UDP checksum 0 is invalid") {
+    SECTION("IPv6 UDP checksum 0 is invalid")
+    {
         auto v6 = from_hex(kKnown[3].hex);
         const ParsedFrame f6 = parse_frame(v6.data(), v6.size(), 0);
         store_be16(v6.data() + f6.l4_off + 6, 0);
@@ -89,18 +91,21 @@ TEST_CASE("l4_checksum: UDP special cases", "[checksum]")
 TEST_CASE("l4_checksum: refuses what it cannot compute", "[checksum]")
 {
     auto frame = from_hex(kKnown[0].hex);
-    SECTION("fragment") {
+    SECTION("fragment")
+    {
         frame[14 + 6] |= 0x20; // MF
         const ParsedFrame f = parse_frame(frame.data(), frame.size(), 0);
         CHECK_FALSE(l4_checksum(frame.data(), f));
         CHECK_FALSE(l4_checksum_ok(frame.data(), f));
     }
-    SECTION("datagram truncated by the frame") {
+    SECTION("datagram truncated by the frame")
+    {
         const ParsedFrame f = parse_frame(frame.data(), frame.size() - 3, 0);
         REQUIRE(f.ip_len_mismatch);
         CHECK_FALSE(l4_checksum(frame.data(), f));
     }
-    SECTION("not TCP/UDP") {
+    SECTION("not TCP/UDP")
+    {
         frame[14 + 9] = 1; // ICMP
         const ParsedFrame f = parse_frame(frame.data(), frame.size(), 0);
         CHECK_FALSE(l4_checksum(frame.data(), f));

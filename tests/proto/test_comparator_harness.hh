@@ -35,7 +35,11 @@ struct CompareHarness {
         primary(frame);
         secondary(frame);
     }
-    void tick_at(uint64_t t) { now = t; cmp.tick(now, out); }
+    void tick_at(uint64_t t)
+    {
+        now = t;
+        cmp.tick(now, out);
+    }
 
     // The bytes of the packets released so far, in order; clears them.
     Frames take_released()
@@ -54,7 +58,10 @@ struct CompareHarness {
     const CompareCounters& counters() const { return cmp.counters(); }
 };
 
-inline std::string text(const uint8_t* p, std::size_t n) { return std::string(p, p + n); }
+inline std::string text(const uint8_t* p, std::size_t n)
+{
+    return std::string(p, p + n);
+}
 
 // n bytes of "abc...zabc...", starting `from` letters in.
 inline std::string pattern(std::size_t n, std::size_t from = 0)

@@ -194,12 +194,13 @@ TEST_CASE("compare: the scan finds closing and idle connections behind newer one
     CHECK(h.counters().connections_active == 0);
 }
 
-TEST_CASE("compare: a closing connection emptied by a checkpoint long after its last packet expires at the next scan", "[compare]")
+TEST_CASE("compare: a closing connection emptied by a checkpoint long after its last packet expires at the next scan",
+          "[compare]")
 {
     CompareHarness h;
     const uint64_t t0 = h.now;
     h.primary(frames::tcp(port(1), 50, 1, uint8_t(kAck | tcpflag::FIN), "unanswered")); // held: no secondary
-    for (uint64_t s = 1; s <= 10; ++s) h.tick_at(t0 + s * 1000 * kMs); // idle, but holding a packet
+    for (uint64_t s = 1; s <= 10; ++s) h.tick_at(t0 + s * 1000 * kMs);                  // idle, but holding a packet
     CHECK(h.counters().connections_expired == 0);
     h.take_events();
     h.cmp.checkpoint_done(h.out);
@@ -233,13 +234,13 @@ TEST_CASE("compare: max_connections evicts idle connections first", "[compare]")
     c.max_connections = 2;
     CompareHarness h(c);
     const auto waiting = frames::udp(port(1), "waiting");
-    h.primary(waiting);                          // conn 1: least recently active, holds a packet
+    h.primary(waiting); // conn 1: least recently active, holds a packet
     h.now += kMs;
     const auto idle = frames::udp(port(2), "idle");
-    h.both(idle);                           // conn 2: empty queues
+    h.both(idle); // conn 2: empty queues
     CHECK(h.take_released().size() == 1);
 
-    h.primary(frames::udp(port(3), "new"));      // evicts conn 2, not conn 1
+    h.primary(frames::udp(port(3), "new")); // evicts conn 2, not conn 1
     CHECK(h.counters().connections_evicted == 1);
     CHECK(h.counters().evict_flushed == 0);
     CHECK(h.out.released.empty());
@@ -248,7 +249,7 @@ TEST_CASE("compare: max_connections evicts idle connections first", "[compare]")
     h.secondary(frames::udp(port(1), "mismatch"));
     h.take_events();
     h.now += kMs;
-    h.primary(frames::udp(port(3), "again"));    // conn 3 is now the most recently active
+    h.primary(frames::udp(port(3), "again")); // conn 3 is now the most recently active
     h.primary(frames::udp(port(4), "newest"));
     CHECK(h.counters().connections_evicted == 2);
     CHECK(h.counters().evict_flushed == 1);
@@ -272,12 +273,12 @@ TEST_CASE("a pending request that no checkpoint answered is repeated after compa
     Endpoints ep;
     h.primary(frames::udp(ep, "unanswered"));
     h.tick_at(t0 + 520 * kMs);
-    REQUIRE(h.take_events().size() == 1);          // first request: perhaps lost
+    REQUIRE(h.take_events().size() == 1); // first request: perhaps lost
     h.tick_at(t0 + 720 * kMs);
     h.tick_at(t0 + 920 * kMs);
-    CHECK(h.out.events.empty());                   // de-duplicated while recent
+    CHECK(h.out.events.empty()); // de-duplicated while recent
     CHECK(h.counters().requests_suppressed == 2);
-    h.tick_at(t0 + 1120 * kMs);                    // next scan, 600 ms after the first: ask again
+    h.tick_at(t0 + 1120 * kMs); // next scan, 600 ms after the first: ask again
     auto again = h.take_events();
     REQUIRE(again.size() == 1);
     CHECK(again[0].reason == CheckpointReason::timeout);
@@ -291,7 +292,7 @@ TEST_CASE("IP fragments are compared datagram by datagram, never parsed as TCP o
     Endpoints ep;
     auto fragment = [&](std::string_view payload) {
         auto f = frames::udp(ep, payload);
-        f[14 + 6] |= 0x20;   // more fragments: a first fragment
+        f[14 + 6] |= 0x20; // more fragments: a first fragment
         return f;
     };
     const auto same = fragment("first fragment of a large datagram");
@@ -305,5 +306,5 @@ TEST_CASE("IP fragments are compared datagram by datagram, never parsed as TCP o
     auto events = h.take_events();
     REQUIRE(events.size() == 1);
     CHECK(events[0].reason == CheckpointReason::mismatch);
-    CHECK(events[0].flow.sport == 0);   // ports are not read from a fragment
+    CHECK(events[0].flow.sport == 0); // ports are not read from a fragment
 }

@@ -46,7 +46,9 @@ TEST_CASE("compare tcp: different segmentation matches by stream position", "[co
 {
     const std::string data = pattern(1024);
     Endpoints ep;
-    const auto seg = [&](uint32_t off, uint32_t len) { return frames::tcp(ep, 5000 + off, 1, kPsh, data.substr(off, len)); };
+    const auto seg = [&](uint32_t off, uint32_t len) {
+        return frames::tcp(ep, 5000 + off, 1, kPsh, data.substr(off, len));
+    };
 
     using Segments = std::vector<std::pair<uint32_t, uint32_t>>; // (offset, length)
     static const std::vector<std::pair<Segments, Segments>> splits{
@@ -122,9 +124,9 @@ TEST_CASE("compare tcp: ACK tracking is wrap-aware", "[compare]")
     h.primary(p);
     h.secondary(frames::tcp(ep, 100, 0xfffffff0, kPsh, "abcdef")); // acknowledged less, before the wrap
     CHECK(h.out.released.empty());
-    h.secondary(frames::tcp(ep, 106, 0x00000008, kAck, ""));        // still less
+    h.secondary(frames::tcp(ep, 106, 0x00000008, kAck, "")); // still less
     CHECK(h.out.released.empty());
-    h.secondary(frames::tcp(ep, 106, 0x00000020, kAck, ""));        // now more, after the wrap
+    h.secondary(frames::tcp(ep, 106, 0x00000020, kAck, "")); // now more, after the wrap
     CHECK(h.take_released() == Frames{p});
 }
 

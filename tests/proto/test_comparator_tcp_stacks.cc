@@ -123,7 +123,8 @@ TEST_CASE("compare tcp stacks: a gap in either stream is waited for", "[compare]
         return;
     }
     require_clean(h, 4);
-    CHECK(h.take_released() == Frames{pri.seg(0, kMss), pri.seg(kMss, kMss), pri.seg(2 * kMss, kMss), pri.seg(3 * kMss, kMss)});
+    CHECK(h.take_released() ==
+          Frames{pri.seg(0, kMss), pri.seg(kMss, kMss), pri.seg(2 * kMss, kMss), pri.seg(3 * kMss, kMss)});
 }
 
 TEST_CASE("compare tcp stacks: bytes both sides hold across a gap are compared at once", "[compare]")
@@ -132,8 +133,8 @@ TEST_CASE("compare tcp stacks: bytes both sides hold across a gap are compared a
     const Stream sec = flipped(pri, 2 * kMss + 100);
     CompareHarness h;
     h.both(pri.seg(0, kMss));
-    h.primary(pri.seg(kMss, 2 * kMss));      // [1448,4344)
-    h.secondary(sec.seg(2 * kMss, kMss));    // [2896,4344): [1448,2896) still missing
+    h.primary(pri.seg(kMss, 2 * kMss));   // [1448,4344)
+    h.secondary(sec.seg(2 * kMss, kMss)); // [2896,4344): [1448,2896) still missing
     CHECK(mismatch_offset(h) == 2 * kMss + 100);
 }
 

@@ -151,12 +151,14 @@ TEST_CASE("BypassRule: parse errors name the problem", "[flowkey]")
     CHECK(error_of("tcp port 8x") == "bypass rule 'tcp port 8x': invalid port '8x' (expected 0-65535)");
     CHECK(error_of("udp host 10.0.0.0/33") ==
           "bypass rule 'udp host 10.0.0.0/33': invalid prefix length in '10.0.0.0/33' (expected 0-32)");
-    CHECK(error_of("udp host ::1/129") == "bypass rule 'udp host ::1/129': invalid prefix length in '::1/129' (expected 0-128)");
+    CHECK(error_of("udp host ::1/129") ==
+          "bypass rule 'udp host ::1/129': invalid prefix length in '::1/129' (expected 0-128)");
     CHECK(error_of("any host example.com") ==
           "bypass rule 'any host example.com': invalid address 'example.com' (expected IPv4 or IPv6)");
     CHECK(error_of("icmp port 1") == "bypass rule 'icmp port 1': 'port' does not apply to icmp");
     CHECK(error_of("tcp port 1 port 2") == "bypass rule 'tcp port 1 port 2': 'port' given twice");
-    CHECK(error_of("tcp host 1.2.3.4 host 1.2.3.5") == "bypass rule 'tcp host 1.2.3.4 host 1.2.3.5': 'host' given twice");
+    CHECK(error_of("tcp host 1.2.3.4 host 1.2.3.5") ==
+          "bypass rule 'tcp host 1.2.3.4 host 1.2.3.5': 'host' given twice");
     CHECK(error_of("tcp dst 1.2.3.4") == "bypass rule 'tcp dst 1.2.3.4': unexpected 'dst' (expected 'host' or 'port')");
     CHECK(BypassRule::parse("tcp port 3389").text() == "tcp port 3389");
 }

@@ -15,8 +15,14 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
-Bytes as_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }
-std::string text_of(const Packet& p) { return std::string(reinterpret_cast<const char*>(p.data()), p.len); }
+Bytes as_bytes(std::string_view s)
+{
+    return Bytes(s.begin(), s.end());
+}
+std::string text_of(const Packet& p)
+{
+    return std::string(reinterpret_cast<const char*>(p.data()), p.len);
+}
 
 // Writes every queued record of `enc` to `fd` (blocking socket).
 void write_all(int fd, FrameEncoder& enc)
@@ -59,7 +65,11 @@ std::vector<Packet> read_frames(int fd, FrameDecoder& dec, std::size_t count)
 struct SocketPair {
     int fd[2];
     SocketPair() { REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fd) == 0); }
-    ~SocketPair() { ::close(fd[0]); ::close(fd[1]); }
+    ~SocketPair()
+    {
+        ::close(fd[0]);
+        ::close(fd[1]);
+    }
 };
 
 } // namespace
@@ -76,8 +86,8 @@ TEST_CASE("NotifyProtocol: messages are matched on exact bytes", "[notify]")
     CHECK(r.action == NotifyProtocol::Action::checkpoint_done);
     CHECK(r.reply.empty());
 
-    for (const char* junk : {"COLO_CHECKPOINT\n", "COLO_CHECKPOIN", "colo_checkpoint", "DO_CHECKPOINT",
-                             " COLO_USERSPACE_PROXY_INIT"}) {
+    for (const char* junk :
+         {"COLO_CHECKPOINT\n", "COLO_CHECKPOIN", "colo_checkpoint", "DO_CHECKPOINT", " COLO_USERSPACE_PROXY_INIT"}) {
         CAPTURE(junk);
         CHECK(proto.on_message(NotifyProtocol::message(junk)).action == NotifyProtocol::Action::unsupported);
     }
@@ -134,8 +144,7 @@ TEST_CASE("NotifyProtocol: handshake and checkpoint over a socketpair, vnet inbo
         int checkpoints_done = 0;
         for (const Packet& msg : read_frames(compare_side, compare_in, 3)) {
             const auto result = proto.on_message(msg);
-            if (result.action == NotifyProtocol::Action::reply)
-                compare_out.push(NotifyProtocol::message(result.reply));
+            if (result.action == NotifyProtocol::Action::reply) compare_out.push(NotifyProtocol::message(result.reply));
             if (result.action == NotifyProtocol::Action::checkpoint_done) ++checkpoints_done;
         }
         compare_out.push(NotifyProtocol::do_checkpoint());

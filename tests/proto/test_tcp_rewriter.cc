@@ -23,7 +23,7 @@ struct Layout {
     uint8_t ip_option_words = 0; // IPv4 options, 4 bytes each
     uint32_t vnet_len = 0;
     uint8_t vnet_flags = 0;
-    uint16_t vlan = 0;           // 802.1Q tag when non-zero
+    uint16_t vlan = 0; // 802.1Q tag when non-zero
 };
 
 struct Seg {
@@ -82,7 +82,8 @@ Packet make(const Seg& s)
 
 std::vector<uint8_t> timestamp(uint32_t tsval, uint32_t tsecr)
 {
-    std::vector<uint8_t> o = {tcpopt::NOP, tcpopt::NOP, tcpopt::TIMESTAMP, tcpopt::kTimestampLen, 0, 0, 0, 0, 0, 0, 0, 0};
+    std::vector<uint8_t> o = {
+        tcpopt::NOP, tcpopt::NOP, tcpopt::TIMESTAMP, tcpopt::kTimestampLen, 0, 0, 0, 0, 0, 0, 0, 0};
     store_be32(&o[4], tsval);
     store_be32(&o[8], tsecr);
     return o;
@@ -125,7 +126,8 @@ Seen seen(const Packet& p)
         s.tsval = load_be32(p.data() + *o.tsval_off);
         s.tsecr = load_be32(p.data() + *o.tsval_off + 4);
     }
-    for (uint32_t i = 0; o.sack_off && i < 2u * o.sack_blocks; ++i) s.sack_edges.push_back(load_be32(p.data() + *o.sack_off + 4 * i));
+    for (uint32_t i = 0; o.sack_off && i < 2u * o.sack_blocks; ++i)
+        s.sack_edges.push_back(load_be32(p.data() + *o.sack_off + 4 * i));
     s.checksum_ok = l4_checksum_ok(p.data(), f);
     return s;
 }
@@ -171,11 +173,11 @@ struct Harness {
 
 TEST_CASE("rewriter: QEMU-verified passive open (docs/rewriter.md Worked example)", "[rewriter]")
 {
-    const Layout layout = GENERATE(Layout{"IPv4"}, Layout{"IPv4 + 8 bytes of IP options", false, 2},
-                                   Layout{"IPv4 + 40 bytes of IP options", false, 10},
-                                   Layout{"vnet header 10", false, 0, 10}, Layout{"vnet header 12", false, 0, 12},
-                                   Layout{"IPv6", true}, Layout{"IPv6 + vnet 12", true, 0, 12},
-                                   Layout{"802.1Q VLAN 7", false, 0, 0, 0, 7});
+    const Layout layout =
+        GENERATE(Layout{"IPv4"}, Layout{"IPv4 + 8 bytes of IP options", false, 2},
+                 Layout{"IPv4 + 40 bytes of IP options", false, 10}, Layout{"vnet header 10", false, 0, 10},
+                 Layout{"vnet header 12", false, 0, 12}, Layout{"IPv6", true}, Layout{"IPv6 + vnet 12", true, 0, 12},
+                 Layout{"802.1Q VLAN 7", false, 0, 0, 0, 7});
     INFO(layout.name);
     Harness h(layout);
     RewriteResult r;
@@ -284,17 +286,20 @@ TEST_CASE("rewriter: active close by the guest with FIN|ACK", "[rewriter]")
     CHECK(s.seq == 50001);
     CHECK(h.state() == TcpState::fin_wait_1);
 
-    SECTION("peer ACKs, then sends its FIN") {
+    SECTION("peer ACKs, then sends its FIN")
+    {
         h.send({.dir = kTo, .flags = ACK, .seq = 7001, .ack = 50002});
         CHECK(h.state() == TcpState::fin_wait_2);
         h.send({.dir = kTo, .flags = FIN | ACK, .seq = 7001, .ack = 50002});
         CHECK(h.state() == TcpState::time_wait);
     }
-    SECTION("peer answers with FIN|ACK at once") {
+    SECTION("peer answers with FIN|ACK at once")
+    {
         h.send({.dir = kTo, .flags = FIN | ACK, .seq = 7001, .ack = 50002});
         CHECK(h.state() == TcpState::time_wait);
     }
-    SECTION("simultaneous close") {
+    SECTION("simultaneous close")
+    {
         h.send({.dir = kTo, .flags = FIN | ACK, .seq = 7001, .ack = 50001});
         CHECK(h.state() == TcpState::closing);
         h.send({.dir = kTo, .flags = ACK, .seq = 7002, .ack = 50002});
@@ -352,7 +357,10 @@ TEST_CASE("rewriter: SACK blocks toward the guest move into SVM space", "[rewrit
     Harness h;
     h.passive_open();
     RewriteResult r;
-    Seen s = h.send_seen({.dir = kTo, .flags = ACK, .seq = 7001, .ack = 50001,
+    Seen s = h.send_seen({.dir = kTo,
+                          .flags = ACK,
+                          .seq = 7001,
+                          .ack = 50001,
                           .options = sack({{50101, 50201}, {50301, 50401}, {0xfffffff0, 0x10}})},
                          &r);
     CHECK(r == RewriteResult::rewritten);
@@ -362,8 +370,8 @@ TEST_CASE("rewriter: SACK blocks toward the guest move into SVM space", "[rewrit
     CHECK(h.rw.counters().sack_edge_rewrites == 6);
 
     // Together with a timestamp option, as Linux sends them.
-    s = h.send_seen({.dir = kTo, .flags = ACK, .seq = 7001, .ack = 50001,
-                     .options = timestamp(5, 6) + sack({{50101, 50201}})});
+    s = h.send_seen(
+        {.dir = kTo, .flags = ACK, .seq = 7001, .ack = 50001, .options = timestamp(5, 6) + sack({{50101, 50201}})});
     CHECK(s.sack_edges == std::vector<uint32_t>{90101, 90201});
     CHECK(s.tsecr == 6u); // no timestamps in the handshake: no clock offset
     CHECK(s.checksum_ok);
@@ -385,7 +393,8 @@ TEST_CASE("rewriter: timestamps with different clocks", "[rewriter]")
         return o;
     };
     Harness h;
-    SECTION("passive open") {
+    SECTION("passive open")
+    {
         // Client clock ~100, PVM clock ~5000, SVM clock ~1000000.
         h.send({.dir = kTo, .flags = SYN, .seq = 7000, .options = ts(100, 0)});
         h.send({.dir = kFrom, .flags = SYN | ACK, .seq = 90000, .ack = 7001, .options = ts(1000000, 100)});
@@ -395,7 +404,8 @@ TEST_CASE("rewriter: timestamps with different clocks", "[rewriter]")
         CHECK(s.checksum_ok);
         CHECK(h.conn()->ts_offset == 1000000 - 5000);
 
-        s = h.send_seen({.dir = kFrom, .flags = ACK | PSH, .seq = 90001, .ack = 7001, .options = ts(1000010, 101), .payload = 3});
+        s = h.send_seen(
+            {.dir = kFrom, .flags = ACK | PSH, .seq = 90001, .ack = 7001, .options = ts(1000010, 101), .payload = 3});
         CHECK(s.tsval == 5010u);
         CHECK(s.tsecr == 101u);
         CHECK(s.seq == 50001);
@@ -403,7 +413,8 @@ TEST_CASE("rewriter: timestamps with different clocks", "[rewriter]")
         CHECK(h.rw.counters().tsecr_rewrites == 1);
         CHECK(h.rw.counters().tsval_rewrites == 1);
     }
-    SECTION("guest-opened, SVM clock behind the PVM's (wraps)") {
+    SECTION("guest-opened, SVM clock behind the PVM's (wraps)")
+    {
         h.send({.dir = kFrom, .flags = SYN, .seq = 90000, .options = ts(777, 0)});
         Seen s = h.send_seen({.dir = kTo, .flags = SYN | ACK, .seq = 300, .ack = 50001, .options = ts(9, 4000000000u)});
         CHECK(s.tsecr == 777u);
@@ -464,14 +475,16 @@ TEST_CASE("rewriter: failover follows QEMU's rule", "[rewriter]")
 {
     Harness h;
     h.passive_open();
-    SECTION("offsets still needed: keep tracking new connections") {
+    SECTION("offsets still needed: keep tracking new connections")
+    {
         h.rw.failover();
         CHECK_FALSE(h.rw.failover_mode());
         h.send({.dir = kTo, .flags = SYN, .seq = 1, .peer_port = 40001});
         CHECK(h.rw.connection_count() == 2);
         CHECK(h.send_seen({.dir = kTo, .flags = ACK, .seq = 7001, .ack = 50001}).ack == 90001);
     }
-    SECTION("all offsets zero: new connections pass untracked") {
+    SECTION("all offsets zero: new connections pass untracked")
+    {
         h.rw.checkpoint();
         h.rw.failover();
         CHECK(h.rw.failover_mode());
@@ -603,7 +616,8 @@ TEST_CASE("rewriter: non-TCP, fragments and untracked segments pass untouched", 
 TEST_CASE("rewriter: 1000 concurrent connections with their own offsets", "[rewriter]")
 {
     Harness h;
-    for (uint16_t i = 0; i < 1000; ++i) h.passive_open(uint16_t(10000 + i), 1000u * i, 7u * i + 3u, 0xffff0000u + 13u * i);
+    for (uint16_t i = 0; i < 1000; ++i)
+        h.passive_open(uint16_t(10000 + i), 1000u * i, 7u * i + 3u, 0xffff0000u + 13u * i);
     CHECK(h.rw.connection_count() == 1000);
     CHECK(h.rw.connections_by_state()[std::size_t(TcpState::established)] == 1000);
     for (uint16_t i = 0; i < 1000; ++i) {
@@ -636,13 +650,13 @@ TEST_CASE("tcp options: the walk finds SACK and timestamps and rejects broken li
     CHECK_FALSE(after_eol.tsval_off);
 
     const std::vector<std::vector<uint8_t>> broken = {
-        {tcpopt::NOP, tcpopt::MSS},                       // kind without a length byte
-        {tcpopt::MSS, 1, 0, 0},                            // length below 2
-        {tcpopt::MSS, 6, 0, 0},                            // overruns the options
-        {tcpopt::TIMESTAMP, 8, 0, 0, 0, 0, 0, 0},          // timestamp of the wrong size
-        {tcpopt::SACK, 2, tcpopt::NOP, tcpopt::NOP},       // SACK without blocks
-        {tcpopt::SACK, 7, 0, 0, 0, 0, 0, 0},               // partial block
-        timestamp(1, 2) + timestamp(3, 4),                 // duplicate timestamp
+        {tcpopt::NOP, tcpopt::MSS},                             // kind without a length byte
+        {tcpopt::MSS, 1, 0, 0},                                 // length below 2
+        {tcpopt::MSS, 6, 0, 0},                                 // overruns the options
+        {tcpopt::TIMESTAMP, 8, 0, 0, 0, 0, 0, 0},               // timestamp of the wrong size
+        {tcpopt::SACK, 2, tcpopt::NOP, tcpopt::NOP},            // SACK without blocks
+        {tcpopt::SACK, 7, 0, 0, 0, 0, 0, 0},                    // partial block
+        timestamp(1, 2) + timestamp(3, 4),                      // duplicate timestamp
         timestamp(1, 2) + std::vector<uint8_t>{tcpopt::MSS, 0}, // zero length after a good option
     };
     for (const auto& o : broken) {

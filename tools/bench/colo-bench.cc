@@ -91,7 +91,10 @@ bool has(const std::vector<ServerKind>& servers, ServerKind k)
     return std::find(servers.begin(), servers.end(), k) != servers.end();
 }
 
-std::string ratio(double a, double b) { return b > 0 ? "x" + fixed(a / b, 2) : "-"; }
+std::string ratio(double a, double b)
+{
+    return b > 0 ? "x" + fixed(a / b, 2) : "-";
+}
 
 void section_header(const std::string& title)
 {
@@ -143,14 +146,14 @@ void throughput_section(const Options& o, Targets& targets)
         for (unsigned rep = 0; rep < o.repeat; ++rep)
             for (ServerKind k : o.servers) runs[k].push_back(run_throughput(k, o.server, *workload, o.window, ""));
 
-        Table t({"server", "pairs/s", "CPU us/pair", "writer us/pair", "reader us/pair", "inversions", "lost", "duplicates",
-                 "stalled runs"});
+        Table t({"server", "pairs/s", "CPU us/pair", "writer us/pair", "reader us/pair", "inversions", "lost",
+                 "duplicates", "stalled runs"});
         std::map<ServerKind, ServerSummary> sum;
         for (ServerKind k : o.servers) {
             const ServerSummary s = sum[k] = summarise(runs[k]);
             t.add({to_string(k), si(s.pairs_per_s), fixed(s.server_us, 3), fixed(s.writer_us, 3), fixed(s.reader_us, 3),
-                   std::to_string(s.inversions),
-                   std::to_string(s.lost), std::to_string(s.duplicates), std::to_string(s.stalls)});
+                   std::to_string(s.inversions), std::to_string(s.lost), std::to_string(s.duplicates),
+                   std::to_string(s.stalls)});
         }
         t.print(std::cout);
         if (has(o.servers, ServerKind::colo_graph) && has(o.servers, ServerKind::qemu)) {
@@ -177,8 +180,8 @@ void throughput_section(const Options& o, Targets& targets)
             if (!o.perf_dir.empty()) {
                 const std::string out = o.perf_dir + "/" + c.name + ".perf.data";
                 run_throughput(ServerKind::colo_graph, o.server, *c.make(4 * o.count), o.window, out);
-                std::cout << "  profile (an extra colo-graph run of " << 4 * o.count << " pairs, not in the figures): " << out
-                          << "\n";
+                std::cout << "  profile (an extra colo-graph run of " << 4 * o.count
+                          << " pairs, not in the figures): " << out << "\n";
             }
         }
     }
@@ -217,8 +220,8 @@ void latency_section(const Options& o, Targets& targets)
                    fixed(*lo, 0) + ".." + fixed(*hi, 0), fixed(median(p999s), 1), fixed(median(maxs), 0),
                    std::to_string(missing), std::to_string(inversions)});
             if (k == ServerKind::colo_graph)
-                targets.check("latency " + std::to_string(size) + " B colo-graph in order (" + std::to_string(inversions) +
-                                  " inversions)",
+                targets.check("latency " + std::to_string(size) + " B colo-graph in order (" +
+                                  std::to_string(inversions) + " inversions)",
                               inversions == 0);
         }
         if (p99.count(ServerKind::colo_graph) && p99.count(ServerKind::qemu)) {
@@ -258,7 +261,8 @@ void memory_section(const Options& o, Targets& targets)
     std::cout << "  comparator heap per tracked connection (in process, mallinfo2, buffer pool warm): idle "
               << fixed(c.heap_bytes_per_connection, 0) << " B, with one queued 64-byte primary "
               << fixed(c.held_heap_bytes_per_connection, 0) << " B; " << c.connections << " tracked ("
-              << targets.check("memory per idle tracked connection < 256 B (" + fixed(c.heap_bytes_per_connection, 0) + " B)",
+              << targets.check("memory per idle tracked connection < 256 B (" + fixed(c.heap_bytes_per_connection, 0) +
+                                   " B)",
                                c.heap_bytes_per_connection < 256 && c.connections == o.connections)
               << ", target < 256 B)\n";
     std::cout << "  for reference: sizeof(CompareConnection) " << sizeof(colo::CompareConnection)
@@ -270,15 +274,15 @@ void memory_section(const Options& o, Targets& targets)
 
 struct ReplayCase {
     std::string label, input, graph;
-    std::string ahead_graph;             // the same with read_ahead on every pcap-source
-    std::vector<std::string> sets;       // the timed run
-    std::vector<std::string> tiny_sets;  // the same graph on a tiny input: the fixed cost
-    std::vector<std::string> files;      // what the raw read reads
-    uint64_t packets;                    // read from the files
+    std::string ahead_graph;            // the same with read_ahead on every pcap-source
+    std::vector<std::string> sets;      // the timed run
+    std::vector<std::string> tiny_sets; // the same graph on a tiny input: the fixed cost
+    std::vector<std::string> files;     // what the raw read reads
+    uint64_t packets;                   // read from the files
     uint64_t expect_released;
-    bool target;                         // mirror -> comparator: >= 50% of raw read
-    std::string profile_name;            // with --perf-dir: profiled as DIR/NAME.perf.data
-    std::string output_dir = {};         // emptied before every run
+    bool target;                 // mirror -> comparator: >= 50% of raw read
+    std::string profile_name;    // with --perf-dir: profiled as DIR/NAME.perf.data
+    std::string output_dir = {}; // emptied before every run
 };
 
 struct ReplayTiming {
@@ -333,10 +337,28 @@ void replay_section(const Options& o, Targets& targets)
     const std::string read_only_ahead = write_read_ahead_copy(read_only, dir + "/read-only-ahead.yaml");
     const std::string udp_label = "udp64 (" + si(double(udp.packets)) + " x 64 B, 256 flows)";
     std::vector<ReplayCase> cases = {
-        {"pcap-source -> null-sink", udp_label, read_only, read_only_ahead, {"file=" + udp.path}, {"file=" + udp_tiny.path}, {udp.path},
-         udp.packets, udp.packets, false, ""},
-        {"mirror -> comparator", udp_label, mirror_compare, mirror_compare_ahead, {"file=" + udp.path}, {"file=" + udp_tiny.path}, {udp.path},
-         udp.packets, udp.packets, true, "replay-mirror-compare-udp64"},
+        {"pcap-source -> null-sink",
+         udp_label,
+         read_only,
+         read_only_ahead,
+         {"file=" + udp.path},
+         {"file=" + udp_tiny.path},
+         {udp.path},
+         udp.packets,
+         udp.packets,
+         false,
+         ""},
+        {"mirror -> comparator",
+         udp_label,
+         mirror_compare,
+         mirror_compare_ahead,
+         {"file=" + udp.path},
+         {"file=" + udp_tiny.path},
+         {udp.path},
+         udp.packets,
+         udp.packets,
+         true,
+         "replay-mirror-compare-udp64"},
     };
 
     const std::string demo_graph = o.source_dir + "/graphs/demo-replay.yaml";
@@ -347,17 +369,39 @@ void replay_section(const Options& o, Targets& targets)
         const std::string label = "demo x" + std::to_string(o.replicas);
         const std::string primary_label = label + " primary.pcap (" + si(double(demo.primary.packets)) + ", TCP)";
         const uint64_t both = demo.primary.packets + demo.secondary.packets;
-        cases.push_back({"pcap-source -> null-sink", primary_label, read_only, read_only_ahead, {"file=" + demo.primary.path},
-                         {"file=" + once.primary.path}, {demo.primary.path}, demo.primary.packets, demo.primary.packets,
-                         false, ""});
-        cases.push_back({"mirror -> comparator", primary_label, mirror_compare, mirror_compare_ahead, {"file=" + demo.primary.path},
-                         {"file=" + once.primary.path}, {demo.primary.path}, demo.primary.packets, demo.primary.packets,
-                         true, "replay-mirror-compare-demo"});
-        cases.push_back({"graphs/demo-replay.yaml", label + " primary+secondary (" + si(double(both)) + ")", demo_graph,
+        cases.push_back({"pcap-source -> null-sink",
+                         primary_label,
+                         read_only,
+                         read_only_ahead,
+                         {"file=" + demo.primary.path},
+                         {"file=" + once.primary.path},
+                         {demo.primary.path},
+                         demo.primary.packets,
+                         demo.primary.packets,
+                         false,
+                         ""});
+        cases.push_back({"mirror -> comparator",
+                         primary_label,
+                         mirror_compare,
+                         mirror_compare_ahead,
+                         {"file=" + demo.primary.path},
+                         {"file=" + once.primary.path},
+                         {demo.primary.path},
+                         demo.primary.packets,
+                         demo.primary.packets,
+                         true,
+                         "replay-mirror-compare-demo"});
+        cases.push_back({"graphs/demo-replay.yaml",
+                         label + " primary+secondary (" + si(double(both)) + ")",
+                         demo_graph,
                          write_read_ahead_copy(demo_graph, dir + "/demo-replay-ahead.yaml"),
                          {"graph_dir=" + dir + "/demo", "out=" + dir + "/demo-out"},
                          {"graph_dir=" + dir + "/demo-once", "out=" + dir + "/demo-out"},
-                         {demo.primary.path, demo.secondary.path}, both, demo.primary.packets, false, "replay-demo",
+                         {demo.primary.path, demo.secondary.path},
+                         both,
+                         demo.primary.packets,
+                         false,
+                         "replay-demo",
                          dir + "/demo-out"});
     } else {
         std::cout << "  graphs/demo-replay.yaml or its captures are missing: only the generated input is replayed\n";
@@ -369,7 +413,7 @@ void replay_section(const Options& o, Targets& targets)
     Table t({"graph", "input", "raw Mpps", "1 thread: net Mpps", "of raw", "read-ahead: net Mpps", "of raw",
              "CPU/pkt vs 1 thread", "fixed CPU ms", "released", "expected"});
     for (const ReplayCase& c : cases) {
-        raw_read(c.files);   // warms the page cache
+        raw_read(c.files); // warms the page cache
         // Interleaved, so that each figure sees the machine in the same states
         // (the raw read alone varied by 25 % between runs minutes apart).
         std::vector<double> raw_cpu, raw_wall;
@@ -395,11 +439,14 @@ void replay_section(const Options& o, Targets& targets)
         const std::string ahead_of_raw = fixed(100 * ahead_mpps / raw_wall_mpps, 0) + "%";
         t.add({c.label, c.input, fixed(raw_wall_mpps, 2), fixed(net_mpps, 2), of_raw, fixed(ahead_mpps, 2),
                ahead_of_raw, fixed(ahead_cpu_ratio, 2) + "x", fixed(tiny.cpu_s * 1e3, 0),
-               std::to_string(run.released) + (ahead.released == run.released ? "" : " / " + std::to_string(ahead.released)),
+               std::to_string(run.released) +
+                   (ahead.released == run.released ? "" : " / " + std::to_string(ahead.released)),
                std::to_string(c.expect_released)});
         if (c.target)
-            targets.check("replay mirror -> comparator on " + c.input + " >= 50% of raw libpcap, by the wall clock with "
-                          "read-ahead (" + ahead_of_raw + "; per CPU second, one thread: " + of_raw + ")",
+            targets.check("replay mirror -> comparator on " + c.input +
+                              " >= 50% of raw libpcap, by the wall clock with "
+                              "read-ahead (" +
+                              ahead_of_raw + "; per CPU second, one thread: " + of_raw + ")",
                           ahead_mpps >= 0.5 * raw_wall_mpps);
         if (!o.perf_dir.empty() && !c.profile_name.empty())
             run_replay(o.server.colo_graph, c.graph, c.sets, "released", dir + "/replay.log",
@@ -460,24 +507,26 @@ int parse(int argc, char** argv, Options& o, bool& keep)
         "sections", po::value(&sections)->default_value("throughput,latency,memory,replay,hops"), "sections to run")(
         "cases", po::value(&cases)->default_value("all"),
         "throughput cases: all or a list of udp64-1flow, udp64-256flows, udp1400-1flow, udp1400-256flows, "
-        "tcp-reseg-1flow, tcp-reseg-256flows")(
-        "servers", po::value(&servers)->default_value("qemu,colo-graph,relay"), "servers to drive")(
-        "count", po::value(&o.count)->default_value(500000), "pairs per throughput run")(
+        "tcp-reseg-1flow, tcp-reseg-256flows")("servers", po::value(&servers)->default_value("qemu,colo-graph,relay"),
+                                               "servers to drive")("count", po::value(&o.count)->default_value(500000),
+                                                                   "pairs per throughput run")(
         "repeat", po::value(&o.repeat)->default_value(3), "runs per figure; medians are reported")(
         "window", po::value(&o.window)->default_value(512), "pairs in flight (below max_queue_size 1024)")(
-        "latency-pairs", po::value(&o.latency_pairs)->default_value(20000), "pairs per latency run")(
-        "rate", po::value(&o.rate)->default_value(10000), "latency: pairs per second")(
+        "latency-pairs", po::value(&o.latency_pairs)->default_value(20000),
+        "pairs per latency run")("rate", po::value(&o.rate)->default_value(10000), "latency: pairs per second")(
         "latency-repeat", po::value(&o.latency_repeat)->default_value(5), "latency: runs per server and size")(
-        "connections", po::value(&o.connections)->default_value(10000), "memory: connections")(
-        "replicas", po::value(&o.replicas)->default_value(2000), "replay: copies of the demo captures (fewer give unstable ratios)")(
+        "connections", po::value(&o.connections)->default_value(10000),
+        "memory: connections")("replicas", po::value(&o.replicas)->default_value(2000),
+                               "replay: copies of the demo captures (fewer give unstable ratios)")(
         "replay-packets", po::value(&o.replay_packets)->default_value(1000000), "replay: generated 64-byte frames")(
         "perf-dir", po::value(&o.perf_dir), "also record perf profiles of extra colo-graph runs into DIR")(
         "workdir", po::value(&workdir), "scratch directory (default: a new /tmp/colo-bench.XXXXXX, removed at exit)")(
-        "colo-graph", po::value(&o.server.colo_graph)->default_value(COLO_BENCH_COLO_GRAPH), "colo-graph binary")(
-        "colo-graph-args", po::value(&colo_graph_args),
-        "extra options for the colo-graph and relay servers, space-separated (e.g. --threads=1)")(
-        "source-dir", po::value(&o.source_dir)->default_value(COLO_BENCH_SOURCE_DIR), "colo-graph source tree (graphs/)")(
-        "qemu", po::value(&o.server.qemu)->default_value("qemu-system-x86_64"), "QEMU binary");
+        "colo-graph", po::value(&o.server.colo_graph)->default_value(COLO_BENCH_COLO_GRAPH),
+        "colo-graph binary")("colo-graph-args", po::value(&colo_graph_args),
+                             "extra options for the colo-graph and relay servers, space-separated (e.g. --threads=1)")(
+        "source-dir", po::value(&o.source_dir)->default_value(COLO_BENCH_SOURCE_DIR),
+        "colo-graph source tree (graphs/)")("qemu", po::value(&o.server.qemu)->default_value("qemu-system-x86_64"),
+                                            "QEMU binary");
     po::variables_map vm;
     try {
         po::store(po::parse_command_line(argc, argv, opts), vm);

@@ -93,9 +93,11 @@ IdleConnectionCost measure_idle_connections(uint32_t connections)
     const double base = heap();
 
     IdleConnectionCost cost;
-    for (uint32_t i = 0; i < connections; ++i) comparator.primary(Packet::copy_of(frames[i].data(), frames[i].len), 1, out);
+    for (uint32_t i = 0; i < connections; ++i)
+        comparator.primary(Packet::copy_of(frames[i].data(), frames[i].len), 1, out);
     cost.held_heap_bytes_per_connection = (heap() - base) / connections;
-    for (uint32_t i = 0; i < connections; ++i) comparator.secondary(Packet::copy_of(frames[i].data(), frames[i].len), 2, out);
+    for (uint32_t i = 0; i < connections; ++i)
+        comparator.secondary(Packet::copy_of(frames[i].data(), frames[i].len), 2, out);
     if (out.released.size() != connections) throw std::runtime_error("comparator did not release every pair");
     out.released.clear();
     // Idle: after a scan cycle with empty queues the comparator gives the

@@ -26,9 +26,9 @@ constexpr std::chrono::seconds kChainStallLimit{60};
 ChainTiming run_chain(uint64_t count, unsigned hops, std::size_t batch, bool deterministic, unsigned threads);
 
 struct IdleConnectionCost {
-    uint64_t connections = 0;           // tracked after the pairs matched
+    uint64_t connections = 0; // tracked after the pairs matched
     double heap_bytes_per_connection = 0;
-    double held_heap_bytes_per_connection = 0;   // with one 64-byte primary queued each
+    double held_heap_bytes_per_connection = 0; // with one 64-byte primary queued each
 };
 
 // Feeds a Comparator one 64-byte UDP primary on each of `connections` flows,

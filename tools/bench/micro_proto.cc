@@ -25,7 +25,7 @@ std::vector<uint8_t> frame_of_size(uint32_t frame_size, bool tcp)
     if (tcp) return frames::tcp(frames::Endpoints{}, 1000, 5000, kAckPsh, std::string(frame_size - 54, 'x'));
     std::vector<uint8_t> record;
     bench::UdpPairs(frame_size, 1, 1, 1).record(0, record);
-    return {record.begin() + 4, record.end()};   // without the chardev length word
+    return {record.begin() + 4, record.end()}; // without the chardev length word
 }
 
 void BM_FrameParse(benchmark::State& state)
@@ -113,7 +113,7 @@ BENCHMARK(BM_TcpStreamCompareEqual)->ArgName("size")->Arg(64)->Arg(1454);
 // frame is restored (one memcpy) before each pass.
 void BM_RewriterProcess(benchmark::State& state)
 {
-    frames::Endpoints client;   // 10.0.0.1 -> the guest 10.0.0.2
+    frames::Endpoints client; // 10.0.0.1 -> the guest 10.0.0.2
     client.sport = 40000;
     client.dport = 80;
     const frames::Endpoints guest = client.reversed();

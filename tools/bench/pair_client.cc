@@ -73,7 +73,10 @@ void PairClient::warm_up()
     throw std::runtime_error("the server released no warm-up pair within 10 s");
 }
 
-void PairClient::stamp(uint64_t pair) { sent_ns_[pair].store(monotonic_ns(), std::memory_order_release); }
+void PairClient::stamp(uint64_t pair)
+{
+    sent_ns_[pair].store(monotonic_ns(), std::memory_order_release);
+}
 
 bool PairClient::wait_released(uint64_t count, double stall_s)
 {

@@ -19,15 +19,15 @@
 namespace colo::bench {
 
 struct ReleaseTally {
-    uint64_t frames = 0;        // workload frames released
-    uint64_t distinct = 0;      // different pairs among them
-    uint64_t duplicates = 0;    // a pair released again
-    uint64_t inversions = 0;    // a frame older than the last one of its flow
-    uint64_t foreign = 0;       // frames that were neither workload nor warm-up
+    uint64_t frames = 0;     // workload frames released
+    uint64_t distinct = 0;   // different pairs among them
+    uint64_t duplicates = 0; // a pair released again
+    uint64_t inversions = 0; // a frame older than the last one of its flow
+    uint64_t foreign = 0;    // frames that were neither workload nor warm-up
     uint64_t payload_bytes = 0;
-    double last_frame_s = 0;    // monotonic time the last workload frame was read
-    double reader_cpu_s = 0;    // the reader thread's CPU
-    std::vector<int64_t> latency_ns;   // per pair, when latency was measured; -1 = not seen
+    double last_frame_s = 0;         // monotonic time the last workload frame was read
+    double reader_cpu_s = 0;         // the reader thread's CPU
+    std::vector<int64_t> latency_ns; // per pair, when latency was measured; -1 = not seen
 };
 
 class PairClient {
@@ -75,7 +75,7 @@ private:
     ReleaseTally tally_;
     std::vector<uint8_t> seen_;
     std::vector<uint64_t> last_of_flow_;
-    std::unique_ptr<std::atomic<int64_t>[]> sent_ns_;   // secondary write time per pair
+    std::unique_ptr<std::atomic<int64_t>[]> sent_ns_; // secondary write time per pair
 };
 
 } // namespace colo::bench

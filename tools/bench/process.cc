@@ -25,7 +25,7 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path)
     const pid_t pid = ::fork();
     if (pid == 0) {
         ::prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (::getppid() != parent) _exit(127);   // the parent died before prctl
+        if (::getppid() != parent) _exit(127); // the parent died before prctl
         const int null = ::open("/dev/null", O_RDONLY);
         ::dup2(null, 0);
         ::dup2(log, 1);
@@ -98,8 +98,14 @@ double rusage_seconds(int who)
 
 } // namespace
 
-double thread_cpu_seconds() { return rusage_seconds(RUSAGE_THREAD); }
-double process_cpu_seconds() { return rusage_seconds(RUSAGE_SELF); }
+double thread_cpu_seconds()
+{
+    return rusage_seconds(RUSAGE_THREAD);
+}
+double process_cpu_seconds()
+{
+    return rusage_seconds(RUSAGE_SELF);
+}
 
 std::string first_output_line(const std::string& shell_command)
 {

@@ -40,7 +40,10 @@ std::vector<Record> read_all(const std::string& path)
     return out;
 }
 
-int64_t micros(const timeval& t) { return int64_t(t.tv_sec) * 1'000'000 + t.tv_usec; }
+int64_t micros(const timeval& t)
+{
+    return int64_t(t.tv_sec) * 1'000'000 + t.tv_usec;
+}
 
 // Moves a TCP/UDP frame's ports up by `shift`, patching the checksum.
 void shift_ports(std::vector<uint8_t>& f, uint16_t shift)
@@ -55,7 +58,7 @@ void shift_ports(std::vector<uint8_t>& f, uint16_t shift)
         store_be16(l4 + 2 * i, new_port);
         checksum = checksum_update16(checksum, old_port, new_port);
     }
-    if (!(p.is_udp() && load_be16(sum) == 0)) store_be16(sum, checksum);   // UDP 0 = no checksum
+    if (!(p.is_udp() && load_be16(sum) == 0)) store_be16(sum, checksum); // UDP 0 = no checksum
 }
 
 uint64_t write_replicas(const std::vector<Record>& in, const std::string& path, unsigned replicas, int64_t period_us)
@@ -93,8 +96,8 @@ uint64_t stats_packets_in(const std::string& log, const std::string& node)
 
 PcapFile write_generated_pcap(const std::string& path, uint64_t count, uint32_t frame_size, uint32_t flows)
 {
-    const std::string yaml = "nodes:\n  gen: { type: generator, count: " + std::to_string(count) + ", size: " +
-                             std::to_string(frame_size) + ", flows: " + std::to_string(flows) +
+    const std::string yaml = "nodes:\n  gen: { type: generator, count: " + std::to_string(count) +
+                             ", size: " + std::to_string(frame_size) + ", flows: " + std::to_string(flows) +
                              " }\n  file: { type: pcap-sink, file: '" + path + "' }\nlinks:\n  - gen -> file\n";
     Diagnostics diags;
     const GraphDecl g = parse_graph(yaml, "generate.yaml", {}, diags);
@@ -154,7 +157,8 @@ ReplayRun run_replay(const std::string& colo_graph, const std::string& graph, co
                      const std::string& count_node, const std::string& log_path, const std::string& perf_data)
 {
     std::vector<std::string> argv;
-    if (!perf_data.empty()) argv = {"perf", "record", "-q", "-e", "cpu-clock", "--call-graph", "fp", "-o", perf_data, "--"};
+    if (!perf_data.empty())
+        argv = {"perf", "record", "-q", "-e", "cpu-clock", "--call-graph", "fp", "-o", perf_data, "--"};
     argv.insert(argv.end(), {colo_graph, "run", graph, "--stats"});
     for (const auto& s : sets) argv.insert(argv.end(), {"--set", s});
     ::unlink(log_path.c_str());

@@ -30,14 +30,14 @@ DemoCopy write_scaled_demo(const std::string& demo_data, const std::string& out_
 // stdio buffer like pcap-source.
 struct RawRead {
     uint64_t packets = 0;
-    double seconds = 0, cpu_s = 0;   // wall clock; the reading thread's CPU
+    double seconds = 0, cpu_s = 0; // wall clock; the reading thread's CPU
 };
 RawRead raw_read(const std::vector<std::string>& files);
 
 struct ReplayRun {
-    double seconds = 0;      // wall clock, process start to exit
-    double cpu_s = 0;        // the process's user + system time
-    uint64_t released = 0;   // packets into node `count_node`, from --stats
+    double seconds = 0;    // wall clock, process start to exit
+    double cpu_s = 0;      // the process's user + system time
+    uint64_t released = 0; // packets into node `count_node`, from --stats
     int exit_status = 0;
 };
 

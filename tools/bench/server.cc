@@ -36,7 +36,10 @@ Server::Server(ServerKind kind, const ServerConfig& config) : kind_(kind), confi
     log_ = base + ".log";
 }
 
-Server::~Server() { stop(); }
+Server::~Server()
+{
+    stop();
+}
 
 std::string Server::write_relay_graph() const
 {
@@ -62,22 +65,44 @@ void Server::start()
         auto chardev = [](const char* id, const std::string& path) {
             return std::string("socket,id=") + id + ",path=" + path + ",server=on,wait=off";
         };
-        argv = {config_.qemu, "-machine", "none", "-nodefaults", "-display", "none", "-monitor", "none",
-                "-serial", "none", "-object", "iothread,id=iothread1",
-                "-chardev", chardev("pin", primary_in_), "-chardev", chardev("sin", secondary_in_),
-                "-chardev", chardev("out", outdev_),
-                "-object", "colo-compare,id=comp0,primary_in=pin,secondary_in=sin,outdev=out,iothread=iothread1,"
-                           "max_queue_size=" + std::to_string(config_.max_queue_size)};
+        argv = {config_.qemu,
+                "-machine",
+                "none",
+                "-nodefaults",
+                "-display",
+                "none",
+                "-monitor",
+                "none",
+                "-serial",
+                "none",
+                "-object",
+                "iothread,id=iothread1",
+                "-chardev",
+                chardev("pin", primary_in_),
+                "-chardev",
+                chardev("sin", secondary_in_),
+                "-chardev",
+                chardev("out", outdev_),
+                "-object",
+                "colo-compare,id=comp0,primary_in=pin,secondary_in=sin,outdev=out,iothread=iothread1,"
+                "max_queue_size=" +
+                    std::to_string(config_.max_queue_size)};
     } else {
         const bool relay = kind_ == ServerKind::relay;
-        argv = {config_.colo_graph, "run", relay ? write_relay_graph() : config_.compare_graph,
-                "--set", "primary_in=unix:" + primary_in_, "--set", "secondary_in=unix:" + secondary_in_,
-                "--set", "outdev=unix:" + outdev_};
+        argv = {config_.colo_graph,
+                "run",
+                relay ? write_relay_graph() : config_.compare_graph,
+                "--set",
+                "primary_in=unix:" + primary_in_,
+                "--set",
+                "secondary_in=unix:" + secondary_in_,
+                "--set",
+                "outdev=unix:" + outdev_};
         argv.insert(argv.end(), config_.colo_graph_args.begin(), config_.colo_graph_args.end());
         if (!relay) {
-            argv.insert(argv.end(), {"--set", "notify_dev=unix:" + notify_,
-                                     "--set", "events=" + config_.workdir + "/events.jsonl",
-                                     "--set", "max_queue_size=" + std::to_string(config_.max_queue_size)});
+            argv.insert(argv.end(),
+                        {"--set", "notify_dev=unix:" + notify_, "--set", "events=" + config_.workdir + "/events.jsonl",
+                         "--set", "max_queue_size=" + std::to_string(config_.max_queue_size)});
         }
     }
     pid_ = spawn(argv, log_);

@@ -19,10 +19,10 @@ enum class ServerKind { qemu, colo_graph, relay };
 const char* to_string(ServerKind k);
 
 struct ServerConfig {
-    std::string workdir;       // sockets, logs and generated graphs go here
-    std::string colo_graph;    // the colo-graph binary
-    std::vector<std::string> colo_graph_args;   // extra `colo-graph run` options, e.g. --threads=1
-    std::string compare_graph; // graphs/colo-compare.yaml
+    std::string workdir;                      // sockets, logs and generated graphs go here
+    std::string colo_graph;                   // the colo-graph binary
+    std::vector<std::string> colo_graph_args; // extra `colo-graph run` options, e.g. --threads=1
+    std::string compare_graph;                // graphs/colo-compare.yaml
     std::string qemu = "qemu-system-x86_64";
     unsigned max_queue_size = 1024;
 };

@@ -31,7 +31,7 @@ public:
         pid_ = spawn({"perf", "record", "-q", "-e", "cpu-clock", "--call-graph", "fp", "-p", std::to_string(target),
                       "-o", output},
                      output + ".log");
-        ::usleep(300'000);   // let perf attach before the traffic starts
+        ::usleep(300'000); // let perf attach before the traffic starts
     }
     ~PerfRecording() { stop_process(pid_, SIGINT, std::chrono::seconds(30)); }
 
@@ -41,8 +41,8 @@ private:
 
 } // namespace
 
-ThroughputResult run_throughput(ServerKind kind, const ServerConfig& config, const Workload& workload,
-                                uint32_t window, const std::string& perf_data)
+ThroughputResult run_throughput(ServerKind kind, const ServerConfig& config, const Workload& workload, uint32_t window,
+                                const std::string& perf_data)
 {
     Server server(kind, config);
     server.start();
@@ -59,7 +59,8 @@ ThroughputResult run_throughput(ServerKind kind, const ServerConfig& config, con
     const double t0 = monotonic_seconds();
     for (uint64_t c = 0; c < workload.chunks() && !r.stalled; ++c) {
         const uint64_t after = r.pairs + chunk;
-        if (after > window && client.released() < after - window) r.stalled = !client.wait_released(after - window, kStallSeconds);
+        if (after > window && client.released() < after - window)
+            r.stalled = !client.wait_released(after - window, kStallSeconds);
         if (r.stalled) break;
         workload.fill(c, primary, secondary);
         client.write_primary(primary);
@@ -75,8 +76,7 @@ ThroughputResult run_throughput(ServerKind kind, const ServerConfig& config, con
     return r;
 }
 
-LatencyResult run_latency(ServerKind kind, const ServerConfig& config, uint32_t frame_size, uint64_t pairs,
-                          double rate)
+LatencyResult run_latency(ServerKind kind, const ServerConfig& config, uint32_t frame_size, uint64_t pairs, double rate)
 {
     Server server(kind, config);
     server.start();
@@ -137,7 +137,7 @@ MemoryResult run_memory(ServerKind kind, const ServerConfig& config, uint32_t co
     std::vector<uint8_t> primary, secondary;
     workload.fill(0, primary, secondary);
     client.write_primary(primary);
-    ::usleep(500'000);   // the server reads and queues them (well under compare_timeout)
+    ::usleep(500'000); // the server reads and queues them (well under compare_timeout)
     r.held_kib = process_memory_kib(server.pid(), "VmRSS");
     client.write_secondary(secondary);
     client.wait_released(connections, kStallSeconds);

@@ -13,11 +13,11 @@ namespace colo::bench {
 
 struct ThroughputResult {
     ReleaseTally tally;
-    uint64_t pairs = 0;          // pairs written
-    double seconds = 0;          // first write to last released frame read
-    double server_cpu_s = 0;     // server utime+stime over the same span
+    uint64_t pairs = 0;      // pairs written
+    double seconds = 0;      // first write to last released frame read
+    double server_cpu_s = 0; // server utime+stime over the same span
     double writer_cpu_s = 0;
-    bool stalled = false;        // releases stopped before every pair came back
+    bool stalled = false; // releases stopped before every pair came back
 
     double pairs_per_s() const { return seconds > 0 ? double(tally.distinct) / seconds : 0; }
     double server_us_per_pair() const { return tally.distinct ? server_cpu_s * 1e6 / double(tally.distinct) : 0; }
@@ -28,8 +28,8 @@ struct ThroughputResult {
 // Writes the workload's chunks alternately to primary_in and secondary_in
 // (primary first), never more than `window` pairs ahead of the releases.
 // With `perf_data` set, `perf record` samples the server during the run.
-ThroughputResult run_throughput(ServerKind kind, const ServerConfig& config, const Workload& workload,
-                                uint32_t window, const std::string& perf_data);
+ThroughputResult run_throughput(ServerKind kind, const ServerConfig& config, const Workload& workload, uint32_t window,
+                                const std::string& perf_data);
 
 struct LatencyResult {
     uint64_t samples = 0, missing = 0, inversions = 0;
@@ -43,10 +43,10 @@ LatencyResult run_latency(ServerKind kind, const ServerConfig& config, uint32_t 
                           double rate);
 
 struct MemoryResult {
-    uint64_t base_kib = 0;   // RSS after start and warm-up
-    uint64_t held_kib = 0;   // RSS with one primary queued on each connection
-    uint64_t idle_kib = 0;   // RSS after every pair matched (connections still tracked)
-    uint64_t peak_kib = 0;   // VmHWM at the end
+    uint64_t base_kib = 0; // RSS after start and warm-up
+    uint64_t held_kib = 0; // RSS with one primary queued on each connection
+    uint64_t idle_kib = 0; // RSS after every pair matched (connections still tracked)
+    uint64_t peak_kib = 0; // VmHWM at the end
     uint64_t released = 0;
 };
 

@@ -54,7 +54,10 @@ bool is_ipv4_to(const uint8_t* f, uint32_t len, uint8_t proto, uint32_t min_len,
 
 // Stream content at byte `offset` of a TCP chunk: deterministic, not constant,
 // so a comparator that matched the wrong offsets would see a difference.
-uint8_t stream_byte(uint32_t offset) { return uint8_t(offset * 131 + (offset >> 8)); }
+uint8_t stream_byte(uint32_t offset)
+{
+    return uint8_t(offset * 131 + (offset >> 8));
+}
 
 // One chunk's segments of `segment` payload bytes, sequence relative to 0.
 std::vector<uint8_t> tcp_chunk(uint32_t chunk_bytes, uint32_t segment)
@@ -95,7 +98,9 @@ void patch_tcp_chunk(std::vector<uint8_t>& records, uint32_t seq_base, uint16_t 
 } // namespace
 
 UdpPairs::UdpPairs(uint32_t frame_size, uint32_t flows, uint64_t pairs, uint32_t chunk_pairs)
-    : frame_size_(frame_size), flows_(flows), chunk_pairs_(chunk_pairs),
+    : frame_size_(frame_size),
+      flows_(flows),
+      chunk_pairs_(chunk_pairs),
       chunks_((pairs + chunk_pairs - 1) / chunk_pairs)
 {
     if (frame_size < 60 || frame_size > 9000) throw std::invalid_argument("UDP frame size must be 60..9000");
@@ -136,7 +141,8 @@ bool UdpPairs::identify(const uint8_t* frame, uint32_t len, FrameId& id) const
 }
 
 TcpResegmented::TcpResegmented(uint32_t flows, uint64_t min_pairs)
-    : flows_(flows), chunks_((min_pairs + kChunkBytes / kPrimarySegment - 1) / (kChunkBytes / kPrimarySegment)),
+    : flows_(flows),
+      chunks_((min_pairs + kChunkBytes / kPrimarySegment - 1) / (kChunkBytes / kPrimarySegment)),
       primary_template_(tcp_chunk(kChunkBytes, kPrimarySegment)),
       secondary_template_(tcp_chunk(kChunkBytes, kSecondarySegment))
 {
@@ -178,6 +184,9 @@ std::vector<uint8_t> warmup_record(uint32_t serial)
     return r;
 }
 
-bool is_warmup(const uint8_t* frame, uint32_t len) { return is_ipv4_to(frame, len, 17, 64, kWarmupPort); }
+bool is_warmup(const uint8_t* frame, uint32_t len)
+{
+    return is_ipv4_to(frame, len, 17, 64, kWarmupPort);
+}
 
 } // namespace colo::bench

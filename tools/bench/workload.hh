@@ -88,7 +88,7 @@ private:
 
     uint32_t flows_;
     uint64_t chunks_;
-    std::vector<uint8_t> primary_template_, secondary_template_;   // one chunk, seq relative to 0
+    std::vector<uint8_t> primary_template_, secondary_template_; // one chunk, seq relative to 0
 };
 
 // The warm-up pair: a UDP frame to port 5002 that no workload uses. A server

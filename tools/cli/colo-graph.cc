@@ -18,9 +18,9 @@
 
 #include <atomic>
 #include <cerrno>
-#include <cstring>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -35,24 +35,23 @@ namespace {
 
 constexpr const char* kVersion = "colo-graph 0.1.0";
 
-constexpr const char* kUsage =
-    "Usage: colo-graph COMMAND [ARGS]\n"
-    "\n"
-    "A COLO proxy (QEMU colo-compare, filter-mirror, filter-redirector and\n"
-    "filter-rewriter) as a dataflow graph.\n"
-    "\n"
-    "Commands:\n"
-    "  run FILE        run a graph until its inputs end or SIGINT/SIGTERM\n"
-    "  validate FILE   check a graph file and report every problem\n"
-    "  dot FILE        draw a graph (dot, svg or png)\n"
-    "  nodes           list node types\n"
-    "  inspect TYPE    describe one node type in full\n"
-    "  compare PRIMARY.pcap SECONDARY.pcap\n"
-    "                  replay two captures through a comparator; report divergences\n"
-    "\n"
-    "Options:\n"
-    "  -h, --help      this help; COMMAND --help for a command's options\n"
-    "  --version       print the version\n";
+constexpr const char* kUsage = "Usage: colo-graph COMMAND [ARGS]\n"
+                               "\n"
+                               "A COLO proxy (QEMU colo-compare, filter-mirror, filter-redirector and\n"
+                               "filter-rewriter) as a dataflow graph.\n"
+                               "\n"
+                               "Commands:\n"
+                               "  run FILE        run a graph until its inputs end or SIGINT/SIGTERM\n"
+                               "  validate FILE   check a graph file and report every problem\n"
+                               "  dot FILE        draw a graph (dot, svg or png)\n"
+                               "  nodes           list node types\n"
+                               "  inspect TYPE    describe one node type in full\n"
+                               "  compare PRIMARY.pcap SECONDARY.pcap\n"
+                               "                  replay two captures through a comparator; report divergences\n"
+                               "\n"
+                               "Options:\n"
+                               "  -h, --help      this help; COMMAND --help for a command's options\n"
+                               "  --version       print the version\n";
 
 int usage_error(const std::string& msg)
 {
@@ -122,8 +121,8 @@ int cmd_validate(const std::vector<std::string>& args)
 {
     po::options_description opts("validate options");
     std::vector<std::string> sets;
-    opts.add_options()("file", po::value<std::string>(), "graph file")(
-        "set", po::value(&sets)->composing(), "NAME=VALUE: override a variable (repeatable)");
+    opts.add_options()("file", po::value<std::string>(), "graph file")("set", po::value(&sets)->composing(),
+                                                                       "NAME=VALUE: override a variable (repeatable)");
     Parsed p;
     if (!parse(args, opts, {"file"}, p, "Usage: colo-graph validate FILE [--set NAME=VALUE]...")) return EX_USAGE;
     if (p.help) return 0;
@@ -139,22 +138,30 @@ int cmd_dot(const std::vector<std::string>& args)
     po::options_description opts("dot options");
     std::vector<std::string> sets;
     std::string out, format;
-    opts.add_options()("file", po::value<std::string>(), "graph file")("output,o", po::value(&out), "output file (default stdout)")(
-        "format", po::value(&format)->default_value("dot"), "dot, svg or png (svg/png need Graphviz's dot)")(
+    opts.add_options()("file", po::value<std::string>(), "graph file")(
+        "output,o", po::value(&out), "output file (default stdout)")("format", po::value(&format)->default_value("dot"),
+                                                                     "dot, svg or png (svg/png need Graphviz's dot)")(
         "set", po::value(&sets)->composing(), "NAME=VALUE: override a variable (repeatable)");
     Parsed p;
     if (!parse(args, opts, {"file"}, p, "Usage: colo-graph dot FILE [-o OUT] [--format dot|svg|png]")) return EX_USAGE;
     if (p.help) return 0;
     if (!p.vm.count("file")) return usage_error("dot: missing FILE");
-    if (format != "dot" && format != "svg" && format != "png") return usage_error("dot: --format must be dot, svg or png");
+    if (format != "dot" && format != "svg" && format != "png")
+        return usage_error("dot: --format must be dot, svg or png");
     GraphDecl g;
     if (int rc = load(p.vm["file"].as<std::string>(), sets, g)) return rc;
     const std::string text = graph_to_dot(g);
     if (format == "dot") {
-        if (out.empty()) { std::cout << text; return 0; }
+        if (out.empty()) {
+            std::cout << text;
+            return 0;
+        }
         std::ofstream f(out);
         f << text;
-        if (!f) { std::cerr << out << ": error: cannot write\n"; return EX_CANTCREAT; }
+        if (!f) {
+            std::cerr << out << ": error: cannot write\n";
+            return EX_CANTCREAT;
+        }
         return 0;
     }
     if (std::system("command -v dot >/dev/null 2>&1") != 0) {
@@ -165,7 +172,10 @@ int cmd_dot(const std::vector<std::string>& args)
     }
     if (out.empty()) return usage_error("dot: --format " + format + " needs -o OUT");
     const auto tmp = std::filesystem::temp_directory_path() / ("colo-graph-" + std::to_string(::getpid()) + ".dot");
-    { std::ofstream f(tmp); f << text; }
+    {
+        std::ofstream f(tmp);
+        f << text;
+    }
     const pid_t pid = fork();
     if (pid == 0) {
         execlp("dot", "dot", ("-T" + format).c_str(), "-o", out.c_str(), tmp.c_str(), (char*)nullptr);
@@ -204,7 +214,8 @@ int cmd_inspect(const std::vector<std::string>& args)
     const NodeSpec* s = Registry::instance().find(type);
     if (!s) {
         std::string hint = Registry::instance().nearest(type);
-        std::cerr << "colo-graph: no node type '" << type << "'" << (hint.empty() ? "" : " (did you mean '" + hint + "'?)") << '\n';
+        std::cerr << "colo-graph: no node type '" << type << "'"
+                  << (hint.empty() ? "" : " (did you mean '" + hint + "'?)") << '\n';
         return EX_DATAERR;
     }
     std::cout << inspect_node_type(*s);
@@ -228,7 +239,7 @@ void write_dot_snapshot(const std::string& dir, const Runtime& rt, const char* p
     char stamp[32];
     const std::time_t t = std::time(nullptr);
     std::tm local{};
-    localtime_r(&t, &local);   // the signal watcher and the main thread both write snapshots
+    localtime_r(&t, &local); // the signal watcher and the main thread both write snapshots
     std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%S", &local);
     const auto path = std::filesystem::path(dir) / (std::string(stamp) + "-colo-graph." + phase + ".dot");
     const auto stats = rt.stats();
@@ -243,22 +254,26 @@ int cmd_run(const std::vector<std::string>& args)
     unsigned threads = 0;
     std::size_t batch = 256;
     std::string mode = "auto";
-    opts.add_options()("file", po::value<std::string>(), "graph file")(
-        "set", po::value(&sets)->composing(), "NAME=VALUE: override a variable (repeatable)")(
+    opts.add_options()("file", po::value<std::string>(), "graph file")("set", po::value(&sets)->composing(),
+                                                                       "NAME=VALUE: override a variable (repeatable)")(
         "stats", "print a per-node table at exit (like VPP's show runtime)")(
         "dot-dir", po::value(&dot_dir), "write the live graph as DOT at start, on SIGUSR1 and at exit")(
-        "threads", po::value(&threads), "threads running nodes, the sources' own included (default: 1 when every source is live, as the I/O thread runs the graph; else one per core)")(
-        "batch", po::value(&batch), "packets per batch read from offline sources (default 256)")(
-        "mode", po::value(&mode), "replay (one thread, packet-time clock; offline sources only), live (oneTBB "
-                                  "workers, wall clock, even when every source is a file) or auto (default: replay "
-                                  "when every source is offline, else live)")(
+        "threads", po::value(&threads),
+        "threads running nodes, the sources' own included (default: 1 when every source is live, as the I/O thread "
+        "runs the graph; else one per core)")("batch", po::value(&batch),
+                                              "packets per batch read from offline sources (default 256)")(
+        "mode", po::value(&mode),
+        "replay (one thread, packet-time clock; offline sources only), live (oneTBB "
+        "workers, wall clock, even when every source is a file) or auto (default: replay "
+        "when every source is offline, else live)")(
         "user", po::value<std::string>(), "after opening devices and files, drop root privileges to this user");
     Parsed p;
     if (!parse(args, opts, {"file"}, p, "Usage: colo-graph run FILE [--set NAME=VALUE]... [--stats] [--dot-dir DIR]"))
         return EX_USAGE;
     if (p.help) return 0;
     if (!p.vm.count("file")) return usage_error("run: missing FILE");
-    const std::map<std::string, RunMode> modes{{"auto", RunMode::automatic}, {"replay", RunMode::replay}, {"live", RunMode::live}};
+    const std::map<std::string, RunMode> modes{
+        {"auto", RunMode::automatic}, {"replay", RunMode::replay}, {"live", RunMode::live}};
     const auto run_mode = modes.find(mode);
     if (run_mode == modes.end()) return usage_error("run: --mode must be replay, live or auto, not '" + mode + "'");
     GraphDecl g;
@@ -274,7 +289,7 @@ int cmd_run(const std::vector<std::string>& args)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGUSR1);
-    sigaddset(&set, SIGUSR2);   // from main: the run is over
+    sigaddset(&set, SIGUSR2); // from main: the run is over
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
     RunOptions ro;
@@ -301,7 +316,8 @@ int cmd_run(const std::vector<std::string>& args)
             const int sig = sigwaitinfo(&set, nullptr);
             if (sig == SIGUSR1) write_dot_snapshot(dot_dir, *rt, "usr1");
             else if (sig == SIGINT || sig == SIGTERM) {
-                std::cerr << "colo-graph: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping, draining packets in flight\n";
+                std::cerr << "colo-graph: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
+                          << ": stopping, draining packets in flight\n";
                 rt->stop();
             }
         }
@@ -337,8 +353,14 @@ int main(int argc, char** argv)
     }
     const std::string cmd = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());
-    if (cmd == "-h" || cmd == "--help" || cmd == "help") { std::cout << kUsage; return 0; }
-    if (cmd == "--version") { std::cout << kVersion << '\n'; return 0; }
+    if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+        std::cout << kUsage;
+        return 0;
+    }
+    if (cmd == "--version") {
+        std::cout << kVersion << '\n';
+        return 0;
+    }
     try {
         if (cmd == "run") return cmd_run(rest);
         if (cmd == "validate") return cmd_validate(rest);

@@ -25,23 +25,22 @@ namespace colo {
 
 namespace {
 
-constexpr const char* kUsage =
-    "Usage: colo-graph compare PRIMARY.pcap SECONDARY.pcap [--json] [--set NAME=VALUE]...\n"
-    "\n"
-    "Replays the primary guest's and the secondary guest's output (secondary TCP\n"
-    "sequence numbers already in the primary's space) through a comparator, on the\n"
-    "captures' own clock, with a simulated checkpoint answering every request, and\n"
-    "reports per connection what matched, the first divergence with a hex dump of\n"
-    "both sides, every checkpoint request with its reason and time, and totals.\n"
-    "\n"
-    "--set takes every comparator property (compare_timeout, expired_scan_cycle,\n"
-    "max_queue_size, idle_timeout, max_connections, ipv6, vlan, vnet_hdr_support;\n"
-    "see 'colo-graph inspect comparator'), bypass=RULE[,RULE...] and\n"
-    "checkpoint_delay=MS (simulated checkpoint duration, default 20).\n"
-    "\n"
-    "Exit status: 0 no checkpoint request (the pair would have run without one);\n"
-    "1 at least one checkpoint request (mismatch, timeout or full queue); 64 usage\n"
-    "or a bad setting; 65 a capture cannot be read; 66 a capture does not exist.\n";
+constexpr const char* kUsage = "Usage: colo-graph compare PRIMARY.pcap SECONDARY.pcap [--json] [--set NAME=VALUE]...\n"
+                               "\n"
+                               "Replays the primary guest's and the secondary guest's output (secondary TCP\n"
+                               "sequence numbers already in the primary's space) through a comparator, on the\n"
+                               "captures' own clock, with a simulated checkpoint answering every request, and\n"
+                               "reports per connection what matched, the first divergence with a hex dump of\n"
+                               "both sides, every checkpoint request with its reason and time, and totals.\n"
+                               "\n"
+                               "--set takes every comparator property (compare_timeout, expired_scan_cycle,\n"
+                               "max_queue_size, idle_timeout, max_connections, ipv6, vlan, vnet_hdr_support;\n"
+                               "see 'colo-graph inspect comparator'), bypass=RULE[,RULE...] and\n"
+                               "checkpoint_delay=MS (simulated checkpoint duration, default 20).\n"
+                               "\n"
+                               "Exit status: 0 no checkpoint request (the pair would have run without one);\n"
+                               "1 at least one checkpoint request (mismatch, timeout or full queue); 64 usage\n"
+                               "or a bad setting; 65 a capture cannot be read; 66 a capture does not exist.\n";
 
 // The replay graph. The comparator's settings are generated from its spec, so
 // every property and default stays the node's own.
@@ -118,9 +117,10 @@ int cmd_compare(const std::vector<std::string>& args)
     po::options_description opts("compare options");
     std::vector<std::string> sets;
     opts.add_options()("help,h", "show this help")("json", "print one JSON document instead of text")(
-        "set", po::value(&sets)->composing(), "NAME=VALUE: a comparator property, bypass or checkpoint_delay (repeatable)")(
+        "set", po::value(&sets)->composing(),
+        "NAME=VALUE: a comparator property, bypass or checkpoint_delay (repeatable)")(
         "primary", po::value<std::string>(), "the primary's capture")("secondary", po::value<std::string>(),
-                                                                        "the secondary's capture");
+                                                                      "the secondary's capture");
     po::positional_options_description pos;
     pos.add("primary", 1).add("secondary", 1);
     po::variables_map vm;
@@ -152,8 +152,8 @@ int cmd_compare(const std::vector<std::string>& args)
                     return usage_error(std::string("--set bypass: ") + e.what());
                 }
             }
-        }
-        else if (name == "primary" || name == "secondary") return usage_error("the captures are arguments, not --set " + name);
+        } else if (name == "primary" || name == "secondary")
+            return usage_error("the captures are arguments, not --set " + name);
         else vars[name] = value;
     }
     for (const auto& file : {primary, secondary})

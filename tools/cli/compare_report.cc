@@ -28,7 +28,10 @@ std::string seconds(uint64_t ns)
     return printf_string("%" PRIu64 ".%06" PRIu64, ns / 1'000'000'000, ns % 1'000'000'000 / 1000);
 }
 
-uint64_t since(uint64_t t_ns, uint64_t start_ns) { return t_ns > start_ns ? t_ns - start_ns : 0; }
+uint64_t since(uint64_t t_ns, uint64_t start_ns)
+{
+    return t_ns > start_ns ? t_ns - start_ns : 0;
+}
 
 std::string utc(uint64_t ns)
 {
@@ -55,7 +58,8 @@ const char* l4_header_name(uint8_t proto)
 const char* outcome(const ConnectionReport& c)
 {
     if (c.first_divergence) return "diverged";
-    if (c.matched_packets < c.primary_packets || (c.primary_packets == 0 && c.secondary_packets > 0)) return "unmatched";
+    if (c.matched_packets < c.primary_packets || (c.primary_packets == 0 && c.secondary_packets > 0))
+        return "unmatched";
     return "ok";
 }
 
@@ -102,9 +106,10 @@ std::string divergence_json(const Divergence& d, const FlowKey& key)
 std::string settings_text(const ComparisonResult& r)
 {
     const CompareConfig& c = r.config;
-    std::string s = printf_string("compare_timeout %u ms, expired_scan_cycle %u ms, max_queue_size %u, "
-                                  "checkpoint delay %" PRIu64 " ms",
-                                  c.compare_timeout_ms, c.expired_scan_cycle_ms, c.max_queue_size, r.checkpoint_delay_ms);
+    std::string s =
+        printf_string("compare_timeout %u ms, expired_scan_cycle %u ms, max_queue_size %u, "
+                      "checkpoint delay %" PRIu64 " ms",
+                      c.compare_timeout_ms, c.expired_scan_cycle_ms, c.max_queue_size, r.checkpoint_delay_ms);
     if (!c.ipv6) s += ", IPv6 not compared";
     if (!c.vlan) s += ", VLAN frames not compared";
     for (const auto& rule : c.bypass) s += ", bypass '" + rule.text() + "'";
@@ -115,15 +120,16 @@ void append_connections(std::string& out, const ComparisonResult& r)
 {
     out += printf_string("Connections: %zu, in first-seen order", r.connections.size());
     if (r.counters.connections_created > r.connections.size())
-        out += printf_string(" (%" PRIu64 " older expired ones not kept)", r.counters.connections_created - r.connections.size());
+        out += printf_string(" (%" PRIu64 " older expired ones not kept)",
+                             r.counters.connections_created - r.connections.size());
     out += "\n";
     if (r.connections.empty()) return;
     out += "    pri pkts   pri bytes   sec pkts   sec bytes  matched pkts  matched bytes  result     flow\n";
     for (const auto& c : r.connections)
-        out += printf_string("  %10" PRIu64 "  %10" PRIu64 " %10" PRIu64 "  %10" PRIu64 "    %10" PRIu64 "     %10" PRIu64
-                             "  %-9s  %s\n",
-                             c.primary_packets, c.primary_bytes, c.secondary_packets, c.secondary_bytes, c.matched_packets,
-                             c.matched_bytes, outcome(c), c.key.to_string().c_str());
+        out += printf_string("  %10" PRIu64 "  %10" PRIu64 " %10" PRIu64 "  %10" PRIu64 "    %10" PRIu64
+                             "     %10" PRIu64 "  %-9s  %s\n",
+                             c.primary_packets, c.primary_bytes, c.secondary_packets, c.secondary_bytes,
+                             c.matched_packets, c.matched_bytes, outcome(c), c.key.to_string().c_str());
 }
 
 // Every primary still queued when the input ended, and why; runs of
@@ -175,8 +181,8 @@ void append_requests(std::string& out, const ComparisonResult& r)
     if (r.requests.empty()) return;
     out += "          time  reason      side       flow\n";
     for (const auto& q : r.requests) {
-        out += printf_string("  %12s  %-10s  %-9s  %s", seconds(since(q.time_ns, r.start_ns)).c_str(), to_string(q.reason),
-                             to_string(q.side), q.flow.to_string().c_str());
+        out += printf_string("  %12s  %-10s  %-9s  %s", seconds(since(q.time_ns, r.start_ns)).c_str(),
+                             to_string(q.reason), to_string(q.side), q.flow.to_string().c_str());
         if (q.divergence) out += ", " + divergence_position(*q.divergence, q.flow);
         out += "\n";
     }
@@ -221,7 +227,8 @@ void append_totals(std::string& out, const ComparisonResult& r)
                       {c.secondary_dropped_queue_full, "dropped at a full queue"}}) +
            "\n";
     out += printf_string("  bytes matched       %" PRIu64 "\n", c.bytes_matched);
-    out += printf_string("  mismatches          %" PRIu64 " (compare passes), timeouts %" PRIu64 ", ACK-gate holds %" PRIu64 "\n",
+    out += printf_string("  mismatches          %" PRIu64 " (compare passes), timeouts %" PRIu64
+                         ", ACK-gate holds %" PRIu64 "\n",
                          c.mismatches, c.timeouts, c.ack_gate_holds);
     out += printf_string("  checkpoints         %" PRIu64 " requested, %" PRIu64 " done\n", c.checkpoint_requests,
                          c.checkpoints_done);
@@ -325,7 +332,9 @@ std::string json_report(const ComparisonResult& r)
         for (const HeldPrimary& h : k.held) {
             JsonObject e;
             if (k.key.proto == 6) e.add("seq", uint64_t(h.seq));
-            e.add("length", uint64_t(h.length)).add_time("elapsed", since(h.queued_ns, r.start_ns)).add("reason", to_string(h.reason));
+            e.add("length", uint64_t(h.length))
+                .add_time("elapsed", since(h.queued_ns, r.start_ns))
+                .add("reason", to_string(h.reason));
             if (held.size() > 1) held += ',';
             held += e.str();
         }

@@ -17,9 +17,9 @@ struct ComparisonResult {
     std::string primary_file, secondary_file;
     CompareConfig config;
     uint64_t checkpoint_delay_ms = 0;
-    uint64_t start_ns = 0;                        // first packet of either capture; report times are relative to it
-    std::vector<ConnectionReport> connections;    // Comparator::report()
-    std::vector<CheckpointRequest> requests;      // in emission order
+    uint64_t start_ns = 0;                     // first packet of either capture; report times are relative to it
+    std::vector<ConnectionReport> connections; // Comparator::report()
+    std::vector<CheckpointRequest> requests;   // in emission order
     CompareCounters counters;
 };
 
