@@ -124,42 +124,9 @@ struct Loader {
             return;
         }
         std::string text = expand(value);
-        switch (ps.type) {
-        case PropType::integer: {
-            int64_t v = 0;
-            if (!parse_integer(text, v)) {
-                error(value, where + ": expected an integer, got '" + text + "'");
-                return;
-            }
-            if (v < ps.min || v > ps.max) {
-                error(value, where + ": " + text + " is out of range [" + std::to_string(ps.min) + ", " +
-                                 std::to_string(ps.max) + "]");
-                return;
-            }
-            break;
-        }
-        case PropType::boolean: {
-            bool b = false;
-            if (!parse_boolean(text, b)) {
-                error(value, where + ": expected true or false, got '" + text + "'");
-                return;
-            }
-            text = b ? "true" : "false";
-            break;
-        }
-        case PropType::enumeration: {
-            bool found = false;
-            for (const auto& c : ps.choices) found |= c == text;
-            if (!found) {
-                std::string all;
-                for (const auto& c : ps.choices) all += (all.empty() ? "" : ", ") + c;
-                error(value, where + ": '" + text + "' is not one of: " + all);
-                return;
-            }
-            break;
-        }
-        case PropType::string:
-        case PropType::list: break;
+        if (const std::string why = check_scalar(ps, text); !why.empty()) {
+            error(value, where + ": " + why);
+            return;
         }
         nd.props.set(ps.name, text);
         nd.explicit_props[ps.name] = text;

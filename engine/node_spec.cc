@@ -35,6 +35,36 @@ const PropertySpec* NodeSpec::property(const std::string& name) const
     return nullptr;
 }
 
+std::string check_scalar(const PropertySpec& p, std::string& text)
+{
+    switch (p.type) {
+    case PropType::integer: {
+        int64_t v = 0;
+        if (!parse_integer(text, v)) return "expected an integer, got '" + text + "'";
+        if (v < p.min || v > p.max)
+            return text + " is out of range [" + std::to_string(p.min) + ", " + std::to_string(p.max) + "]";
+        return "";
+    }
+    case PropType::boolean: {
+        bool b = false;
+        if (!parse_boolean(text, b)) return "expected true or false, got '" + text + "'";
+        text = b ? "true" : "false";
+        return "";
+    }
+    case PropType::enumeration: {
+        std::string all;
+        for (const auto& c : p.choices) {
+            if (c == text) return "";
+            all += (all.empty() ? "" : ", ") + c;
+        }
+        return "'" + text + "' is not one of: " + all;
+    }
+    case PropType::string:
+    case PropType::list: return "";
+    }
+    return "";
+}
+
 const char* to_string(PropType t)
 {
     switch (t) {

@@ -139,6 +139,12 @@ struct NodeSpec {
     std::vector<const PortSpec*> ports_of(PortDir dir) const;
 };
 
+// Checks a scalar value against its property's type, range and choices: an
+// empty result means valid, otherwise it says why not ("expected an integer,
+// got 'x'"). A boolean's text is normalised to "true" or "false". Graph files
+// and the registry's check of every default apply the same rules.
+std::string check_scalar(const PropertySpec& p, std::string& text);
+
 const char* to_string(PropType t);
 const char* to_string(PortDir d);
 

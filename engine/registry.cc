@@ -32,27 +32,6 @@ std::size_t edit_distance(const std::string& a, const std::string& b)
     return row[b.size()];
 }
 
-// The value a property's own spec would accept (graph_file.cc applies the
-// same rules to graph files).
-std::string check_default(const PropertySpec& p)
-{
-    if (p.default_value.empty()) return "";
-    int64_t v = 0;
-    bool b = false;
-    switch (p.type) {
-    case PropType::integer:
-        if (!parse_integer(p.default_value, v)) return "is not an integer";
-        if (v < p.min || v > p.max) return "is out of range";
-        return "";
-    case PropType::boolean: return parse_boolean(p.default_value, b) ? "" : "is not a boolean";
-    case PropType::enumeration:
-        for (const auto& c : p.choices)
-            if (c == p.default_value) return "";
-        return "is not one of the choices";
-    default: return "";
-    }
-}
-
 } // namespace
 
 std::string Registry::check(const NodeSpec& spec)
@@ -87,8 +66,9 @@ std::string Registry::check(const NodeSpec& spec)
         if ((p.type == PropType::enumeration) != !p.choices.empty())
             fault("property '" + p.name + "': choices are for enumerations, and every enumeration needs them");
         if (p.required && !p.default_value.empty()) fault("property '" + p.name + "' is required but has a default");
-        if (const std::string why = check_default(p); !why.empty())
-            fault("property '" + p.name + "': the default '" + p.default_value + "' " + why);
+        std::string value = p.default_value;
+        if (const std::string why = value.empty() ? "" : check_scalar(p, value); !why.empty())
+            fault("property '" + p.name + "': the default is invalid: " + why);
     }
     return faults;
 }

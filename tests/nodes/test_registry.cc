@@ -87,11 +87,11 @@ TEST_CASE("registry: a property default its own spec would reject is refused", "
 {
     NodeSpec s = sound();
     s.properties[0].default_value = "10";
-    CHECK_THAT(faults_of(s), Catch::Contains("property 'level': the default '10' is out of range"));
+    CHECK_THAT(faults_of(s), Catch::Contains("property 'level': the default is invalid: 10 is out of range [0, 9]"));
 
     s = sound();
     s.properties[1].default_value = "neither";
-    CHECK_THAT(faults_of(s), Catch::Contains("property 'mode': the default 'neither' is not one of the choices"));
+    CHECK_THAT(faults_of(s), Catch::Contains("property 'mode': the default is invalid: 'neither' is not one of: a, b"));
 
     s = sound();
     s.properties.push_back(declare(StringProperty{"name"}, {.min = 1}));
