@@ -8,6 +8,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstring>
 
@@ -28,20 +30,22 @@ constexpr CounterId requests_sent{0, "requests_sent"}, requests_failed{1, "reque
     qmp_errors{3, "qmp_errors"}, connections{4, "connections"};
 } // namespace counter
 
-// QMP puts a space after colons; match `"event": "RESUME"` tolerantly.
-bool has_member(const std::string& line, const char* key, const char* value = nullptr)
+// What one line from the monitor is. QMP sends one JSON object per line; only
+// its top-level members count (an event's data may hold any key or string).
+constexpr std::size_t kMaxLine = 1 << 20;
+
+enum class QmpLine { greeting, reply, resume, error, other, garbage };
+
+QmpLine classify(const std::string& line)
 {
-    const std::string quoted = std::string("\"") + key + "\"";
-    for (auto at = line.find(quoted); at != std::string::npos; at = line.find(quoted, at + 1)) {
-        std::size_t i = at + quoted.size();
-        while (i < line.size() && line[i] == ' ') ++i;
-        if (i >= line.size() || line[i] != ':') continue;
-        if (!value) return true;
-        ++i;
-        while (i < line.size() && line[i] == ' ') ++i;
-        if (line.compare(i, std::strlen(value) + 2, std::string("\"") + value + "\"") == 0) return true;
-    }
-    return false;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return QmpLine::garbage;
+    if (j.contains("QMP")) return QmpLine::greeting;
+    if (j.contains("return")) return QmpLine::reply;
+    if (j.contains("error")) return QmpLine::error;
+    const auto event = j.find("event");
+    if (event != j.end() && event->is_string() && *event == "RESUME") return QmpLine::resume;
+    return QmpLine::other;
 }
 
 } // namespace
@@ -112,21 +116,28 @@ bool Qmp::session(Injector& injector)
         buf.append(chunk, std::size_t(n));
         for (std::size_t nl; (nl = buf.find('\n')) != std::string::npos; buf.erase(0, nl + 1)) {
             const std::string line = buf.substr(0, nl);
-            if (!ready && has_member(line, "QMP")) {
+            const QmpLine kind = classify(line);
+            if (!ready && kind == QmpLine::greeting) {
                 send_line(R"({"execute":"qmp_capabilities"})");
-            } else if (!ready && has_member(line, "return")) {
+            } else if (!ready && kind == QmpLine::reply) {
                 ready = true;
                 count(counter::connections);
                 log("qmp " + path_ + ": connected");
-            } else if (has_member(line, "event", "RESUME")) {
+            } else if (kind == QmpLine::resume) {
                 count(counter::resumes);
                 Batch b;
                 b.packets.push_back(checkpoint_command(injector.now_ns()));
                 injector.inject(port::control, std::move(b));
-            } else if (has_member(line, "error")) {
+            } else if (kind == QmpLine::error || kind == QmpLine::garbage) {
                 count(counter::qmp_errors);
-                log("qmp " + path_ + ": " + line.substr(0, 200));
+                log("qmp " + path_ + ": " + (kind == QmpLine::garbage ? "not a JSON object: " : "") +
+                    line.substr(0, 200));
             }
+        }
+        if (buf.size() > kMaxLine) { // a monitor never sends this much without a newline
+            count(counter::qmp_errors);
+            log("qmp " + path_ + ": a line longer than " + std::to_string(kMaxLine) + " bytes; reconnecting");
+            break;
         }
     }
     std::lock_guard lock(fd_mu_);
@@ -185,7 +196,8 @@ NodeSpec spec()
                 declare(counter::requests_sent, "checkpoint requests sent as migrate-set-parameters"),
                 declare(counter::requests_failed, "checkpoint requests that could not be sent (QMP not connected)"),
                 declare(counter::resumes, "RESUME events seen (each emits a checkpoint command)"),
-                declare(counter::qmp_errors, "QMP replies carrying an error"),
+                declare(counter::qmp_errors, "QMP error replies, lines that are not a JSON object, and lines over 1 "
+                                             "MiB (which end the session)"),
                 declare(counter::connections, "QMP sessions established"),
             },
         .factory = construct<Qmp>,
