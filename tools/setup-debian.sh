@@ -12,5 +12,5 @@ apt-get install -y -qq --no-install-recommends \
     build-essential cmake pkg-config \
     libtbb-dev libyaml-cpp-dev libpcap-dev libboost-program-options-dev catch2 nlohmann-json3-dev \
     python3 python3-scapy tcpdump graphviz iproute2 iputils-ping procps curl qemu-system-x86 \
-    clang-14 libclang-rt-14-dev clang-format-14 dpkg-dev xz-utils \
+    clang-14 libclang-rt-14-dev clang-format-14 help2man dpkg-dev xz-utils \
     >/dev/null
