@@ -127,6 +127,7 @@ private:
                 sleep_ns = std::min(sleep_ns, tick.next - std::min(tick.next, t));
             }
             if (ticked && inject_runs_graph_) wait_idle(); // there may be no worker to run them
+            if (graph_.opt.on_clock) graph_.opt.on_clock();
             graph_.control.sleep_unless_stopped(sleep_ns);
         }
     }

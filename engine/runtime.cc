@@ -68,6 +68,7 @@ void Runtime::run()
     Impl& rt = *impl_;
     rt.start_nodes();
     rt.model->start_clock();
+    if (rt.graph.opt.on_running) rt.graph.opt.on_running();
     if (rt.graph.sources.offline) engine::drive_offline_sources(rt.graph);
     if (rt.graph.sources.live) rt.graph.control.wait_for_live_sources();
     rt.graph.control.stop();

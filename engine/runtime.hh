@@ -42,6 +42,13 @@ struct RunOptions {
     std::size_t batch_size = 256;                // packets per message pulled from offline sources
     std::size_t max_in_flight = 64;              // messages in the graph before sources block
     std::function<void(const std::string&)> log; // defaults to stderr
+    // Called once every node has started (sockets listening, devices open),
+    // just before the sources run: the graph is ready for traffic.
+    std::function<void()> on_running;
+    // Live mode: called by the graph's clock thread on every turn, at least
+    // every 50 ms (where live sources run the graph, only once the ticks it
+    // delivered were processed). A service watchdog pings from it.
+    std::function<void()> on_clock;
 };
 
 struct PortStats {

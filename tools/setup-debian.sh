@@ -10,7 +10,7 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
     build-essential cmake pkg-config \
-    libtbb-dev libyaml-cpp-dev libpcap-dev libboost-program-options-dev catch2 nlohmann-json3-dev \
+    libtbb-dev libyaml-cpp-dev libpcap-dev libboost-program-options-dev catch2 nlohmann-json3-dev libsystemd-dev \
     python3 python3-scapy tcpdump graphviz iproute2 iputils-ping procps curl qemu-system-x86 \
-    clang-14 libclang-rt-14-dev clang-format-14 help2man dpkg-dev xz-utils \
+    clang-14 libclang-rt-14-dev clang-format-14 help2man systemd dpkg-dev xz-utils \
     >/dev/null

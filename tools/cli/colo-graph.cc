@@ -6,6 +6,7 @@
 #include "engine/registry.hh"
 #include "engine/runtime.hh"
 #include "tools/cli/commands.hh"
+#include "tools/cli/service_notify.hh"
 
 #include <boost/program_options.hpp>
 
@@ -296,6 +297,9 @@ int cmd_run(const std::vector<std::string>& args)
     ro.threads = threads;
     ro.batch_size = batch;
     ro.mode = run_mode->second;
+    std::unique_ptr<ServiceNotify> service; // made once the mode is known, before run()
+    ro.on_running = [&] { service->ready("running " + g.file); };
+    ro.on_clock = [&] { service->clock_turned(); };
     std::unique_ptr<Runtime> rt;
     try {
         rt = std::make_unique<Runtime>(g, ro);
@@ -310,6 +314,7 @@ int cmd_run(const std::vector<std::string>& args)
             return EX_NOPERM;
         }
     }
+    service = std::make_unique<ServiceNotify>(rt->mode() == RunMode::live);
     std::atomic<bool> finished{false};
     std::thread watcher([&] {
         while (!finished.load()) {
@@ -318,6 +323,7 @@ int cmd_run(const std::vector<std::string>& args)
             else if (sig == SIGINT || sig == SIGTERM) {
                 std::cerr << "colo-graph: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
                           << ": stopping, draining packets in flight\n";
+                service->stopping();
                 rt->stop();
             }
         }
@@ -330,6 +336,7 @@ int cmd_run(const std::vector<std::string>& args)
         std::cerr << g.file << ": error: " << e.what() << '\n';
         rc = EX_SOFTWARE;
     }
+    service->stopping();
     finished.store(true);
     pthread_kill(watcher.native_handle(), SIGUSR2);
     watcher.join();
