@@ -8,25 +8,16 @@
 # In a git work tree it checks the tracked files (git ls-files); otherwise
 # every regular file under SOURCE_DIR except .git and build folders.
 set -u
-root=${1:-"$(cd "$(dirname "$0")/.." && pwd)"}
-cd "$root" || { echo "check-citations: no such directory: $root" >&2; exit 2; }
-export LC_ALL=C
+source "$(dirname "$0")/lint-lib.bash"
+lint_root check-citations "${1:-}"
 
 # Built from pieces so that this script does not match itself.
 section=$'\xc2\xa7'
 pattern="reference ${section}|field[- ]notes|colo-proxy-""reference[.]md"
 
-list_files() {
-    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-        git ls-files -z
-    else
-        find . \( -name .git -o -name 'build*' \) -prune -o -type f -print0
-    fi
-}
-
 # -s: a tracked file another change has just deleted is not an error;
 # -I: binary files (pcaps, images) are skipped.
-hits=$(list_files | xargs -0 -r grep -s -n -I -i -E -H -- "$pattern")
+hits=$(lint_files | xargs -0 -r grep -s -n -I -i -E -H -- "$pattern")
 if [ -n "$hits" ]; then
     printf '%s\n' "$hits"
     echo "check-citations: $(printf '%s\n' "$hits" | wc -l) line(s) cite documents outside the" \

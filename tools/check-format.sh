@@ -9,18 +9,12 @@
 set -u
 fix=0
 [ "${1:-}" = --fix ] && { fix=1; shift; }
-root=${1:-"$(cd "$(dirname "$0")/.." && pwd)"}
-cd "$root" || { echo "check-format: no such directory: $root" >&2; exit 2; }
+source "$(dirname "$0")/lint-lib.bash"
+lint_root check-format "${1:-}"
 formatter=$(command -v clang-format-14) ||
     { echo "check-format: clang-format-14 is not installed (apt-get install clang-format-14)" >&2; exit 2; }
 
-list_sources() {
-    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-        git ls-files -z -- '*.cc' '*.hh'
-    else
-        find . -name 'build*' -prune -o \( -name '*.cc' -o -name '*.hh' \) -print0
-    fi
-}
+list_sources() { lint_files '*.cc' '*.hh'; }
 
 if [ $fix = 1 ]; then
     list_sources | xargs -0 -r "$formatter" -i

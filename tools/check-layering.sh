@@ -17,17 +17,10 @@
 # In a git work tree it checks the tracked files (git ls-files); otherwise
 # every .cc/.hh under SOURCE_DIR except build folders.
 set -u
-root=${1:-"$(cd "$(dirname "$0")/.." && pwd)"}
-cd "$root" || { echo "check-layering: no such directory: $root" >&2; exit 2; }
-export LC_ALL=C
+source "$(dirname "$0")/lint-lib.bash"
+lint_root check-layering "${1:-}"
 
-list_sources() {
-    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-        git ls-files -z -- 'engine/*.cc' 'engine/*.hh' 'nodes/*.cc' 'nodes/*.hh'
-    else
-        find engine nodes -name 'build*' -prune -o \( -name '*.cc' -o -name '*.hh' \) -print0
-    fi
-}
+list_sources() { lint_files 'engine/*.cc' 'engine/*.hh' 'nodes/*.cc' 'nodes/*.hh'; }
 
 # Third-party libraries that the plain-code layers must not see.
 libraries='^(tbb|oneapi|yaml-cpp|pcap|boost|catch2)(/|\.h)'

@@ -7,17 +7,10 @@
 # In a git work tree it checks the tracked files under tests/ (git ls-files);
 # otherwise every .cc/.hh under SOURCE_DIR/tests.
 set -u
-root=${1:-"$(cd "$(dirname "$0")/.." && pwd)"}
-cd "$root" || { echo "check-test-names: no such directory: $root" >&2; exit 2; }
-export LC_ALL=C
+source "$(dirname "$0")/lint-lib.bash"
+lint_root check-test-names "${1:-}"
 
-list_sources() {
-    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-        git ls-files -z -- 'tests/*.cc' 'tests/*.hh'
-    else
-        find tests -name 'build*' -prune -o \( -name '*.cc' -o -name '*.hh' \) -print0
-    fi
-}
+list_sources() { lint_files 'tests/*.cc' 'tests/*.hh'; }
 
 # The first string literal after TEST_CASE( / SECTION( (TEST_CASE_METHOD's
 # after the fixture), escaped quotes included.
