@@ -4,21 +4,6 @@
 
 namespace colo {
 
-namespace {
-
-std::string hex(const uint8_t* p, std::size_t n)
-{
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    for (std::size_t i = 0; i < n; ++i) {
-        s += digits[p[i] >> 4];
-        s += digits[p[i] & 15];
-    }
-    return s;
-}
-
-} // namespace
-
 Packet command_message(std::string_view name, uint64_t ts_ns)
 {
     return event_packet(JsonObject().add("command", name).str(), ts_ns);
@@ -45,8 +30,8 @@ Packet checkpoint_request_event(const CheckpointRequest& r)
         j.add("offset", d.offset);
         if (d.tcp) j.add("seq", uint64_t(d.seq));
         j.add("context_lead", uint64_t(d.lead))
-            .add("primary_bytes", hex(d.primary.data(), d.primary_len))
-            .add("secondary_bytes", hex(d.secondary.data(), d.secondary_len));
+            .add("primary_bytes", hex_string(d.primary.data(), d.primary_len))
+            .add("secondary_bytes", hex_string(d.secondary.data(), d.secondary_len));
     }
     return event_packet(j.str(), r.time_ns);
 }

@@ -105,4 +105,16 @@ Packet event_packet(const std::string& json, uint64_t ts_ns)
     return Packet::copy_of(reinterpret_cast<const uint8_t*>(json.data()), uint32_t(json.size()), 0, ts_ns);
 }
 
+std::string hex_string(const uint8_t* bytes, std::size_t n)
+{
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string s;
+    s.reserve(2 * n);
+    for (std::size_t i = 0; i < n; ++i) {
+        s += kDigits[bytes[i] >> 4];
+        s += kDigits[bytes[i] & 15];
+    }
+    return s;
+}
+
 } // namespace colo

@@ -29,6 +29,8 @@ private:
 };
 
 std::string json_escape(std::string_view s);
+// Bytes as lowercase hex digits, two per byte (the events' byte fields).
+std::string hex_string(const uint8_t* bytes, std::size_t n);
 
 // The value of a top-level string field of an object written by JsonObject,
 // or "" when absent.

@@ -63,16 +63,6 @@ const char* outcome(const ConnectionReport& c)
     return "ok";
 }
 
-std::string hex(const uint8_t* p, std::size_t n)
-{
-    std::string s;
-    for (std::size_t i = 0; i < n; ++i) {
-        s += kHexDigits[p[i] >> 4];
-        s += kHexDigits[p[i] & 15];
-    }
-    return s;
-}
-
 // One side's row: offset, up to 16 hex bytes (blank past the side's end),
 // and the printable characters.
 std::string dump_row(const char* side, uint64_t offset, const uint8_t* bytes, std::size_t have)
@@ -98,8 +88,8 @@ std::string divergence_json(const Divergence& d, const FlowKey& key)
     j.add("position", divergence_position(d, key)).add("offset", d.offset);
     if (d.tcp) j.add("seq", uint64_t(d.seq));
     return j.add("context_offset", d.offset - d.lead)
-        .add("primary", hex(d.primary.data(), d.primary_len))
-        .add("secondary", hex(d.secondary.data(), d.secondary_len))
+        .add("primary", hex_string(d.primary.data(), d.primary_len))
+        .add("secondary", hex_string(d.secondary.data(), d.secondary_len))
         .str();
 }
 
