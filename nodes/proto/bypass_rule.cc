@@ -114,6 +114,11 @@ bool BypassRule::matches(const FlowKey& key) const
     return true;
 }
 
+bool BypassRule::operator==(const BypassRule& other) const
+{
+    return proto_ == other.proto_ && host_ == other.host_ && port_ == other.port_;
+}
+
 bool bypassed(std::span<const BypassRule> rules, const FlowKey& key)
 {
     for (const auto& r : rules)

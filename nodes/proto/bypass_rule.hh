@@ -31,6 +31,11 @@ public:
     bool matches(const FlowKey& key) const;
     const std::string& text() const { return text_; }
 
+    // The same rule: protocol, host prefix (address bits beyond the prefix
+    // length ignored) and port are equal. The text's spacing and word order
+    // do not matter: "tcp port 80 host 10.0.0.0/8" == "tcp host 10.0.0.1/8 port 80".
+    bool operator==(const BypassRule& other) const;
+
 private:
     enum class Proto : uint8_t { any, tcp, udp, icmp };
     struct Prefix {
@@ -38,6 +43,10 @@ private:
         uint8_t bits = 0;
         std::array<uint8_t, 16> addr{};
         bool contains(const std::array<uint8_t, 16>& a, uint8_t version) const;
+        bool operator==(const Prefix& other) const
+        {
+            return bits == other.bits && contains(other.addr, other.ip_version);
+        }
     };
 
     bool proto_matches(uint8_t proto) const;

@@ -31,6 +31,8 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -72,7 +74,7 @@ public:
 
     // The secondary is gone: flush as checkpoint_done() does, then pass every
     // later primary straight through uncompared and drop (count) every later
-    // secondary. QEMU ignores failover in colo-compare and keeps comparing
+    // secondary, until resume(). QEMU ignores failover in colo-compare and keeps comparing
     // against a secondary that no longer sends, so each primary would wait
     // for a timeout; passing through is the useful choice for a survivor.
     void failover(CompareOutput& out);
@@ -80,6 +82,67 @@ public:
     // Stop: flush queued primaries (QEMU's object-del discards them) and pass
     // later packets through as after failover(), so none is ever lost.
     void shutdown(CompareOutput& out);
+
+    // Operator control (`colo-graph ctl`), called between the calls above,
+    // from the same caller. Each takes a CompareOutput like the calls above,
+    // although only add_bypass() releases anything today.
+    //
+    // Bypass rules at run time: config().bypass is the list, the one the
+    // `bypass` property fills (QEMU: the colo-passthrough-add/del QMP
+    // commands of the 2021 series, never merged).
+    //
+    // add_bypass() appends the rule. Every tracked connection it matches is
+    // flushed at once — its queued primaries released in queue order (TCP in
+    // sequence order) and counted in released_bypass, its queued secondaries
+    // dropped and counted in secondary_dropped_bypass — and its compare state
+    // is forgotten; its later packets bypass like any other. Returns false,
+    // changing nothing, when an equal rule (BypassRule::operator==) is
+    // already in the list.
+    bool add_bypass(BypassRule rule, CompareOutput& out);
+    // Removes the rule equal to `rule`; false, changing nothing, when there is
+    // none. The flows it covered (and no other rule does) are compared again
+    // from their next packets, from a clean state: the comparator saw none of
+    // their bytes while they bypassed, so each connection starts like one
+    // first seen mid-stream. (Nothing is queued on them: add_bypass() flushed
+    // them and no packet of theirs was queued since.)
+    bool remove_bypass(const BypassRule& rule, CompareOutput& out);
+    // The same by the rule's text, parsed first: throws std::invalid_argument
+    // (BypassRule::parse()) when it is not a rule.
+    bool remove_bypass(std::string_view text, CompareOutput& out);
+    // The rules' texts as given, in list order.
+    std::vector<std::string> bypass_rules() const;
+
+    // Leaves pass-through (after failover() or shutdown()) and compares again
+    // from a clean state: nothing is queued (pass-through queues nothing), no
+    // request is pending, and every tracked connection's compare state is
+    // forgotten, since the packets that passed were never looked at: each is
+    // compared from its next packets like a connection first seen mid-stream.
+    // Returns false, changing nothing, when already comparing.
+    bool resume(CompareOutput& out);
+
+    // Changes a numeric setting (kCompareSettings; the node property's name)
+    // while running. Throws std::invalid_argument naming the setting, and
+    // changes nothing, when the name is unknown or the value outside the
+    // property's range (as the property parser words it). Every numeric
+    // setting may change; each is read afresh where it is used:
+    //  * compare_timeout: the next scan measures every queued packet against
+    //    the new value (lowered: a packet already older times out at the next
+    //    scan), and a pending request repeats after the new value;
+    //  * expired_scan_cycle: the next scan is due one new cycle after the last
+    //    one (at once if that is past);
+    //  * max_queue_size: lowered below what a queue holds, nothing queued is
+    //    dropped; that queue refuses new packets (queue_full) until it has
+    //    drained below the new limit;
+    //  * idle_timeout: applies from the next scan;
+    //  * max_connections: lowered below the tracked count, nothing is evicted
+    //    at once (that would release queued primaries uncompared); each new
+    //    connection still evicts one, and expiry shrinks the table.
+    // The rest of CompareConfig is fixed: ipv6 and vlan decide which frames
+    // are compared at all (changing them would start comparing flows
+    // mid-stream or strand queued packets; bypass rules do that per flow,
+    // cleanly), bypass has add_bypass()/remove_bypass(), and report_history
+    // is not a node property.
+    void set_setting(std::string_view name, int64_t value, CompareOutput& out);
 
     const CompareCounters& counters() const { return counters_; }
     const CompareConfig& config() const { return config_; }
@@ -106,6 +169,7 @@ private:
     void scan(uint64_t now_ns, CompareOutput& out);
     void flush_all(CompareOutput& out);
     void flush(CompareConnection& conn, CompareOutput& out, uint64_t& released, uint64_t& dropped);
+    static void forget_state(CompareConnection& conn);
     void make_room(CompareOutput& out);
     void remove(uint32_t id, Removal why);
     ConnectionReport report_of(const CompareConnection& conn, bool active) const;
@@ -122,7 +186,7 @@ private:
     bool settle_all_ = true; // the next scan looks at every idle connection (see scan())
     bool pending_ = false;   // a checkpoint request is outstanding
     uint64_t pending_since_ns_ = 0;
-    bool passthrough_ = false; // after failover() or shutdown()
+    bool passthrough_ = false; // after failover() or shutdown(), until resume()
 };
 
 } // namespace colo

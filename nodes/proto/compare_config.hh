@@ -3,6 +3,7 @@
 // colo_compare_init()); the rest are colo-graph additions.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,6 +27,25 @@ struct CompareConfig {
 
     // Empty when valid, else a message naming the setting.
     std::string validate() const;
+};
+
+// The numeric settings, by the names of the comparator node's properties,
+// with those properties' ranges (1 .. max). Each may also change while the
+// comparator runs (Comparator::set_setting() says how each change applies).
+struct CompareSetting {
+    const char* name;
+    uint32_t CompareConfig::*field;
+    uint32_t max;
+};
+
+inline constexpr uint32_t kMaxConnectionsLimit = 16777216;
+
+inline constexpr std::array kCompareSettings{
+    CompareSetting{"compare_timeout", &CompareConfig::compare_timeout_ms, UINT32_MAX},
+    CompareSetting{"expired_scan_cycle", &CompareConfig::expired_scan_cycle_ms, UINT32_MAX},
+    CompareSetting{"max_queue_size", &CompareConfig::max_queue_size, UINT32_MAX},
+    CompareSetting{"idle_timeout", &CompareConfig::idle_timeout_ms, UINT32_MAX},
+    CompareSetting{"max_connections", &CompareConfig::max_connections, kMaxConnectionsLimit},
 };
 
 } // namespace colo
