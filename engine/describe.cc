@@ -53,11 +53,17 @@ std::string inspect_node_type(const NodeSpec& s)
            << default_of(p);
         const std::string r = range_of(p);
         if (!r.empty()) os << ", " << (p.type == PropType::enumeration ? "one of " : "range ") << r;
+        if (p.changeable) os << ", changeable while running";
         os << '\n';
     }
     os << "\nCounters:\n";
     if (s.counters.empty()) os << "  none (per-port packets and bytes are always counted)\n";
-    for (const auto& c : s.counters) os << "  " << c.name << "  : " << c.doc << '\n';
+    for (const auto& c : s.counters) os << "  " << c.name << (c.gauge ? " (gauge)" : "") << "  : " << c.doc << '\n';
+    if (!s.histograms.empty()) os << "\nHistograms (seconds):\n";
+    for (const auto& h : s.histograms) os << "  " << h.name << "  : " << h.doc << '\n';
+    if (!s.handlers.empty()) os << "\nRequests (colo-graph ctl):\n";
+    for (const auto& h : s.handlers)
+        os << "  " << h.name << (h.arg.empty() ? "" : " " + h.arg) << "  : " << h.doc << '\n';
     return os.str();
 }
 
@@ -80,11 +86,21 @@ std::string node_types_markdown()
             os << "\n| property | type | default | range | description |\n|---|---|---|---|---|\n";
             for (const auto& p : s->properties)
                 os << "| `" << p.name << "` | " << to_string(p.type) << " | " << default_of(p) << " | " << range_of(p)
-                   << " | " << p.doc << " |\n";
+                   << " | " << p.doc << (p.changeable ? " (changeable while running: `colo-graph ctl set`)" : "")
+                   << " |\n";
         }
         if (!s->counters.empty()) {
             os << "\n| counter | description |\n|---|---|\n";
-            for (const auto& c : s->counters) os << "| `" << c.name << "` | " << c.doc << " |\n";
+            for (const auto& c : s->counters)
+                os << "| `" << c.name << "` | " << c.doc << (c.gauge ? " (gauge)" : "") << " |\n";
+        }
+        if (!s->histograms.empty()) {
+            os << "\n| histogram (seconds) | description |\n|---|---|\n";
+            for (const auto& h : s->histograms) os << "| `" << h.name << "` | " << h.doc << " |\n";
+        }
+        if (!s->handlers.empty()) {
+            os << "\n| request (`colo-graph ctl`) | argument | description |\n|---|---|---|\n";
+            for (const auto& h : s->handlers) os << "| `" << h.name << "` | " << h.arg << " | " << h.doc << " |\n";
         }
     }
     return os.str();

@@ -24,6 +24,10 @@ public:
 
     // Hands `m` to node `to`.
     virtual void post(NodeRunner& to, Message&& m) = 0;
+    // Hands an operator's request to node `to` from a thread outside the
+    // graph, and sees that it runs. Live only: requests would make a replay
+    // unrepeatable, and Runtime::call() refuses them there.
+    virtual void post_request(NodeRunner& to, Message&& m) = 0;
     // Returns once no message is left in the graph (running them meanwhile).
     virtual void wait_idle() = 0;
     // Graph time: the packets' clock in replay, the wall clock live.

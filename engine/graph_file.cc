@@ -343,11 +343,21 @@ GraphDecl parse_graph(const std::string& text, const std::string& file_name, con
     }
     for (auto it = root.begin(); it != root.end(); ++it) {
         const std::string k = it->first.Scalar();
-        if (k != "variables" && k != "nodes" && k != "links" && k != "description")
-            ld.error(it->first, "unknown top-level key '" + k + "' (expected variables, nodes, links, description)");
+        if (k != "variables" && k != "nodes" && k != "links" && k != "description" && k != "run")
+            ld.error(it->first,
+                     "unknown top-level key '" + k + "' (expected variables, nodes, links, run, description)");
     }
     ld.load_variables(root, overrides);
     g.variables = ld.vars;
+    if (const YAML::Node run = root["run"]) {
+        if (!run.IsMap()) ld.error(run, "'run' is a mapping of option: value");
+        else
+            for (auto it = run.begin(); it != run.end(); ++it) {
+                if (!it->second.IsScalar())
+                    ld.error(it->second, "run option '" + it->first.Scalar() + "' takes a value");
+                else g.run_options[it->first.Scalar()] = {ld.expand(it->second), ld.at(it->first)};
+            }
+    }
     const YAML::Node nodes = root["nodes"];
     if (!nodes || !nodes.IsMap() || nodes.size() == 0) {
         diags.error(nodes ? ld.at(nodes) : SourceLoc{file_name, 1, 1}, "graph has no 'nodes' mapping");

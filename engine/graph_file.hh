@@ -44,6 +44,13 @@ struct GraphDecl {
     std::vector<NodeDecl> nodes;
     std::vector<LinkDecl> links;
     std::map<std::string, std::string> variables; // effective values
+    // The `run:` mapping: options for the program that runs the graph
+    // (`colo-graph run` checks their names), expanded, with where each is.
+    struct RunOption {
+        std::string value;
+        SourceLoc loc;
+    };
+    std::map<std::string, RunOption> run_options;
     int node_index(const std::string& name) const;
 };
 

@@ -45,8 +45,9 @@ public:
         parallelism_ = std::make_unique<oneapi::tbb::global_control>(
             oneapi::tbb::global_control::max_allowed_parallelism, workers + 1);
         // A slot for every thread that enters the arena from outside: the
-        // driving thread, the timer and each live source's.
-        const unsigned outside = 2 + unsigned(graph.sources.live);
+        // driving thread, the timer, each live source's and an operator's
+        // requests (Runtime::call(), one at a time).
+        const unsigned outside = 3 + unsigned(graph.sources.live);
         arena_.initialize(int(workers + outside), outside);
         arena_.execute([&] { g_ = std::make_unique<flow::graph>(); });
         for (auto& r : graph.runners) {
@@ -66,6 +67,14 @@ public:
     }
 
     void post(NodeRunner& to, Message&& m) override { nodes_[to.index]->try_put(m); }
+
+    void post_request(NodeRunner& to, Message&& m) override
+    {
+        arena_.execute([&] {
+            post(to, std::move(m));
+            if (inject_runs_graph_) wait_idle(); // no worker may be there to run it
+        });
+    }
 
     void wait_idle() override
     {
@@ -118,6 +127,13 @@ private:
             uint64_t sleep_ns = 50'000'000;
             bool ticked = false;
             for (auto& tick : ticks_) {
+                // An operator may have changed it (Runtime::set()); 0 ticks no more.
+                if (const uint64_t now_every = tick.runner->tick_interval.load(std::memory_order_relaxed);
+                    now_every != tick.interval) {
+                    tick.interval = now_every;
+                    tick.next = 0; // due one new interval from now
+                }
+                if (!tick.interval) continue;
                 tick.start(t);
                 if (tick.next <= t) {
                     tick.runner->put_control(Message::tick, t);

@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <exception>
 #include <utility>
 
 namespace colo::engine {
@@ -29,6 +30,8 @@ public:
     explicit ReplayModel(const RunningGraph& graph) : ticks_(tick_schedule(graph.runners)) {}
 
     void post(NodeRunner& to, Message&& m) override { queued_.emplace_back(&to, std::move(m)); }
+
+    void post_request(NodeRunner&, Message&&) override { std::terminate(); } // refused by Runtime::call()
 
     void wait_idle() override
     {

@@ -9,6 +9,7 @@
 // that path is thread-safe.
 #pragma once
 
+#include "engine/histogram.hh"
 #include "engine/node_spec.hh"
 #include "engine/packet.hh"
 #include "engine/properties.hh"
@@ -152,6 +153,30 @@ public:
         for (const auto& entry : table) counters_[i++].store(values.*(entry.field), std::memory_order_relaxed);
     }
 
+    // Histograms declared in the spec, in spec order; recorded from the
+    // node's serial context, read from any thread.
+    void init_histograms(std::size_t n) { histograms_ = std::make_unique<Histogram[]>(n); }
+    const Histogram& histogram(std::size_t i) const { return histograms_[i]; }
+    void record(HistogramId h, uint64_t ns) { histograms_[h.index].record(ns); }
+
+    // An operator's request (`colo-graph ctl`), one of the spec's handlers,
+    // by index (compare it with a HandlerId). Runs in the node's serial
+    // context, between its other calls; what it emits goes on as from
+    // push(). Returns the result as one JSON value ("null" when there is
+    // nothing to say); throws std::invalid_argument when the argument is
+    // refused, with a message that says why.
+    virtual std::string handle(int handler, const std::string& arg, Emit& out)
+    {
+        throw std::invalid_argument("no handlers");
+    }
+    // A property the spec marks changeable, set while the graph runs; the
+    // value was checked against the spec and is in `p` under `name`. Same
+    // context and errors as handle().
+    virtual void set_property(const std::string& name, const Properties& p, Emit& out)
+    {
+        throw std::invalid_argument(name + " cannot be changed");
+    }
+
     // The node's log, in the manner of GStreamer's GST_WARNING_OBJECT: one
     // line per message, prefixed with the node's name by the runtime, which
     // alone writes it (to standard error unless its caller redirects it).
@@ -163,6 +188,9 @@ public:
     }
 
 protected:
+    // Graph time (the wall clock live, packet time in replay); 0 before start().
+    uint64_t now_ns() const { return injector_ ? injector_->now_ns() : 0; }
+
     // What start() leaves to the node type: live sources start their threads
     // here. Throw std::runtime_error with a clear message on failure (e.g. a
     // device cannot be opened).
@@ -170,6 +198,7 @@ protected:
 
 private:
     std::unique_ptr<std::atomic<uint64_t>[]> counters_;
+    std::unique_ptr<Histogram[]> histograms_;
     Injector* injector_ = nullptr;
 };
 

@@ -18,6 +18,16 @@ void NodeRunner::body(const Message& m)
     switch (m.kind) {
     case Message::tick: call([&](Emit& e) { node->tick(m.now_ns, e); }); break;
     case Message::drain: call([&](Emit& e) { node->drain(e); }); break;
+    case Message::request:
+        call([&](Emit& e) {
+            try {
+                m.asked->result.set_value(m.asked->run(*node, e));
+            } catch (...) {
+                m.asked->result.set_exception(std::current_exception());
+            }
+        });
+        tick_interval.store(node->tick_interval_ns(), std::memory_order_relaxed);
+        break;
     case Message::data: {
         Inbound& in = *inbound[m.inbound];
         if (m.seq != in.expected) { // early: hold until its predecessors arrive
@@ -38,6 +48,7 @@ void NodeRunner::body(const Message& m)
 void NodeRunner::deliver(Inbound& in, const Message& m)
 {
     ++in.expected;
+    if (PortTap* tap = in_taps[in.port].load(std::memory_order_acquire)) copy_to(in_taps[in.port], *tap, *m.batch);
     in.packets.add(m.batch->size());
     in.bytes.add(m.bytes);
     in.batches.add(1);
@@ -79,6 +90,7 @@ void NodeRunner::send_shared(int port, const std::shared_ptr<const Batch>& b, ui
     op.packets.add(b->size());
     op.bytes.add(bytes);
     op.batches.add(1);
+    if (PortTap* tap = op.tap.load(std::memory_order_acquire)) copy_to(op.tap, *tap, *b);
     if (op.successors.empty()) {
         op.unlinked.add(b->size());
         return;
@@ -86,14 +98,28 @@ void NodeRunner::send_shared(int port, const std::shared_ptr<const Batch>& b, ui
     const uint64_t seq = op.next_seq.fetch_add(1, std::memory_order_relaxed);
     for (const auto& s : op.successors) {
         rg->control.data_sent();
-        rg->model->post(*s.to, Message{Message::data, s.inbound, seq, 0, b, bytes});
+        rg->model->post(*s.to, Message{Message::data, s.inbound, seq, 0, b, bytes, nullptr});
+    }
+}
+
+void NodeRunner::copy_to(TapSlot& slot, PortTap& tap, const Batch& b)
+{
+    if (!tap.copy(b, rg->model->now())) {
+        PortTap* expected = &tap;
+        slot.compare_exchange_strong(expected, nullptr, std::memory_order_acq_rel);
     }
 }
 
 void NodeRunner::put_control(Message::Kind kind, uint64_t now_ns)
 {
     rg->control.control_sent();
-    rg->model->post(*this, Message{kind, 0, 0, now_ns, nullptr, 0});
+    rg->model->post(*this, Message{kind, 0, 0, now_ns, nullptr, 0, nullptr});
+}
+
+void NodeRunner::put_request(std::shared_ptr<Request> request)
+{
+    rg->control.control_sent();
+    rg->model->post_request(*this, Message{Message::request, 0, 0, 0, nullptr, 0, std::move(request)});
 }
 
 bool NodeRunner::inject(int port, Batch&& batch)

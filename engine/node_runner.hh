@@ -8,9 +8,12 @@
 
 #include "engine/graph_file.hh"
 #include "engine/node.hh"
+#include "engine/port_tap.hh"
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <string>
@@ -21,15 +24,23 @@ namespace colo::engine {
 struct RunningGraph;
 struct NodeRunner;
 
-// One message to a node: a batch on one of its inbound links, a tick or a
-// request to drain.
+// An operator's request to one node (Runtime::call()): run by the node's
+// serial body; the caller waits on `result`.
+struct Request {
+    std::function<std::string(Node&, Emit&)> run;
+    std::promise<std::string> result; // the JSON result, or what run() threw
+};
+
+// One message to a node: a batch on one of its inbound links, a tick, a
+// request to drain or an operator's request.
 struct Message {
-    enum Kind : uint8_t { data, tick, drain } kind = data;
+    enum Kind : uint8_t { data, tick, drain, request } kind = data;
     uint32_t inbound = 0; // receiver's inbound-link index
     uint64_t seq = 0;     // per sending port, 0, 1, 2, ...
     uint64_t now_ns = 0;  // tick time
     std::shared_ptr<const Batch> batch;
-    uint64_t bytes = 0; // batch->bytes(), computed once by the sender
+    uint64_t bytes = 0;             // batch->bytes(), computed once by the sender
+    std::shared_ptr<Request> asked; // kind request: what the operator asked
 };
 
 struct Successor {
@@ -52,17 +63,22 @@ struct SerialCounter {
     uint64_t get() const { return v.load(std::memory_order_relaxed); }
 };
 
+// Where a trace is attached (Runtime::tap()): one load per batch when none is.
+using TapSlot = std::atomic<PortTap*>;
+
 struct OutPort {
     std::string name;
     std::vector<Successor> successors;
     std::atomic<uint64_t> next_seq{0};
     Counter packets, bytes, batches, unlinked;
+    TapSlot tap{nullptr};
 };
 
 // One inbound link: its re-sequencing state. Touched only from the node's
 // serial body.
 struct Inbound {
     int port = 0;
+    const OutPort* from = nullptr; // the sender's port: its batches less ours delivered are queued
     uint64_t expected = 0;
     std::map<uint64_t, Message> early; // arrived ahead of `expected`
     SerialCounter packets, bytes, batches;
@@ -75,9 +91,13 @@ struct NodeRunner final : Injector {
     std::unique_ptr<Node> node;
     std::vector<std::unique_ptr<Inbound>> inbound;
     std::vector<std::unique_ptr<OutPort>> out;
-    Emit emit;                // reused by every call: the node is serial
-    Counter calls;            // also counted by the offline driver, for pull()
-    SerialCounter busy_ticks; // CycleClock ticks inside node calls
+    Emit emit;                          // reused by every call: the node is serial
+    Counter calls;                      // also counted by the offline driver, for pull()
+    SerialCounter busy_ticks;           // CycleClock ticks inside node calls
+    std::unique_ptr<TapSlot[]> in_taps; // per input port
+    // Node::tick_interval_ns(), read again after every request (a request
+    // may change it), for the clock's thread.
+    std::atomic<uint64_t> tick_interval{0};
 
     NodeRunner(RunningGraph* g, const NodeDecl* d, std::size_t i);
 
@@ -87,6 +107,8 @@ struct NodeRunner final : Injector {
     void send(int port, Batch&& b);
     // Sends this node a tick or a drain request.
     void put_control(Message::Kind kind, uint64_t now_ns);
+    // Sends this node an operator's request, from any thread.
+    void put_request(std::shared_ptr<Request> request);
 
     // Injector
     bool inject(int port, Batch&& batch) override;
@@ -101,6 +123,7 @@ private:
     void call(F&& f, const Message* input = nullptr);
     void dispatch(Emit& e, const Message* input);
     void send_shared(int port, const std::shared_ptr<const Batch>& b, uint64_t bytes);
+    void copy_to(TapSlot& slot, PortTap& tap, const Batch& b);
 };
 
 } // namespace colo::engine

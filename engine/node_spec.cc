@@ -2,6 +2,13 @@
 
 namespace colo {
 
+const HandlerSpec* NodeSpec::handler(const std::string& name) const
+{
+    for (const auto& h : handlers)
+        if (h.name == name) return &h;
+    return nullptr;
+}
+
 const PortSpec* NodeSpec::port(const std::string& name, PortDir dir) const
 {
     for (const auto& p : ports)

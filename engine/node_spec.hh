@@ -50,6 +50,16 @@ struct CounterId {
     std::size_t index;
     const char* name;
 };
+struct HistogramId {
+    std::size_t index;
+    const char* name;
+};
+// A request an operator sends a running node (`colo-graph ctl`), in the
+// manner of Click's write handlers: run in the node's serial context.
+struct HandlerId {
+    int index;
+    const char* name;
+};
 // A run of counters declared from a table (see declare_counters()).
 struct CounterRange {
     std::size_t first;
@@ -66,6 +76,10 @@ struct PortSpec {
     std::string doc{};
     bool required = false; // validation fails when left unconnected
     int index = -1;        // the handle's index, which the registry checks
+    // Output ports: what leaving by this port means ("released", "dropped"),
+    // written on every packet a trace copies from it, with the packet's time
+    // since arrival. Empty: the port forwards, nothing to say.
+    std::string verdict{};
 };
 
 struct PropertySpec {
@@ -76,6 +90,10 @@ struct PropertySpec {
     int64_t min = INT64_MIN, max = INT64_MAX; // integers only; left out = unbounded
     std::vector<std::string> choices{};       // enumerations only
     std::string doc{};
+    // May be set while the graph runs (`colo-graph ctl set`), like
+    // GStreamer's GST_PARAM_MUTABLE_PLAYING; the node applies it in
+    // Node::set_property().
+    bool changeable = false;
 };
 
 // What a property handle leaves to the spec, by designated initialisers:
@@ -86,30 +104,57 @@ struct PropertyOptions {
     int64_t min = INT64_MIN, max = INT64_MAX;
     std::vector<std::string> choices{};
     std::string doc{};
+    bool changeable = false;
 };
 
 struct CounterSpec {
     std::string name{};
     std::string doc{};
     std::size_t index = SIZE_MAX; // the handle's index, which the registry checks
+    bool gauge = false;           // a level (queue length), not a running total
+    // The metric it is exported as, when not its name: a family and labels,
+    // `checkpoint_requests{reason="mismatch"}` (docs/operations.md, Metrics).
+    std::string metric{};
+};
+
+struct HistogramSpec {
+    std::string name{};
+    std::string doc{};
+    std::size_t index = SIZE_MAX;
+};
+
+struct HandlerSpec {
+    std::string name{};
+    std::string arg{}; // what the argument is, for help; empty: takes none
+    std::string doc{};
+    int index = -1;
 };
 
 inline PortSpec declare(InPortId p, std::string doc, Link link = Link::optional)
 {
     return {p.name, PortDir::in, std::move(doc), link == Link::required, p.index};
 }
-inline PortSpec declare(OutPortId p, std::string doc)
+inline PortSpec declare(OutPortId p, std::string doc, std::string verdict = {})
 {
-    return {p.name, PortDir::out, std::move(doc), false, p.index};
+    return {p.name, PortDir::out, std::move(doc), false, p.index, std::move(verdict)};
 }
 inline CounterSpec declare(CounterId c, std::string doc)
 {
     return {c.name, std::move(doc), c.index};
 }
+inline HistogramSpec declare(HistogramId h, std::string doc)
+{
+    return {h.name, std::move(doc), h.index};
+}
+inline HandlerSpec declare(HandlerId h, std::string arg, std::string doc)
+{
+    return {h.name, std::move(arg), std::move(doc), h.index};
+}
 template <PropType T>
 PropertySpec declare(Property<T> p, PropertyOptions o)
 {
-    return {p.name, T, std::move(o.default_value), o.required, o.min, o.max, std::move(o.choices), std::move(o.doc)};
+    return {p.name,           T,           std::move(o.default_value), o.required, o.min, o.max, std::move(o.choices),
+            std::move(o.doc), o.changeable};
 }
 // Counters from a table of {name, doc} entries (e.g. a CounterField table
 // over a plain counters struct), placed at `at`, which must span the table.
@@ -117,7 +162,7 @@ template <class Table>
 void declare_counters(std::vector<CounterSpec>& specs, CounterRange at, const Table& table)
 {
     std::size_t i = at.first;
-    for (const auto& entry : table) specs.push_back({entry.name, entry.doc, i++});
+    for (const auto& entry : table) specs.push_back({entry.name, entry.doc, i++, entry.gauge});
     if (i != at.end())
         specs.push_back({"?", "counter range does not match its table", SIZE_MAX}); // Registry::check fails
 }
@@ -131,10 +176,13 @@ struct NodeSpec {
     std::vector<PortSpec> ports{};
     std::vector<PropertySpec> properties{};
     std::vector<CounterSpec> counters{};
+    std::vector<HistogramSpec> histograms{};
+    std::vector<HandlerSpec> handlers{};
     NodeFactory factory{};
 
     const PortSpec* port(const std::string& name, PortDir dir) const;
     const PropertySpec* property(const std::string& name) const;
+    const HandlerSpec* handler(const std::string& name) const;
     int port_index(const std::string& name, PortDir dir) const; // -1 when absent
     std::vector<const PortSpec*> ports_of(PortDir dir) const;
 };

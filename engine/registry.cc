@@ -59,7 +59,21 @@ std::string Registry::check(const NodeSpec& spec)
         for (std::size_t j = 0; j < i; ++j)
             if (spec.counters[j].name == c.name) fault("counter '" + c.name + "' is declared twice");
     }
+    for (std::size_t i = 0; i < spec.histograms.size(); ++i) {
+        const HistogramSpec& h = spec.histograms[i];
+        if (h.index != i) fault("histogram '" + h.name + "' is declared at position " + std::to_string(i));
+        for (std::size_t j = 0; j < i; ++j)
+            if (spec.histograms[j].name == h.name) fault("histogram '" + h.name + "' is declared twice");
+    }
+    for (std::size_t i = 0; i < spec.handlers.size(); ++i) {
+        const HandlerSpec& h = spec.handlers[i];
+        if (h.index != int(i)) fault("handler '" + h.name + "' is declared at position " + std::to_string(i));
+        for (std::size_t j = 0; j < i; ++j)
+            if (spec.handlers[j].name == h.name) fault("handler '" + h.name + "' is declared twice");
+    }
     for (const auto& p : spec.properties) {
+        if (p.changeable && p.type == PropType::list)
+            fault("property '" + p.name + "' is a list; only scalars can be changeable");
         if (spec.property(p.name) != &p) fault("property '" + p.name + "' is declared twice");
         if (p.type != PropType::integer && (p.min != INT64_MIN || p.max != INT64_MAX))
             fault("property '" + p.name + "' has a range but is not an integer");

@@ -5,6 +5,7 @@
 
 #include "engine/execution_model.hh"
 #include "engine/offline_sources.hh"
+#include "engine/operator_access.hh"
 #include "engine/topology.hh"
 
 #include <stdexcept>
@@ -12,8 +13,9 @@
 namespace colo {
 
 struct Runtime::Impl {
-    Impl(const GraphDecl& graph, RunOptions options) : graph(graph, std::move(options)) {}
+    Impl(const GraphDecl& graph, RunOptions options) : graph(graph, std::move(options)), operators(this->graph) {}
     engine::RunningGraph graph;
+    engine::OperatorAccess operators;
     std::unique_ptr<engine::ExecutionModel> model; // destroyed first: it runs the graph's nodes
     bool replay = false;
 
@@ -68,10 +70,12 @@ void Runtime::run()
     Impl& rt = *impl_;
     rt.start_nodes();
     rt.model->start_clock();
+    rt.operators.open(rt.replay);
     if (rt.graph.opt.on_running) rt.graph.opt.on_running();
     if (rt.graph.sources.offline) engine::drive_offline_sources(rt.graph);
     if (rt.graph.sources.live) rt.graph.control.wait_for_live_sources();
     rt.graph.control.stop();
+    rt.operators.close();
     rt.model->stop_clock();
     rt.drain_all();
 }
@@ -103,6 +107,25 @@ int64_t Runtime::peak_in_flight() const
 std::vector<NodeStats> Runtime::stats() const
 {
     return impl_->graph.stats();
+}
+
+std::string Runtime::call(const std::string& node, const std::string& handler, const std::string& arg,
+                          std::chrono::milliseconds timeout)
+{
+    return impl_->operators.call(node, handler, arg, timeout);
+}
+void Runtime::set(const std::string& node, const std::string& property, std::string value,
+                  std::chrono::milliseconds timeout)
+{
+    impl_->operators.set(node, property, std::move(value), timeout);
+}
+int Runtime::tap(const std::string& node, const std::string& port, std::shared_ptr<PortTap> tap)
+{
+    return impl_->operators.tap(node, port, std::move(tap));
+}
+void Runtime::untap(int id)
+{
+    impl_->operators.untap(id);
 }
 
 } // namespace colo

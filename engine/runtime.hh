@@ -14,8 +14,10 @@
 
 #include "engine/graph_file.hh"
 #include "engine/node.hh"
+#include "engine/port_tap.hh"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -60,8 +62,10 @@ struct PortStats {
 struct NodeStats {
     std::string name, type;
     uint64_t calls = 0, busy_ns = 0;
+    uint64_t queued = 0; // batches sent to the node and not yet run
     std::vector<PortStats> in, out;
     std::vector<std::pair<std::string, uint64_t>> counters;
+    std::vector<std::pair<std::string, HistogramSnapshot>> histograms;
 };
 
 class Runtime {
@@ -78,7 +82,27 @@ public:
     // Thread-safe; may be called from a signal-watching thread.
     void stop();
 
+    // Thread-safe: may be read while run() runs.
     std::vector<NodeStats> stats() const;
+
+    // Operator access while run() runs (`colo-graph ctl`), from any thread.
+    // call() runs handler `handler` of node `node` with `arg` in the node's
+    // serial context (Node::handle()) and returns its JSON result; set()
+    // changes a property the spec marks changeable (Node::set_property()).
+    // Both throw std::invalid_argument for an unknown node, handler or
+    // property, a bad value or a refusal by the node, and std::runtime_error
+    // when the graph is not running, runs a replay (an operator's request
+    // would make it unrepeatable) or the node did not answer in `timeout`.
+    std::string call(const std::string& node, const std::string& handler, const std::string& arg,
+                     std::chrono::milliseconds timeout);
+    void set(const std::string& node, const std::string& property, std::string value,
+             std::chrono::milliseconds timeout);
+    // Hands `tap` every batch crossing port `port` (an input or output) of
+    // `node` until untap(id); returns that id. Throws std::invalid_argument
+    // for an unknown node or port, or a port that is traced already.
+    int tap(const std::string& node, const std::string& port, std::shared_ptr<PortTap> tap);
+    void untap(int id);
+
     const GraphDecl& graph() const;
     // The node instance named `name` in the graph file, or nullptr. For
     // tools that inspect a node's state after run(); not thread-safe while

@@ -24,13 +24,20 @@ std::vector<NodeStats> engine::RunningGraph::stats() const
             auto& ps = s.in[in->port];
             ps.packets += in->packets.get();
             ps.bytes += in->bytes.get();
-            ps.batches += in->batches.get();
+            const uint64_t delivered = in->batches.get();
+            ps.batches += delivered;
+            // Read apart, the two may cross: a batch delivered since its send was read.
+            const uint64_t sent = in->from->batches.get();
+            s.queued += sent > delivered ? sent - delivered : 0;
         }
         for (const auto& op : r->out)
             s.out.push_back(
                 PortStats{op->name, op->packets.get(), op->bytes.get(), op->batches.get(), op->unlinked.get()});
         const auto& specs = r->decl->spec->counters;
         for (std::size_t i = 0; i < specs.size(); ++i) s.counters.emplace_back(specs[i].name, r->node->counter(i));
+        const auto& histograms = r->decl->spec->histograms;
+        for (std::size_t i = 0; i < histograms.size(); ++i)
+            s.histograms.emplace_back(histograms[i].name, r->node->histogram(i).snapshot());
         all.push_back(std::move(s));
     }
     return all;

@@ -17,6 +17,9 @@ RunningGraph::RunningGraph(const GraphDecl& graph, RunOptions options)
             throw std::runtime_error("node '" + nd.name + "' (" + nd.type + "): " + e.what());
         }
         r->node->init_counters(nd.spec->counters.size());
+        r->node->init_histograms(nd.spec->histograms.size());
+        r->tick_interval.store(r->node->tick_interval_ns());
+        r->in_taps = std::make_unique<TapSlot[]>(nd.spec->ports_of(PortDir::in).size());
         for (const auto* p : nd.spec->ports_of(PortDir::out)) {
             auto op = std::make_unique<OutPort>();
             op->name = p->name;
@@ -30,6 +33,7 @@ RunningGraph::RunningGraph(const GraphDecl& graph, RunOptions options)
         NodeRunner& to = *runners[l.to];
         auto in = std::make_unique<Inbound>();
         in->port = l.to_port_index;
+        in->from = runners[l.from]->out[l.from_port_index].get();
         to.inbound.push_back(std::move(in));
         runners[l.from]->out[l.from_port_index]->successors.push_back({&to, uint32_t(to.inbound.size() - 1)});
     }

@@ -3,6 +3,8 @@
 #include "engine/registry.hh"
 #include "nodes/control_message.hh"
 
+#include <nlohmann/json.hpp>
+
 #include <iterator>
 #include <stdexcept>
 
@@ -23,7 +25,15 @@ constexpr ListProperty bypass{"bypass"};
 namespace counter {
 constexpr CounterRange compare{0, kCompareCounterTable.size()};
 constexpr CounterRange control{compare.end(), ControlPort::kCounterCount};
+constexpr CounterRange requests_by_reason{control.end(), 3}; // CheckpointReason order
 } // namespace counter
+namespace histogram {
+constexpr HistogramId hold_seconds{0, "hold_seconds"}, checkpoint_seconds{1, "checkpoint_seconds"};
+}
+namespace handler {
+constexpr HandlerId checkpoint{0, "checkpoint"}, failover{1, "failover"}, resume{2, "resume"},
+    bypass_add{3, "bypass_add"}, bypass_del{4, "bypass_del"}, bypass_list{5, "bypass_list"};
+}
 } // namespace
 
 CompareConfig ComparatorNode::config_from(const Properties& p)
@@ -47,7 +57,9 @@ CompareConfig ComparatorNode::config_from(const Properties& p)
 }
 
 ComparatorNode::ComparatorNode(const Properties& p)
-    : core_(config_from(p)), control_(*this, counter::control, p.get(prop::vnet_hdr_support))
+    : core_(config_from(p)),
+      control_(*this, counter::control, p.get(prop::vnet_hdr_support),
+               {Command::checkpoint, Command::failover, Command::resume})
 {}
 
 void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
@@ -55,34 +67,40 @@ void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
     result_.released.reserve(batch.size()); // emit() hands the vector on, capacity included
     for (const auto& p : batch.packets) {
         if (in_port == port::control) {
-            control(p, out);
-            continue;
+            apply(control_.command(p), p.ts_ns, out);
+        } else {
+            control_.check_vnet(p);
+            if (in_port == port::primary) core_.primary(p, p.ts_ns, result_);
+            else core_.secondary(p, p.ts_ns, result_);
         }
-        control_.check_vnet(p);
-        if (in_port == port::primary) core_.primary(p, p.ts_ns, result_);
-        else core_.secondary(p, p.ts_ns, result_);
+        timed_release(p.ts_ns);
     }
     emit(out);
 }
 
-void ComparatorNode::control(const Packet& command, Emit& out)
+void ComparatorNode::apply(Command cmd, uint64_t now, Emit& out)
 {
-    const Command cmd = control_.command(command);
     if (cmd == Command::checkpoint) {
         const uint64_t before = core_.counters().released_flush,
                        dropped_before = core_.counters().secondary_dropped_flush;
         core_.checkpoint_done(result_);
-        out.send(port::events, checkpoint_done_event(command.ts_ns, core_.counters().released_flush - before,
+        if (request_since_) record(histogram::checkpoint_seconds, now > *request_since_ ? now - *request_since_ : 0);
+        request_since_.reset();
+        out.send(port::events, checkpoint_done_event(now, core_.counters().released_flush - before,
                                                      core_.counters().secondary_dropped_flush - dropped_before));
     } else if (cmd == Command::failover) {
         core_.failover(result_);
-        out.send(port::events, failover_event(command.ts_ns));
+        request_since_.reset();
+        out.send(port::events, failover_event(now));
+    } else if (cmd == Command::resume) {
+        if (core_.resume(result_)) out.send(port::events, resume_event(now));
     }
 }
 
 void ComparatorNode::tick(uint64_t now_ns, Emit& out)
 {
     core_.tick(now_ns, result_);
+    timed_release(now_ns);
     emit(out);
 }
 
@@ -90,6 +108,46 @@ void ComparatorNode::drain(Emit& out)
 {
     if (end_observer_) end_observer_(core_);
     core_.shutdown(result_);
+    timed_release(now_ns());
+    emit(out);
+}
+
+// Primaries released since the last call leave at `now`: their hold times.
+void ComparatorNode::timed_release(uint64_t now)
+{
+    for (std::size_t i = timed_; i < result_.released.size(); ++i) {
+        const uint64_t arrived = result_.released[i].ts_ns;
+        record(histogram::hold_seconds, now > arrived ? now - arrived : 0);
+    }
+    timed_ = result_.released.size();
+}
+
+std::string ComparatorNode::handle(int handler, const std::string& arg, Emit& out)
+{
+    std::string result = "null";
+    const uint64_t now = now_ns();
+    if (handler == handler::checkpoint.index) apply(Command::checkpoint, now, out);
+    else if (handler == handler::failover.index) apply(Command::failover, now, out);
+    else if (handler == handler::resume.index) {
+        if (core_.resume(result_)) out.send(port::events, resume_event(now));
+        else result = R"("already comparing")";
+    } else if (handler == handler::bypass_add.index) {
+        if (!core_.add_bypass(BypassRule::parse(arg), result_)) result = R"("already in the list")";
+    } else if (handler == handler::bypass_del.index) {
+        if (!core_.remove_bypass(std::string_view(arg), result_))
+            throw std::invalid_argument("no bypass rule '" + arg + "'");
+    } else if (handler == handler::bypass_list.index) {
+        result = nlohmann::json(core_.bypass_rules()).dump();
+    }
+    timed_release(now);
+    emit(out);
+    return result;
+}
+
+void ComparatorNode::set_property(const std::string& name, const Properties& p, Emit& out)
+{
+    core_.set_setting(name, p.get(IntProperty{name.c_str()}), result_);
+    timed_release(now_ns());
     emit(out);
 }
 
@@ -103,9 +161,12 @@ void ComparatorNode::emit(Emit& out)
                         std::make_move_iterator(result_.released.end()));
     for (const auto& r : result_.events) {
         if (observer_) observer_(r);
+        count(counter::requests_by_reason.at(std::size_t(r.reason)));
+        if (!request_since_) request_since_ = r.time_ns;
         out.send(port::events, checkpoint_request_event(r));
     }
     result_.clear();
+    timed_ = 0;
     publish();
 }
 
@@ -135,46 +196,76 @@ NodeSpec spec()
                 declare(port::primary, "the primary guest's output", Link::required),
                 declare(port::secondary, "the secondary guest's output (sequence numbers already rewritten)",
                         Link::required),
-                declare(port::control, "{\"command\":\"checkpoint\"} (flush) or {\"command\":\"failover\"}"),
-                declare(port::out, "released primary packets, byte-identical"),
-                declare(port::events, "checkpoint_request and checkpoint_done events (JSON)"),
+                declare(port::control, "{\"command\":\"checkpoint\"} (flush), {\"command\":\"failover\"} "
+                                       "(pass-through) or {\"command\":\"resume\"} (compare again)"),
+                declare(port::out, "released primary packets, byte-identical", "released"),
+                declare(port::events, "checkpoint_request, checkpoint_done, failover and resume events (JSON, "
+                                      "docs/events.md)"),
             },
         .properties =
             {
-                declare(prop::compare_timeout,
-                        {.default_value = "3000",
-                         .min = 1,
-                         .max = UINT32_MAX,
-                         .doc = "ms a packet may wait for its twin before a checkpoint request"}),
-                declare(
-                    prop::expired_scan_cycle,
-                    {.default_value = "1000", .min = 1, .max = UINT32_MAX, .doc = "ms between scans for old packets"}),
+                declare(prop::compare_timeout, {.default_value = "3000",
+                                                .min = 1,
+                                                .max = UINT32_MAX,
+                                                .doc = "ms a packet may wait for its twin before a checkpoint request",
+                                                .changeable = true}),
+                declare(prop::expired_scan_cycle, {.default_value = "1000",
+                                                   .min = 1,
+                                                   .max = UINT32_MAX,
+                                                   .doc = "ms between scans for old packets",
+                                                   .changeable = true}),
                 declare(prop::max_queue_size, {.default_value = "1024",
                                                .min = 1,
                                                .max = UINT32_MAX,
-                                               .doc = "packets queued per connection and side (this comparator only)"}),
+                                               .doc = "packets queued per connection and side (this comparator only)",
+                                               .changeable = true}),
                 declare(prop::vnet_hdr_support, {.default_value = "false",
                                                  .doc = "packets may carry virtio-net headers; when off, a packet that "
                                                         "has one is counted as a configuration mismatch"}),
                 declare(prop::idle_timeout, {.default_value = "60000",
                                              .min = 1,
                                              .max = UINT32_MAX,
-                                             .doc = "ms after which an idle connection with empty queues expires"}),
+                                             .doc = "ms after which an idle connection with empty queues expires",
+                                             .changeable = true}),
                 declare(prop::max_connections,
                         {.default_value = "65536",
                          .min = 1,
                          .max = 16777216,
-                         .doc = "tracked connections; the least recently active is evicted beyond"}),
+                         .doc = "tracked connections; the least recently active is evicted beyond",
+                         .changeable = true}),
                 declare(prop::ipv6, {.default_value = "true", .doc = "compare IPv6 (QEMU passes it through)"}),
                 declare(prop::vlan,
                         {.default_value = "true", .doc = "compare 802.1Q-tagged frames (QEMU passes them through)"}),
                 declare(prop::bypass, {.doc = "rules 'PROTO [host ADDR[/LEN]] [port N]' whose traffic is released "
                                               "uncompared, e.g. 'tcp port 3389'"}),
             },
+        .histograms =
+            {
+                declare(histogram::hold_seconds, "a primary's arrival to its release on `out`, every released packet"),
+                declare(histogram::checkpoint_seconds,
+                        "the first checkpoint request to the checkpoint that answered it"),
+            },
+        .handlers =
+            {
+                declare(handler::checkpoint, "", "a checkpoint was taken: flush, as {\"command\":\"checkpoint\"}"),
+                declare(handler::failover, "", "pass everything through from now on, as {\"command\":\"failover\"}"),
+                declare(handler::resume, "", "compare again after failover, from a clean state"),
+                declare(handler::bypass_add, "RULE",
+                        "release a flow uncompared from now on (its queued primaries at once): "
+                        "'PROTO [host ADDR[/LEN]] [port N]'"),
+                declare(handler::bypass_del, "RULE", "compare the rule's flows again, from their next packets"),
+                declare(handler::bypass_list, "", "the bypass rules, in order"),
+            },
         .factory = construct<ComparatorNode>,
     };
     declare_counters(s.counters, counter::compare, kCompareCounterTable);
     ControlPort::declare_counters(s.counters, counter::control);
+    for (std::size_t i = 0; i < counter::requests_by_reason.size; ++i) {
+        const std::string reason = to_string(CheckpointReason(i));
+        s.counters.push_back({"requests_" + reason, "checkpoint requests emitted for " + reason,
+                              counter::requests_by_reason.first + i, false,
+                              "checkpoint_requests{reason=\"" + reason + "\"}"});
+    }
     return s;
 }
 } // namespace

@@ -5,7 +5,8 @@
 // included). Mismatch, timeout and queue overflow emit one checkpoint request
 // on `events`; a {"command":"checkpoint"} on `control` (from a notify node,
 // checkpoint-sim or an operator) flushes the queues, {"command":"failover"}
-// switches to pass-through. The logic lives in nodes/proto/compare.hh.
+// switches to pass-through, {"command":"resume"} compares again. An operator
+// sends the same as requests, and edits the bypass rules (`colo-graph ctl`). The logic lives in nodes/proto/compare.hh.
 #pragma once
 
 #include "engine/node.hh"
@@ -13,6 +14,7 @@
 #include "nodes/proto/compare.hh"
 
 #include <functional>
+#include <optional>
 
 namespace colo {
 
@@ -23,6 +25,8 @@ public:
     void tick(uint64_t now_ns, Emit& out) override;
     uint64_t tick_interval_ns() const override { return uint64_t(core_.config().expired_scan_cycle_ms) * 1'000'000; }
     void drain(Emit& out) override;
+    std::string handle(int handler, const std::string& arg, Emit& out) override;
+    void set_property(const std::string& name, const Properties& p, Emit& out) override;
 
     static CompareConfig config_from(const Properties& p);
 
@@ -36,7 +40,8 @@ public:
     void observe_end(std::function<void(const Comparator&)> observer) { end_observer_ = std::move(observer); }
 
 private:
-    void control(const Packet& command, Emit& out);
+    void apply(Command cmd, uint64_t now, Emit& out);
+    void timed_release(uint64_t now);
     void emit(Emit& out);
     void publish();
 
@@ -45,6 +50,8 @@ private:
     ControlPort control_;
     std::function<void(const CheckpointRequest&)> observer_;
     std::function<void(const Comparator&)> end_observer_;
+    std::size_t timed_ = 0;                 // result_.released entries whose hold time is recorded
+    std::optional<uint64_t> request_since_; // the first checkpoint request not yet answered
 };
 
 } // namespace colo

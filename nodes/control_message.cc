@@ -14,6 +14,7 @@ Command parse_command(const Packet& p)
     const std::string name = json_string_field(packet_text(p), "command");
     if (name == "checkpoint") return Command::checkpoint;
     if (name == "failover") return Command::failover;
+    if (name == "resume") return Command::resume;
     return Command::unknown;
 }
 
@@ -50,6 +51,11 @@ Packet checkpoint_done_event(uint64_t ts_ns, uint64_t released, uint64_t seconda
 Packet failover_event(uint64_t ts_ns)
 {
     return event_packet(JsonObject().add("event", "failover").add_time("time", ts_ns).str(), ts_ns);
+}
+
+Packet resume_event(uint64_t ts_ns)
+{
+    return event_packet(JsonObject().add("event", "resume").add_time("time", ts_ns).str(), ts_ns);
 }
 
 bool is_checkpoint_request(const Packet& p)

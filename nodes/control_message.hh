@@ -6,10 +6,12 @@
 //   commands, to a comparator's or rewriter's `control` port:
 //     {"command":"checkpoint"}   flush (comparator) / reset offsets (rewriter)
 //     {"command":"failover"}     switch to pass-through / QEMU's failover rule
+//     {"command":"resume"}       compare again after pass-through (comparator)
 //   events, from a comparator's `events` port:
 //     {"event":"checkpoint_request","time":T,"reason":R,"side":S,"flow":F[,divergence fields]}
 //     {"event":"checkpoint_done","time":T,"released":N,"secondary_dropped":N}
 //     {"event":"failover","time":T}
+//     {"event":"resume","time":T}
 #pragma once
 
 #include "engine/packet.hh"
@@ -24,7 +26,7 @@ namespace colo {
 
 struct CheckpointRequest;
 
-enum class Command { checkpoint, failover, unknown };
+enum class Command { checkpoint, failover, resume, unknown };
 
 // {"command":"NAME"}, stamped ts_ns. control-script sends any NAME it is given.
 Packet command_message(std::string_view name, uint64_t ts_ns);
@@ -38,6 +40,7 @@ Command parse_command(const Packet& p);
 Packet checkpoint_request_event(const CheckpointRequest& r);
 Packet checkpoint_done_event(uint64_t ts_ns, uint64_t released, uint64_t secondary_dropped);
 Packet failover_event(uint64_t ts_ns);
+Packet resume_event(uint64_t ts_ns);
 
 // The fields of a checkpoint_request event that consumers use; nullopt for
 // any other message.

@@ -4,7 +4,7 @@ namespace colo {
 
 void ControlPort::declare_counters(std::vector<CounterSpec>& specs, CounterRange at)
 {
-    specs.push_back({"unknown_commands", "control messages that were neither checkpoint nor failover", at.first});
+    specs.push_back({"unknown_commands", "control messages that were no command this node takes", at.first});
     specs.push_back(
         {"vnet_mismatches", "packets with a virtio-net header while vnet_hdr_support is off", at.first + 1});
 }
@@ -12,11 +12,12 @@ void ControlPort::declare_counters(std::vector<CounterSpec>& specs, CounterRange
 Command ControlPort::command(const Packet& p)
 {
     const Command c = parse_command(p);
-    if (c != Command::unknown) return c;
+    for (Command taken : takes_)
+        if (c == taken) return c;
     if (node_.counter(unknown_commands_) == 0)
         node_.log("unknown control message: " + std::string(packet_text(p).substr(0, 80)));
     node_.count(unknown_commands_);
-    return c;
+    return Command::unknown;
 }
 
 void ControlPort::vnet_mismatch()

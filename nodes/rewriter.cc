@@ -19,6 +19,9 @@ constexpr CounterRange rewriter{0, kTcpRewriterCounterTable.size()};
 constexpr CounterRange by_state{rewriter.end(), kTcpStateCount}; // connections_<state> gauges
 constexpr CounterRange control{by_state.end(), ControlPort::kCounterCount};
 } // namespace counter
+namespace handler {
+constexpr HandlerId checkpoint{0, "checkpoint"}, failover{1, "failover"};
+}
 
 // The output port of the direction a packet came in on.
 OutPortId out_port(int in_port)
@@ -29,17 +32,26 @@ OutPortId out_port(int in_port)
 
 RewriterNode::RewriterNode(const Properties& p)
     : core_(TcpRewriterConfig{uint64_t(p.get(prop::idle_timeout)), std::size_t(p.get(prop::max_connections))}),
-      control_(*this, counter::control, p.get(prop::vnet_hdr_support))
+      control_(*this, counter::control, p.get(prop::vnet_hdr_support), {Command::checkpoint, Command::failover})
 {}
+
+void RewriterNode::apply(Command cmd)
+{
+    if (cmd == Command::checkpoint) core_.checkpoint();
+    else if (cmd == Command::failover) core_.failover();
+}
+
+std::string RewriterNode::handle(int handler, const std::string&, Emit&)
+{
+    apply(handler == handler::checkpoint.index ? Command::checkpoint : Command::failover);
+    publish();
+    return "null";
+}
 
 void RewriterNode::push(int in_port, const Batch& batch, Emit& out)
 {
     if (in_port == port::control) {
-        for (const auto& p : batch.packets) {
-            const Command cmd = control_.command(p);
-            if (cmd == Command::checkpoint) core_.checkpoint();
-            else if (cmd == Command::failover) core_.failover();
-        }
+        for (const auto& p : batch.packets) apply(control_.command(p));
     } else {
         const Direction d = in_port == port::to_guest ? Direction::to_guest : Direction::from_guest;
         // Edit the input in place when this node holds it alone; otherwise a
@@ -106,6 +118,11 @@ NodeSpec spec()
                          .max = 16777216,
                          .doc = "tracked connections; the least recently used is evicted beyond"}),
             },
+        .handlers =
+            {
+                declare(handler::checkpoint, "", "reset every offset: both guests are identical again"),
+                declare(handler::failover, "", "apply QEMU's failover rule (the secondary takes over)"),
+            },
         .factory = construct<RewriterNode>,
     };
     declare_counters(s.counters, counter::rewriter, kTcpRewriterCounterTable);
@@ -114,7 +131,7 @@ NodeSpec spec()
     for (std::size_t i = 0; i < kTcpStateCount; ++i)
         s.counters.push_back(
             {std::string(TcpState(i) == TcpState::closed ? "connections_in_" : "connections_") + to_string(TcpState(i)),
-             "tracked connections in this state (gauge)", counter::by_state.first + i});
+             "tracked connections in this state", counter::by_state.first + i, true});
     ControlPort::declare_counters(s.counters, counter::control);
     return s;
 }

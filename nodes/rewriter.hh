@@ -7,6 +7,7 @@
 //              primary's space, so the comparator can line them up
 // {"command":"checkpoint"} on `control` resets every offset to 0 (both guests
 // are identical again); {"command":"failover"} applies QEMU's failover rule.
+// An operator sends the same two as requests (`colo-graph ctl`).
 // The logic lives in nodes/proto/tcp_rewriter.hh.
 #pragma once
 
@@ -22,8 +23,10 @@ public:
     void push(int in_port, const Batch& batch, Emit& out) override;
     void tick(uint64_t now_ns, Emit& out) override;
     uint64_t tick_interval_ns() const override { return 1'000'000'000; }
+    std::string handle(int handler, const std::string& arg, Emit& out) override;
 
 private:
+    void apply(Command cmd);
     void publish();
 
     TcpRewriter core_;

@@ -73,10 +73,25 @@ TEST_CASE("registry: a spec whose handles do not match their positions is refuse
     struct Entry {
         const char* name;
         const char* doc;
+        bool gauge = false;
     };
     declare_counters(s.counters, CounterRange{2, 3},
                      std::array{Entry{"third", ""}, Entry{"fourth", ""}}); // a range one wider than its table
     CHECK_THAT(faults_of(s), Catch::Contains("counter '?'"));
+
+    s = sound();
+    s.handlers = {{"poke", "", "", 0}, {"poke", "", "", 1}};
+    CHECK_THAT(faults_of(s), Catch::Contains("handler 'poke' is declared twice"));
+    s.handlers = {{"poke", "", "", 1}};
+    CHECK_THAT(faults_of(s), Catch::Contains("handler 'poke' is declared at position 0"));
+
+    s = sound();
+    s.histograms = {{"wait", "", 3}};
+    CHECK_THAT(faults_of(s), Catch::Contains("histogram 'wait' is declared at position 0"));
+
+    s = sound();
+    s.properties.push_back({.name = "many", .type = PropType::list, .changeable = true});
+    CHECK_THAT(faults_of(s), Catch::Contains("property 'many' is a list; only scalars can be changeable"));
 
     Registry fresh;
     CHECK_THROWS_AS(fresh.add(s), std::logic_error);
