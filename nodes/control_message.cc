@@ -21,7 +21,8 @@ Command parse_command(const Packet& p)
 Packet checkpoint_request_event(const CheckpointRequest& r)
 {
     JsonObject j;
-    j.add("event", "checkpoint_request")
+    j.add("version", kEventSchemaVersion)
+        .add("event", "checkpoint_request")
         .add_time("time", r.time_ns)
         .add("reason", to_string(r.reason))
         .add("side", to_string(r.side))
@@ -40,6 +41,7 @@ Packet checkpoint_request_event(const CheckpointRequest& r)
 Packet checkpoint_done_event(uint64_t ts_ns, uint64_t released, uint64_t secondary_dropped)
 {
     return event_packet(JsonObject()
+                            .add("version", kEventSchemaVersion)
                             .add("event", "checkpoint_done")
                             .add_time("time", ts_ns)
                             .add("released", released)
@@ -50,12 +52,12 @@ Packet checkpoint_done_event(uint64_t ts_ns, uint64_t released, uint64_t seconda
 
 Packet failover_event(uint64_t ts_ns)
 {
-    return event_packet(JsonObject().add("event", "failover").add_time("time", ts_ns).str(), ts_ns);
+    return event_packet(JsonObject().add("version", kEventSchemaVersion).add("event", "failover").add_time("time", ts_ns).str(), ts_ns);
 }
 
 Packet resume_event(uint64_t ts_ns)
 {
-    return event_packet(JsonObject().add("event", "resume").add_time("time", ts_ns).str(), ts_ns);
+    return event_packet(JsonObject().add("version", kEventSchemaVersion).add("event", "resume").add_time("time", ts_ns).str(), ts_ns);
 }
 
 bool is_checkpoint_request(const Packet& p)

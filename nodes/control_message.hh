@@ -7,11 +7,11 @@
 //     {"command":"checkpoint"}   flush (comparator) / reset offsets (rewriter)
 //     {"command":"failover"}     switch to pass-through / QEMU's failover rule
 //     {"command":"resume"}       compare again after pass-through (comparator)
-//   events, from a comparator's `events` port:
-//     {"event":"checkpoint_request","time":T,"reason":R,"side":S,"flow":F[,divergence fields]}
-//     {"event":"checkpoint_done","time":T,"released":N,"secondary_dropped":N}
-//     {"event":"failover","time":T}
-//     {"event":"resume","time":T}
+//   events, from a comparator's `events` port (docs/events.md, schema version 1):
+//     {"version":1,"event":"checkpoint_request","time":T,"reason":R,"side":S,"flow":F[,divergence fields]}
+//     {"version":1,"event":"checkpoint_done","time":T,"released":N,"secondary_dropped":N}
+//     {"version":1,"event":"failover","time":T}
+//     {"version":1,"event":"resume","time":T}
 #pragma once
 
 #include "engine/packet.hh"
@@ -25,6 +25,10 @@
 namespace colo {
 
 struct CheckpointRequest;
+
+// The events' schema (docs/events.md): a member may be added under the same
+// version; any other change bumps it.
+inline constexpr uint64_t kEventSchemaVersion = 1;
 
 enum class Command { checkpoint, failover, resume, unknown };
 

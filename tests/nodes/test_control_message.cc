@@ -29,15 +29,15 @@ TEST_CASE("control messages: commands", "[control-message]")
 TEST_CASE("control messages: events", "[control-message]")
 {
     CHECK(text(checkpoint_done_event(kT, 3, 2)) ==
-          R"({"event":"checkpoint_done","time":1700000001.250000,"released":3,"secondary_dropped":2})");
-    CHECK(text(failover_event(kT)) == R"({"event":"failover","time":1700000001.250000})");
+          R"({"version":1,"event":"checkpoint_done","time":1700000001.250000,"released":3,"secondary_dropped":2})");
+    CHECK(text(failover_event(kT)) == R"({"version":1,"event":"failover","time":1700000001.250000})");
 
     CheckpointRequest r;
     r.time_ns = kT;
     const Packet request = checkpoint_request_event(r);
     CHECK(request.ts_ns == kT);
     CHECK_THAT(text(request),
-               Catch::StartsWith(R"({"event":"checkpoint_request","time":1700000001.250000,"reason":")"));
+               Catch::StartsWith(R"({"version":1,"event":"checkpoint_request","time":1700000001.250000,"reason":")"));
     CHECK(is_checkpoint_request(request));
     CHECK_FALSE(is_checkpoint_request(failover_event(kT)));
     const auto fields = parse_checkpoint_request(packet_text(request));
