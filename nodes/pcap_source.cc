@@ -26,7 +26,7 @@ constexpr BoolProperty read_ahead{"read_ahead"};
 } // namespace prop
 namespace counter {
 constexpr CounterId packets{0, "packets"}, bytes{1, "bytes"}, snapped{2, "snapped"},
-    truncated_files{3, "truncated_files"};
+    truncated_files{3, "truncated_files"}, file_bytes{4, "file_bytes"};
 } // namespace counter
 } // namespace
 
@@ -101,6 +101,7 @@ bool PcapSource::read_one(Packet& out)
         }
         ++pass_;
         pass_offset_ns_ = last_ts_ + 1'000'000 - first_ts_;
+        passes_bytes_ += file_position();
         pcap_close(pcap_);
         pcap_ = nullptr;
         open();
@@ -108,17 +109,25 @@ bool PcapSource::read_one(Packet& out)
     return false;
 }
 
+uint64_t PcapSource::file_position() const
+{
+    const long pos = pcap_ ? std::ftell(pcap_file(pcap_)) : -1; // what libpcap consumed, not what stdio buffered
+    return pos < 0 ? 0 : uint64_t(pos);
+}
+
 bool PcapSource::fill(ReadAhead::Chunk& chunk, std::size_t max_bytes)
 {
     std::size_t bytes = 0;
-    while (bytes < max_bytes) {
-        if (!read_one(chunk.emplace_back())) {
-            chunk.pop_back();
-            return false;
-        }
-        bytes += chunk.back().len;
+    bool more = true;
+    while (more && bytes < max_bytes) {
+        more = read_one(chunk.emplace_back());
+        if (more) bytes += chunk.back().len;
+        else chunk.pop_back();
     }
-    return true;
+    // Once per chunk, not per packet: how far into the file(s) reading is,
+    // headers included, which a progress bar divides by their size.
+    set_counter(counter::file_bytes, passes_bytes_ + file_position());
+    return more;
 }
 
 Packet* PcapSource::front()
@@ -250,6 +259,9 @@ NodeSpec spec()
                 declare(counter::bytes, "bytes read"),
                 declare(counter::snapped, "frames shorter in the file than on the wire (snaplen)"),
                 declare(counter::truncated_files, "files that ended in the middle of a record"),
+                declare(counter::file_bytes,
+                        "bytes of the file read, headers included, over every pass (updated per chunk: the "
+                        "progress bar of colo-graph run and compare)"),
             },
         .factory = construct<PcapSource>,
     };

@@ -42,6 +42,7 @@ private:
     void open();
     bool read_one(Packet& out);                                // false at the end of the input
     bool fill(ReadAhead::Chunk& chunk, std::size_t max_bytes); // false at the end
+    uint64_t file_position() const;                            // bytes of this pass's file read
     // On the thread that consumes (the runtime's driver, or the paced one):
     Packet* front(); // the next packet, or nullptr at the end
     void paced_loop(Injector& injector);
@@ -55,6 +56,7 @@ private:
     pcap_t* pcap_ = nullptr;
     std::vector<char> read_buffer_; // the stdio buffer of pcap_'s file
     int64_t pass_ = 0;
+    uint64_t passes_bytes_ = 0; // file bytes read in the passes before this one
     uint64_t pass_offset_ns_ = 0, first_ts_ = 0, last_ts_ = 0;
     bool eof_ = false;
     uint64_t seq_ = 0;

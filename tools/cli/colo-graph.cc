@@ -6,6 +6,7 @@
 #include "engine/registry.hh"
 #include "engine/runtime.hh"
 #include "tools/cli/commands.hh"
+#include "tools/cli/progress.hh"
 #include "tools/cli/service_notify.hh"
 
 #include <boost/program_options.hpp>
@@ -297,6 +298,7 @@ int cmd_run(const std::vector<std::string>& args)
     ro.threads = threads;
     ro.batch_size = batch;
     ro.mode = run_mode->second;
+    ro.log = log_line;                      // above the progress bar, if there is one
     std::unique_ptr<ServiceNotify> service; // made once the mode is known, before run()
     ro.on_running = [&] { service->ready("running " + g.file); };
     ro.on_clock = [&] { service->clock_turned(); };
@@ -321,8 +323,8 @@ int cmd_run(const std::vector<std::string>& args)
             const int sig = sigwaitinfo(&set, nullptr);
             if (sig == SIGUSR1) write_dot_snapshot(dot_dir, *rt, "usr1");
             else if (sig == SIGINT || sig == SIGTERM) {
-                std::cerr << "colo-graph: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
-                          << ": stopping, draining packets in flight\n";
+                log_line(std::string("colo-graph: ") + (sig == SIGINT ? "SIGINT" : "SIGTERM") +
+                         ": stopping, draining packets in flight");
                 service->stopping();
                 rt->stop();
             }
@@ -331,6 +333,7 @@ int cmd_run(const std::vector<std::string>& args)
     int rc = 0;
     try {
         write_dot_snapshot(dot_dir, *rt, "start");
+        const auto progress = progress_on_terminal(*rt); // replays on a terminal; cleared before what follows
         rt->run();
     } catch (const std::exception& e) {
         std::cerr << g.file << ": error: " << e.what() << '\n';

@@ -10,6 +10,7 @@
 #include "nodes/proto/bypass_rule.hh"
 #include "nodes/proto/event_json.hh"
 #include "tools/cli/compare_report.hh"
+#include "tools/cli/progress.hh"
 
 #include <boost/program_options.hpp>
 
@@ -173,6 +174,7 @@ int cmd_compare(const std::vector<std::string>& args)
 
     RunOptions options;
     options.mode = RunMode::replay;
+    options.log = log_line; // above the progress bar, if there is one
     std::unique_ptr<Runtime> rt;
     try {
         rt = std::make_unique<Runtime>(graph, options);
@@ -195,6 +197,7 @@ int cmd_compare(const std::vector<std::string>& args)
     comparator.observe_requests([&](const CheckpointRequest& r) { result.requests.push_back(r); });
     comparator.observe_end([&](const Comparator& c) { result.connections = c.report(); });
     try {
+        const auto progress = progress_on_terminal(*rt); // on a terminal; cleared before the report
         rt->run();
     } catch (const std::exception& e) {
         std::cerr << "colo-graph compare: " << e.what() << '\n';
