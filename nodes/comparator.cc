@@ -78,7 +78,8 @@ void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
     emit(out);
 }
 
-void ComparatorNode::apply(Command cmd, uint64_t now, Emit& out)
+// Returns what it did, as JSON, for an operator's request.
+std::string ComparatorNode::apply(Command cmd, uint64_t now, Emit& out)
 {
     if (cmd == Command::checkpoint) {
         const uint64_t before = core_.counters().released_flush,
@@ -86,15 +87,23 @@ void ComparatorNode::apply(Command cmd, uint64_t now, Emit& out)
         core_.checkpoint_done(result_);
         if (request_since_) record(histogram::checkpoint_seconds, now > *request_since_ ? now - *request_since_ : 0);
         request_since_.reset();
-        out.send(port::events, checkpoint_done_event(now, core_.counters().released_flush - before,
-                                                     core_.counters().secondary_dropped_flush - dropped_before));
-    } else if (cmd == Command::failover) {
+        const uint64_t released = core_.counters().released_flush - before,
+                       dropped = core_.counters().secondary_dropped_flush - dropped_before;
+        out.send(port::events, checkpoint_done_event(now, released, dropped));
+        return nlohmann::json{{"released", released}, {"secondary_dropped", dropped}}.dump();
+    }
+    if (cmd == Command::failover) {
         core_.failover(result_);
         request_since_.reset();
         out.send(port::events, failover_event(now));
-    } else if (cmd == Command::resume) {
-        if (core_.resume(result_)) out.send(port::events, resume_event(now));
+        return R"({"comparing":false})";
     }
+    if (cmd == Command::resume) {
+        if (!core_.resume(result_)) return R"("already comparing")";
+        out.send(port::events, resume_event(now));
+        return R"({"comparing":true})";
+    }
+    return "null";
 }
 
 void ComparatorNode::tick(uint64_t now_ns, Emit& out)
@@ -124,19 +133,17 @@ void ComparatorNode::timed_release(uint64_t now)
 
 std::string ComparatorNode::handle(int handler, const std::string& arg, Emit& out)
 {
-    std::string result = "null";
     const uint64_t now = now_ns();
-    if (handler == handler::checkpoint.index) apply(Command::checkpoint, now, out);
-    else if (handler == handler::failover.index) apply(Command::failover, now, out);
-    else if (handler == handler::resume.index) {
-        if (core_.resume(result_)) out.send(port::events, resume_event(now));
-        else result = R"("already comparing")";
-    } else if (handler == handler::bypass_add.index) {
-        if (!core_.add_bypass(BypassRule::parse(arg), result_)) result = R"("already in the list")";
-    } else if (handler == handler::bypass_del.index) {
-        if (!core_.remove_bypass(std::string_view(arg), result_))
+    std::string result;
+    if (handler == handler::checkpoint.index) result = apply(Command::checkpoint, now, out);
+    else if (handler == handler::failover.index) result = apply(Command::failover, now, out);
+    else if (handler == handler::resume.index) result = apply(Command::resume, now, out);
+    else {
+        // bypass_add is idempotent (an equal rule is not added twice); every
+        // bypass request answers with the list as it now is.
+        if (handler == handler::bypass_add.index) core_.add_bypass(BypassRule::parse(arg), result_);
+        else if (handler == handler::bypass_del.index && !core_.remove_bypass(std::string_view(arg), result_))
             throw std::invalid_argument("no bypass rule '" + arg + "'");
-    } else if (handler == handler::bypass_list.index) {
         result = nlohmann::json(core_.bypass_rules()).dump();
     }
     timed_release(now);

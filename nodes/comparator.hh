@@ -40,7 +40,7 @@ public:
     void observe_end(std::function<void(const Comparator&)> observer) { end_observer_ = std::move(observer); }
 
 private:
-    void apply(Command cmd, uint64_t now, Emit& out);
+    std::string apply(Command cmd, uint64_t now, Emit& out);
     void timed_release(uint64_t now);
     void emit(Emit& out);
     void publish();

@@ -52,12 +52,14 @@ Packet checkpoint_done_event(uint64_t ts_ns, uint64_t released, uint64_t seconda
 
 Packet failover_event(uint64_t ts_ns)
 {
-    return event_packet(JsonObject().add("version", kEventSchemaVersion).add("event", "failover").add_time("time", ts_ns).str(), ts_ns);
+    return event_packet(
+        JsonObject().add("version", kEventSchemaVersion).add("event", "failover").add_time("time", ts_ns).str(), ts_ns);
 }
 
 Packet resume_event(uint64_t ts_ns)
 {
-    return event_packet(JsonObject().add("version", kEventSchemaVersion).add("event", "resume").add_time("time", ts_ns).str(), ts_ns);
+    return event_packet(
+        JsonObject().add("version", kEventSchemaVersion).add("event", "resume").add_time("time", ts_ns).str(), ts_ns);
 }
 
 bool is_checkpoint_request(const Packet& p)

@@ -1,5 +1,6 @@
 # bash completion for colo-graph: commands, each command's options, node types
-# (inspect), a graph file's variables (--set NAME=), --mode values, and files.
+# (inspect), a graph file's variables (--set NAME=), --mode values, files, and
+# for `ctl PATH` its commands and the running graph's node names (--node).
 # Everything is read from colo-graph itself (--help, nodes) or from the graph
 # file being completed, so it follows the program. Installed by cmake --install
 # under share/bash-completion/completions.
@@ -27,7 +28,12 @@ _colo_graph()
         COMPREPLY=($(compgen -S = -W "$(_colo_graph_variables "$file")" -- "$cur"))
         return ;;
     --dot-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    --out | -o | --user | --threads | --batch) return ;;
+    --control) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --node) # the running graph's nodes, asked of its control socket
+        [ "$cmd" = ctl ] && COMPREPLY=($(compgen -W "$("$prog" ctl "${COMP_WORDS[2]}" stats 2>/dev/null |
+            sed -n 's/^      "name": "\(.*\)",$/\1/p')" -- "$cur"))
+        return ;;
+    --out | -o | --user | --threads | --batch | --metrics | --filter | --count | --timeout) return ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "$("$prog" "$cmd" --help 2>/dev/null | grep -o -- '--[a-z][a-z-]*' | sort -u)" -- "$cur"))
@@ -36,6 +42,13 @@ _colo_graph()
     case $cmd in
     inspect) COMPREPLY=($(compgen -W "$("$prog" nodes 2>/dev/null | cut -d' ' -f1)" -- "$cur")) ;;
     compare) COMPREPLY=($(compgen -f -X '!*.@(pcap|pcapng|cap)' -- "$cur") $(compgen -d -- "$cur")) ;;
+    ctl)
+        if [ "$COMP_CWORD" -eq 2 ]; then COMPREPLY=($(compgen -f -- "$cur"))
+        elif [ "$COMP_CWORD" -eq 3 ]; then
+            COMPREPLY=($(compgen -W "$("$prog" ctl --help 2>/dev/null | sed -n 's/^  \([a-z][a-z]*\).*/\1/p')" -- "$cur"))
+        elif [ "${COMP_WORDS[3]}" = bypass ] && [ "$COMP_CWORD" -eq 4 ]; then
+            COMPREPLY=($(compgen -W "add del list" -- "$cur"))
+        fi ;;
     run | validate | dot) COMPREPLY=($(compgen -f -X '!*.@(yaml|yml)' -- "$cur") $(compgen -d -- "$cur")) ;;
     esac
 }

@@ -19,6 +19,8 @@ expect "$(printf 'redirector\n')" "$BIN" inspect red
 expect "$(printf -- '--mode\n')" "$BIN" run g.yaml --mo
 expect "$(printf 'live\n')" "$BIN" run g.yaml --mode l
 expect "$(printf 'compare_addr=\ncompare_timeout=\n')" "$BIN" run "$SRC/graphs/primary.yaml" --set comp
+expect "$(printf 'checkpoint\n')" "$BIN" ctl /run/x.sock che
+expect "$(printf 'add\n')" "$BIN" ctl /run/x.sock bypass a
 # every command of --help is offered
 n=$(complete_words "$BIN" "" | grep -cv -- '^--')
 [ "$n" -eq "$("$BIN" --help | sed -n 's/^  \([a-z][a-z]*\) .*/\1/p' | wc -l)" ] || fail "offered $n commands"

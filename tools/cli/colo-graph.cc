@@ -6,6 +6,7 @@
 #include "engine/registry.hh"
 #include "engine/runtime.hh"
 #include "tools/cli/commands.hh"
+#include "tools/cli/operator_endpoints.hh"
 #include "tools/cli/progress.hh"
 #include "tools/cli/service_notify.hh"
 
@@ -50,6 +51,8 @@ constexpr const char* kUsage = "Usage: colo-graph COMMAND [ARGS]\n"
                                "  inspect TYPE    describe one node type in full\n"
                                "  compare PRIMARY.pcap SECONDARY.pcap\n"
                                "                  replay two captures through a comparator; report divergences\n"
+                               "  ctl PATH COMMAND\n"
+                               "                  ask or steer a graph run with --control PATH\n"
                                "\n"
                                "Options:\n"
                                "  -h, --help      this help; COMMAND --help for a command's options\n"
@@ -256,6 +259,7 @@ int cmd_run(const std::vector<std::string>& args)
     unsigned threads = 0;
     std::size_t batch = 256;
     std::string mode = "auto";
+    std::string control, metrics;
     opts.add_options()("file", po::value<std::string>(), "graph file")("set", po::value(&sets)->composing(),
                                                                        "NAME=VALUE: override a variable (repeatable)")(
         "stats", "print a per-node table at exit (like VPP's show runtime)")(
@@ -268,7 +272,12 @@ int cmd_run(const std::vector<std::string>& args)
         "replay (one thread, packet-time clock; offline sources only), live (oneTBB "
         "workers, wall clock, even when every source is a file) or auto (default: replay "
         "when every source is offline, else live)")(
-        "user", po::value<std::string>(), "after opening devices and files, drop root privileges to this user");
+        "user", po::value<std::string>(), "after opening devices and files, drop root privileges to this user")(
+        "control", po::value(&control),
+        "serve the control socket (colo-graph ctl) at this path, mode 0600 (graph file: run: {control: PATH})")(
+        "metrics", po::value(&metrics),
+        "serve Prometheus metrics at http://HOST:PORT/metrics; PORT alone means loopback (graph file: run: "
+        "{metrics: HOST:PORT})");
     Parsed p;
     if (!parse(args, opts, {"file"}, p, "Usage: colo-graph run FILE [--set NAME=VALUE]... [--stats] [--dot-dir DIR]"))
         return EX_USAGE;
@@ -280,6 +289,16 @@ int cmd_run(const std::vector<std::string>& args)
     if (run_mode == modes.end()) return usage_error("run: --mode must be replay, live or auto, not '" + mode + "'");
     GraphDecl g;
     if (int rc = load(p.vm["file"].as<std::string>(), sets, g)) return rc;
+    // The graph file's `run:` options; the command line wins.
+    for (const auto& [key, option] : g.run_options) {
+        std::string* target = key == "control" ? &control : key == "metrics" ? &metrics : nullptr;
+        if (!target) {
+            std::cerr << option.loc.file << ":" << option.loc.line << ":" << option.loc.col
+                      << ": error: unknown run option '" << key << "' (expected control, metrics)\n";
+            return EX_CONFIG;
+        }
+        if (!p.vm.count(key)) *target = option.value;
+    }
     if (!dot_dir.empty() && !std::filesystem::is_directory(dot_dir)) {
         std::cerr << dot_dir << ": error: --dot-dir is not a directory\n";
         return EX_CANTCREAT;
@@ -317,6 +336,17 @@ int cmd_run(const std::vector<std::string>& args)
         }
     }
     service = std::make_unique<ServiceNotify>(rt->mode() == RunMode::live);
+    std::unique_ptr<OperatorEndpoints> endpoints; // before the watcher: it may stop the run meanwhile
+    if (!control.empty() || !metrics.empty()) {
+        try {
+            endpoints = std::make_unique<OperatorEndpoints>(*rt, control, metrics, log_line);
+        } catch (const std::exception& e) {
+            std::cerr << "colo-graph: " << e.what() << '\n';
+            return EX_CANTCREAT;
+        }
+        if (!endpoints->metrics_bound().empty())
+            log_line("colo-graph: metrics at http://" + endpoints->metrics_bound() + "/metrics");
+    }
     std::atomic<bool> finished{false};
     std::thread watcher([&] {
         while (!finished.load()) {
@@ -343,6 +373,7 @@ int cmd_run(const std::vector<std::string>& args)
     finished.store(true);
     pthread_kill(watcher.native_handle(), SIGUSR2);
     watcher.join();
+    endpoints.reset();
     write_dot_snapshot(dot_dir, *rt, "exit");
     if (p.vm.count("stats")) {
         rusage ru{};
@@ -378,6 +409,7 @@ int main(int argc, char** argv)
         if (cmd == "nodes") return cmd_nodes(rest);
         if (cmd == "inspect") return cmd_inspect(rest);
         if (cmd == "compare") return cmd_compare(rest);
+        if (cmd == "ctl") return cmd_ctl(rest);
     } catch (const std::exception& e) {
         std::cerr << "colo-graph: internal error: " << e.what() << '\n';
         return EX_SOFTWARE;
