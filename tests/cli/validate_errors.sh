@@ -24,6 +24,16 @@ printf 'nodes:\n  a: {type: dump, file: "\377"}\n' >"$T/latin1.yaml"
 expect_rc 78 "$BIN" validate "$T/latin1.yaml"
 grep -q "latin1.yaml:2:26: error: invalid UTF-8" "$T/err" || fail "non-UTF-8 not located"
 
+# The run: options: known ones expanded, an unknown one located (validate and run alike).
+printf 'variables:\n  dir: /tmp\nnodes:\n  g: { type: generator, count: 1 }\n  s: { type: null-sink }\nlinks:\n  - g -> s\nrun:\n  control: "${dir}/c.sock"\n  metric: ":9464"\n' >"$T/run.yaml"
+expect_rc 78 "$BIN" validate "$T/run.yaml"
+grep -q "run.yaml:10:3: error: unknown run option 'metric' (expected control, metrics)" "$T/err" || { cat "$T/err"; fail "run option"; }
+expect_rc 78 "$BIN" run "$T/run.yaml"
+grep -q "run.yaml:10:3: error: unknown run option 'metric'" "$T/err" || fail "run option at run"
+printf 'run: [1]\nnodes:\n  g: { type: generator, count: 1 }\n' >"$T/runlist.yaml"
+expect_rc 78 "$BIN" validate "$T/runlist.yaml"
+grep -q "runlist.yaml:1:6: error: 'run' is a mapping" "$T/err" || { cat "$T/err"; fail "run not a mapping"; }
+
 head -c 5000000 /dev/zero | tr '\0' '#' >"$T/huge.yaml"
 expect_rc 78 "$BIN" validate "$T/huge.yaml"
 grep -q "the limit is" "$T/err" || fail "huge file"

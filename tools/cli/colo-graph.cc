@@ -122,6 +122,19 @@ bool parse(const std::vector<std::string>& args, po::options_description& opts,
     return true;
 }
 
+// The graph file's `run:` options are the run command's --control and --metrics.
+bool run_options_known(const GraphDecl& g)
+{
+    bool ok = true;
+    for (const auto& [key, option] : g.run_options)
+        if (key != "control" && key != "metrics") {
+            std::cerr << option.loc.file << ":" << option.loc.line << ":" << option.loc.col
+                      << ": error: unknown run option '" << key << "' (expected control, metrics)\n";
+            ok = false;
+        }
+    return ok;
+}
+
 int cmd_validate(const std::vector<std::string>& args)
 {
     po::options_description opts("validate options");
@@ -134,6 +147,7 @@ int cmd_validate(const std::vector<std::string>& args)
     if (!p.vm.count("file")) return usage_error("validate: missing FILE");
     GraphDecl g;
     int rc = load(p.vm["file"].as<std::string>(), sets, g);
+    if (rc == 0 && !run_options_known(g)) rc = EX_CONFIG;
     if (rc == 0) std::cout << g.file << ": ok (" << g.nodes.size() << " nodes, " << g.links.size() << " links)\n";
     return rc;
 }
@@ -290,15 +304,9 @@ int cmd_run(const std::vector<std::string>& args)
     GraphDecl g;
     if (int rc = load(p.vm["file"].as<std::string>(), sets, g)) return rc;
     // The graph file's `run:` options; the command line wins.
-    for (const auto& [key, option] : g.run_options) {
-        std::string* target = key == "control" ? &control : key == "metrics" ? &metrics : nullptr;
-        if (!target) {
-            std::cerr << option.loc.file << ":" << option.loc.line << ":" << option.loc.col
-                      << ": error: unknown run option '" << key << "' (expected control, metrics)\n";
-            return EX_CONFIG;
-        }
-        if (!p.vm.count(key)) *target = option.value;
-    }
+    if (!run_options_known(g)) return EX_CONFIG;
+    for (const auto& [key, option] : g.run_options)
+        if (!p.vm.count(key)) *(key == "control" ? &control : &metrics) = option.value;
     if (!dot_dir.empty() && !std::filesystem::is_directory(dot_dir)) {
         std::cerr << dot_dir << ": error: --dot-dir is not a directory\n";
         return EX_CANTCREAT;
