@@ -39,12 +39,20 @@ std::string OperatorAccess::request(NodeRunner& r, std::function<std::string(Nod
         if (state_ != State::open) throw std::runtime_error("the graph is not running");
         ++posting_; // the run does not close meanwhile; not held while posting, which may run the graph
     }
-    r.put_request(req);
-    {
-        std::lock_guard lock(mu_);
-        --posting_;
+    const auto posted = [&] {
+        {
+            std::lock_guard lock(mu_);
+            --posting_;
+        }
+        posted_.notify_all();
+    };
+    try {
+        r.put_request(req); // may run the graph, and so rethrow what a node threw
+    } catch (...) {
+        posted();
+        throw;
     }
-    posted_.notify_all();
+    posted();
     if (result.wait_for(timeout) != std::future_status::ready)
         throw std::runtime_error("node '" + r.decl->name + "' did not answer within " +
                                  std::to_string(timeout.count()) + " ms");
@@ -60,7 +68,8 @@ std::string OperatorAccess::call(const std::string& node, const std::string& han
     if (h->arg.empty() && !arg.empty()) throw std::invalid_argument(handler + " takes no argument");
     if (!h->arg.empty() && arg.empty()) throw std::invalid_argument(handler + " needs " + h->arg);
     const int index = h->index;
-    return request(r, [index, arg](Node& n, Emit& out) { return n.handle(index, arg, out); }, timeout);
+    return request(
+        r, [index, arg](Node& n, Emit& out) { return n.handle(index, arg, out); }, timeout);
 }
 
 void OperatorAccess::set(const std::string& node, const std::string& property, std::string value,
@@ -68,7 +77,8 @@ void OperatorAccess::set(const std::string& node, const std::string& property, s
 {
     NodeRunner& r = runner(node);
     const PropertySpec* p = r.decl->spec->property(property);
-    if (!p) throw std::invalid_argument("node '" + node + "' (" + r.decl->type + ") has no property '" + property + "'");
+    if (!p)
+        throw std::invalid_argument("node '" + node + "' (" + r.decl->type + ") has no property '" + property + "'");
     if (!p->changeable) throw std::invalid_argument(node + "." + property + " cannot be changed while the graph runs");
     if (const std::string why = check_scalar(*p, value); !why.empty())
         throw std::invalid_argument(node + "." + property + ": " + why);

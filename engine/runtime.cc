@@ -71,9 +71,14 @@ void Runtime::run()
     rt.start_nodes();
     rt.model->start_clock();
     rt.operators.open(rt.replay);
-    if (rt.graph.opt.on_running) rt.graph.opt.on_running();
-    if (rt.graph.sources.offline) engine::drive_offline_sources(rt.graph);
-    if (rt.graph.sources.live) rt.graph.control.wait_for_live_sources();
+    try {
+        if (rt.graph.opt.on_running) rt.graph.opt.on_running();
+        if (rt.graph.sources.offline) engine::drive_offline_sources(rt.graph);
+        if (rt.graph.sources.live) rt.graph.control.wait_for_live_sources();
+    } catch (...) {
+        rt.operators.close(); // a node threw: the run is over for requests too
+        throw;
+    }
     rt.graph.control.stop();
     rt.operators.close();
     rt.model->stop_clock();
