@@ -34,14 +34,13 @@ public:
 
 private:
     NodeRunner& runner(const std::string& node) const;
-    std::string request(NodeRunner& r, std::function<std::string(Node&, Emit&)> run,
-                        std::chrono::milliseconds timeout);
+    std::string request(NodeRunner& r, std::function<std::string(Node&, Emit&)> run, std::chrono::milliseconds timeout);
 
     RunningGraph& graph_;
     std::mutex mu_;
     enum class State { before, open, replay, closed } state_ = State::before; // guarded by mu_
-    int posting_ = 0;                  // guarded by mu_: requests being handed to the model
-    std::condition_variable posted_;   // close() waits for them
+    int posting_ = 0;                // guarded by mu_: requests being handed to the model
+    std::condition_variable posted_; // close() waits for them
     struct Attached {
         TapSlot* slot;
         std::shared_ptr<PortTap> tap; // kept to the end: a sender may still hold the pointer
