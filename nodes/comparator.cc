@@ -13,19 +13,23 @@ namespace colo {
 namespace {
 
 namespace port {
-constexpr InPortId primary{0, "primary"}, secondary{1, "secondary"}, control{2, "control"};
+constexpr InPortId primary{0, "primary"}, secondary{1, "secondary"}, control{2, "control"},
+    secondary_status{3, "secondary_status"};
 constexpr OutPortId out{0, "out"}, events{1, "events"};
 } // namespace port
 namespace prop {
 constexpr IntProperty compare_timeout{"compare_timeout"}, expired_scan_cycle{"expired_scan_cycle"},
     max_queue_size{"max_queue_size"}, idle_timeout{"idle_timeout"}, max_connections{"max_connections"};
 constexpr BoolProperty vnet_hdr_support{"vnet_hdr_support"}, ipv6{"ipv6"}, vlan{"vlan"};
+constexpr EnumProperty resume_after{"resume_after"};
 constexpr ListProperty bypass{"bypass"};
 } // namespace prop
 namespace counter {
 constexpr CounterRange compare{0, kCompareCounterTable.size()};
 constexpr CounterRange control{compare.end(), ControlPort::kCounterCount};
 constexpr CounterRange requests_by_reason{control.end(), 3}; // CheckpointReason order
+constexpr CounterId secondary_lost{requests_by_reason.end(), "secondary_lost"},
+    degraded{requests_by_reason.end() + 1, "degraded"};
 } // namespace counter
 namespace histogram {
 constexpr HistogramId hold_seconds{0, "hold_seconds"}, checkpoint_seconds{1, "checkpoint_seconds"};
@@ -59,7 +63,8 @@ CompareConfig ComparatorNode::config_from(const Properties& p)
 ComparatorNode::ComparatorNode(const Properties& p)
     : core_(config_from(p)),
       control_(*this, counter::control, p.get(prop::vnet_hdr_support),
-               {Command::checkpoint, Command::failover, Command::resume})
+               {Command::checkpoint, Command::failover, Command::resume}),
+      resume_on_checkpoint_(p.get(prop::resume_after) == "checkpoint")
 {}
 
 void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
@@ -68,6 +73,8 @@ void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
     for (const auto& p : batch.packets) {
         if (in_port == port::control) {
             apply(control_.command(p), p.ts_ns, out);
+        } else if (in_port == port::secondary_status) {
+            if (const auto status = parse_peer_status(p)) secondary_status(*status, p.ts_ns, out);
         } else {
             control_.check_vnet(p);
             if (in_port == port::primary) core_.primary(p, p.ts_ns, result_);
@@ -90,20 +97,54 @@ std::string ComparatorNode::apply(Command cmd, uint64_t now, Emit& out)
         const uint64_t released = core_.counters().released_flush - before,
                        dropped = core_.counters().secondary_dropped_flush - dropped_before;
         out.send(port::events, checkpoint_done_event(now, released, dropped));
+        // The first checkpoint after the secondary came back re-synchronised it.
+        if (mode_ == Mode::degraded && secondary_back_ && resume_on_checkpoint_) apply(Command::resume, now, out);
         return nlohmann::json{{"released", released}, {"secondary_dropped", dropped}}.dump();
     }
     if (cmd == Command::failover) {
         core_.failover(result_);
         request_since_.reset();
+        set_mode(Mode::failed_over);
         out.send(port::events, failover_event(now));
         return R"({"comparing":false})";
     }
     if (cmd == Command::resume) {
         if (!core_.resume(result_)) return R"("already comparing")";
+        set_mode(Mode::comparing);
+        log("comparing again");
         out.send(port::events, resume_event(now));
         return R"({"comparing":true})";
     }
     return "null";
+}
+
+// Degraded mode: without its secondary the comparator would hold every
+// primary for compare_timeout; it passes them through instead, until the
+// secondary is back and re-synchronised (resume_after).
+void ComparatorNode::secondary_status(const PeerStatus& status, uint64_t now, Emit& out)
+{
+    if (!status.up && mode_ == Mode::comparing) {
+        const uint64_t queued = core_.counters().queued_primary;
+        core_.failover(result_);
+        request_since_.reset();
+        set_mode(Mode::degraded);
+        secondary_back_ = false;
+        count(counter::secondary_lost);
+        log("secondary lost (" + status.reason + "): released " + std::to_string(queued) +
+            " queued primaries; passing primaries through until it is back and re-synchronised");
+        out.send(port::events, secondary_lost_event(now, status.reason));
+    } else if (status.up && mode_ == Mode::degraded && !secondary_back_) {
+        secondary_back_ = true;
+        log(resume_on_checkpoint_ ? "secondary back: comparing again after the next checkpoint"
+                                  : "secondary back: comparing again on resume");
+        out.send(port::events, secondary_back_event(now));
+    }
+}
+
+void ComparatorNode::set_mode(Mode m)
+{
+    mode_ = m;
+    set_counter(counter::degraded, m == Mode::degraded);
 }
 
 void ComparatorNode::tick(uint64_t now_ns, Emit& out)
@@ -205,9 +246,12 @@ NodeSpec spec()
                         Link::required),
                 declare(port::control, "{\"command\":\"checkpoint\"} (flush), {\"command\":\"failover\"} "
                                        "(pass-through) or {\"command\":\"resume\"} (compare again)"),
+                declare(port::secondary_status,
+                        "the secondary's link: peer_down (a socket's or heartbeat's status) enters degraded mode, "
+                        "peer_up ends it after the next checkpoint (resume_after)"),
                 declare(port::out, "released primary packets, byte-identical", "released"),
-                declare(port::events, "checkpoint_request, checkpoint_done, failover and resume events (JSON, "
-                                      "docs/events.md)"),
+                declare(port::events, "checkpoint_request, checkpoint_done, failover, resume, secondary_lost and "
+                                      "secondary_back events (JSON, docs/events.md)"),
             },
         .properties =
             {
@@ -243,6 +287,11 @@ NodeSpec spec()
                 declare(prop::ipv6, {.default_value = "true", .doc = "compare IPv6 (QEMU passes it through)"}),
                 declare(prop::vlan,
                         {.default_value = "true", .doc = "compare 802.1Q-tagged frames (QEMU passes them through)"}),
+                declare(prop::resume_after,
+                        {.default_value = "checkpoint",
+                         .choices = {"checkpoint", "command"},
+                         .doc = "after degraded mode, compare again at the first checkpoint once the secondary is back "
+                                "(the checkpoint re-synchronised it), or only on a resume command"}),
                 declare(prop::bypass, {.doc = "rules 'PROTO [host ADDR[/LEN]] [port N]' whose traffic is released "
                                               "uncompared, e.g. 'tcp port 3389'"}),
             },
@@ -273,6 +322,10 @@ NodeSpec spec()
                               counter::requests_by_reason.first + i, false,
                               "checkpoint_requests{reason=\"" + reason + "\"}"});
     }
+    s.counters.push_back(declare(counter::secondary_lost, "times the secondary was lost (degraded mode entered)"));
+    CounterSpec degraded = declare(counter::degraded, "1 while in degraded mode (secondary lost), else 0");
+    degraded.gauge = true;
+    s.counters.push_back(degraded);
     return s;
 }
 } // namespace

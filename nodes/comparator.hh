@@ -5,7 +5,9 @@
 // included). Mismatch, timeout and queue overflow emit one checkpoint request
 // on `events`; a {"command":"checkpoint"} on `control` (from a notify node,
 // checkpoint-sim or an operator) flushes the queues, {"command":"failover"}
-// switches to pass-through, {"command":"resume"} compares again. An operator
+// switches to pass-through, {"command":"resume"} compares again. When the
+// secondary's link goes down (`secondary_status`), degraded mode passes
+// primaries through until it is back and re-synchronised. An operator
 // sends the same as requests, and edits the bypass rules (`colo-graph ctl`). The logic lives in nodes/proto/compare.hh.
 #pragma once
 
@@ -40,7 +42,10 @@ public:
     void observe_end(std::function<void(const Comparator&)> observer) { end_observer_ = std::move(observer); }
 
 private:
+    enum class Mode { comparing, degraded, failed_over };
     std::string apply(Command cmd, uint64_t now, Emit& out);
+    void secondary_status(const PeerStatus& status, uint64_t now, Emit& out);
+    void set_mode(Mode m);
     void timed_release(uint64_t now);
     void emit(Emit& out);
     void publish();
@@ -52,6 +57,9 @@ private:
     std::function<void(const Comparator&)> end_observer_;
     std::size_t timed_ = 0;                 // result_.released entries whose hold time is recorded
     std::optional<uint64_t> request_since_; // the first checkpoint request not yet answered
+    const bool resume_on_checkpoint_;
+    Mode mode_ = Mode::comparing;
+    bool secondary_back_ = false; // degraded: its link came up again
 };
 
 } // namespace colo

@@ -62,6 +62,41 @@ Packet resume_event(uint64_t ts_ns)
         JsonObject().add("version", kEventSchemaVersion).add("event", "resume").add_time("time", ts_ns).str(), ts_ns);
 }
 
+Packet secondary_lost_event(uint64_t ts_ns, std::string_view reason)
+{
+    return event_packet(JsonObject()
+                            .add("version", kEventSchemaVersion)
+                            .add("event", "secondary_lost")
+                            .add_time("time", ts_ns)
+                            .add("reason", reason)
+                            .str(),
+                        ts_ns);
+}
+
+Packet secondary_back_event(uint64_t ts_ns)
+{
+    return event_packet(
+        JsonObject().add("version", kEventSchemaVersion).add("event", "secondary_back").add_time("time", ts_ns).str(),
+        ts_ns);
+}
+
+Packet peer_status_event(const PeerStatus& s, uint64_t ts_ns)
+{
+    JsonObject j;
+    j.add("version", kEventSchemaVersion).add("event", s.up ? "peer_up" : "peer_down").add_time("time", ts_ns);
+    if (!s.up) j.add("reason", s.reason);
+    return event_packet(j.str(), ts_ns);
+}
+
+std::optional<PeerStatus> parse_peer_status(const Packet& p)
+{
+    const std::string_view json = packet_text(p);
+    const std::string event = json_string_field(json, "event");
+    if (event == "peer_up") return PeerStatus{true, ""};
+    if (event == "peer_down") return PeerStatus{false, json_string_field(json, "reason")};
+    return std::nullopt;
+}
+
 bool is_checkpoint_request(const Packet& p)
 {
     return json_string_field(packet_text(p), "event") == "checkpoint_request";

@@ -12,6 +12,12 @@
 //     {"version":1,"event":"checkpoint_done","time":T,"released":N,"secondary_dropped":N}
 //     {"version":1,"event":"failover","time":T}
 //     {"version":1,"event":"resume","time":T}
+//     {"version":1,"event":"secondary_lost","time":T,"reason":"disconnect"|"heartbeat"}
+//     {"version":1,"event":"secondary_back","time":T}
+//   peer status, from a socket's or a heartbeat's `status` port (a comparator
+//   reads them on `secondary_status`):
+//     {"version":1,"event":"peer_down","time":T,"reason":"disconnect"|"heartbeat"}
+//     {"version":1,"event":"peer_up","time":T}
 #pragma once
 
 #include "engine/packet.hh"
@@ -45,6 +51,16 @@ Packet checkpoint_request_event(const CheckpointRequest& r);
 Packet checkpoint_done_event(uint64_t ts_ns, uint64_t released, uint64_t secondary_dropped);
 Packet failover_event(uint64_t ts_ns);
 Packet resume_event(uint64_t ts_ns);
+Packet secondary_lost_event(uint64_t ts_ns, std::string_view reason);
+Packet secondary_back_event(uint64_t ts_ns);
+
+// Whether a link's peer is there: a socket's connection, a heartbeat's pulse.
+struct PeerStatus {
+    bool up = false;
+    std::string reason; // peer_down: "disconnect" or "heartbeat"
+};
+Packet peer_status_event(const PeerStatus& s, uint64_t ts_ns);
+std::optional<PeerStatus> parse_peer_status(const Packet& p);
 
 // The fields of a checkpoint_request event that consumers use; nullopt for
 // any other message.

@@ -51,7 +51,9 @@ void ExecHook::push(int, const Batch& batch, Emit&)
     reap();
     for (const auto& p : batch.packets) {
         const std::string_view json = packet_text(p);
-        const auto request = parse_checkpoint_request(json);
+        auto request = parse_checkpoint_request(json);
+        if (!request && json_string_field(json, "event") == "secondary_lost") // degraded mode: the frame may act
+            request = CheckpointRequestFields{json_string_field(json, "reason"), ""};
         if (!request) continue;
         if (running_.size() >= max_running_) {
             count(counter::skipped_busy);
@@ -118,10 +120,11 @@ NodeSpec spec()
 {
     return {
         .type = "exec",
-        .summary = "Run a command (argv, no shell) on each checkpoint request",
+        .summary = "Run a command (argv, no shell) on each checkpoint request or loss of the secondary",
         .description =
-            "For every checkpoint_request event on `in`, starts COMMAND with the event in the environment: "
-            "COLO_EVENT (the JSON object), COLO_REASON and COLO_FLOW. No shell is involved, so event text can "
+            "For every checkpoint_request and secondary_lost event on `in`, starts COMMAND with the event in the "
+            "environment: COLO_EVENT (the JSON object), COLO_REASON and COLO_FLOW (empty for secondary_lost). No shell "
+            "is involved, so event text can "
             "never be interpreted as shell syntax. At most MAX_RUNNING commands run at once; further requests "
             "are counted as skipped. A command still running after TIMEOUT_MS is killed.",
         .ports = {declare(port::in, "events", Link::required)},

@@ -1,4 +1,5 @@
-// exec: runs a command for every checkpoint request, e.g. to ask QEMU for a
+// exec: runs a command for every checkpoint request (and every loss of the
+// secondary, degraded mode), e.g. to ask QEMU for a
 // checkpoint over QMP (docs/deployment.md, KVM checkpoint signalling). The command is an argv list, run
 // without a shell; the event is passed in the environment (COLO_EVENT holds
 // the JSON, COLO_REASON and COLO_FLOW its main fields).

@@ -1,13 +1,14 @@
 #include "nodes/socket.hh"
 
 #include "engine/registry.hh"
+#include "nodes/control_message.hh"
 
 namespace colo {
 
 namespace {
 namespace port {
 constexpr InPortId in{0, "in"};
-constexpr OutPortId out{0, "out"};
+constexpr OutPortId out{0, "out"}, status{1, "status"};
 } // namespace port
 namespace prop {
 constexpr StringProperty address{"address"};
@@ -88,6 +89,11 @@ void Socket::on_start(Injector& injector)
         const std::size_t n = b.size();
         if (draining_.load() || !injector.inject(port::out, std::move(b))) dropped_after_stop_ += n;
     });
+    endpoint_->on_peer([this, &injector](bool connected) {
+        Batch b;
+        b.packets.push_back(peer_status_event({connected, connected ? "" : "disconnect"}, injector.now_ns()));
+        injector.inject(port::status, std::move(b));
+    });
     endpoint_->start();
 }
 
@@ -132,6 +138,8 @@ NodeSpec spec()
             {
                 declare(port::in, "frames to write to the peer"),
                 declare(port::out, "frames read from the peer"),
+                declare(port::status, "peer_up when a peer connects, peer_down (reason disconnect) when it goes "
+                                      "(JSON events; a comparator's secondary_status reads them)"),
             },
         .properties = socket_properties("tcp:HOST:PORT or unix:PATH"),
         .factory = construct<Socket>,

@@ -476,6 +476,7 @@ void StreamEndpoint::on_connected(int fd)
         ++counters_.connections;
     }
     log(LogLevel::info, label_ + ": peer connected");
+    if (on_peer_) on_peer_(true);
 }
 
 void StreamEndpoint::disconnect(const std::string& reason, LogLevel level)
@@ -501,6 +502,7 @@ void StreamEndpoint::disconnect(const std::string& reason, LogLevel level)
         next_connect_ = Clock::now() + config_.reconnect_min;
         backoff_ = config_.reconnect_min;
     }
+    if (on_peer_) on_peer_(false);
 }
 
 void StreamEndpoint::publish_decoder_counters()

@@ -119,6 +119,9 @@ public:
     // Set these before start().
     void on_frames(FrameHandler handler) { on_frames_ = std::move(handler); }
     void on_log(LogHandler handler) { on_log_ = std::move(handler); }
+    // A peer connected (true) or went away (false), on the I/O thread, after
+    // the frames that came before it were handed to on_frames.
+    void on_peer(std::function<void(bool connected)> handler) { on_peer_ = std::move(handler); }
     // Optional: tells a waiting send() that its owner is shutting down (a
     // graph stopping). From then on a full queue waits only while the peer
     // keeps reading; after stop_flush_timeout (or stall_timeout, if shorter)
@@ -194,6 +197,7 @@ private:
     std::string label_;
     FrameHandler on_frames_;
     LogHandler on_log_;
+    std::function<void(bool)> on_peer_;
 
     // I/O thread state.
     int listen_fd_ = -1;

@@ -8,6 +8,7 @@
 #include "engine/runtime.hh"
 #include "nodes/proto/checksum.hh"
 #include "nodes/proto/tcp_options.hh"
+#include "tests/nodes/feed_capture.hh"
 #include "tests/proto/frames.hh"
 
 #include <iostream>
@@ -17,73 +18,12 @@
 
 using namespace colo;
 using namespace colo::tcpflag;
+using namespace colo::testnodes;
 
 namespace {
 
 constexpr uint64_t kT0 = 1'700'000'000'000'000'000ull; // 1700000000.000000
 constexpr uint64_t kMicro = 1000;
-
-// Test-only nodes: an offline source that hands out a prepared list of
-// packets, and a sink that keeps what reaches it. Both are keyed by a name
-// property so one graph can hold several.
-std::map<std::string, std::vector<Packet>> feeds, captures;
-
-// Empties the lists when a test ends: packets must go back to the buffer
-// pool before static destruction, whose order across files is unspecified.
-struct ClearListsAfterTest {
-    ClearListsAfterTest() { clear(); }
-    ~ClearListsAfterTest() { clear(); }
-    static void clear()
-    {
-        feeds.clear();
-        captures.clear();
-    }
-};
-
-constexpr InPortId capture_in{0, "in"};
-constexpr OutPortId feed_out{0, "out"};
-constexpr StringProperty list_name{"name"};
-
-struct Feed : Node {
-    explicit Feed(const Properties& p) : name(p.get(list_name)) {}
-    SourceKind source_kind() const override { return SourceKind::offline; }
-    bool peek_time(uint64_t& ts) override
-    {
-        if (next >= feeds[name].size()) return false;
-        ts = feeds[name][next].ts_ns;
-        return true;
-    }
-    bool pull(std::size_t max, uint64_t until, int& port, Batch& out) override
-    {
-        port = feed_out.index;
-        auto& v = feeds[name];
-        while (next < v.size() && out.size() < max && (out.empty() || v[next].ts_ns <= until))
-            out.packets.push_back(std::move(v[next++])); // moved: the feed keeps no reference
-        return !out.empty();
-    }
-    std::string name;
-    std::size_t next = 0;
-};
-
-struct Capture : Node {
-    explicit Capture(const Properties& p) : name(p.get(list_name)) {}
-    void push(int, const Batch& b, Emit&) override
-    {
-        captures[name].insert(captures[name].end(), b.packets.begin(), b.packets.end());
-    }
-    std::string name;
-};
-
-const bool registered = [] {
-    const PropertySpec name = declare(list_name, {.required = true, .doc = "list name"});
-    Registry::instance().add(
-        {.type = "test-feed", .ports = {declare(feed_out, "")}, .properties = {name}, .factory = construct<Feed>});
-    Registry::instance().add({.type = "test-capture",
-                              .ports = {declare(capture_in, "")},
-                              .properties = {name},
-                              .factory = construct<Capture>});
-    return true;
-}();
 
 std::vector<uint8_t> timestamps(uint32_t tsval, uint32_t tsecr)
 {
