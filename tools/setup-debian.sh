@@ -8,6 +8,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
+# resource-agents and libxml2-utils: ocf-tester and the xmllint it checks
+# meta-data with (tests/e2e/ocf_agent.sh, the Pacemaker agent tools/ocf/colo-graph).
 # tshark (tests/nodes/test_packet_trace.cc reads the trace comments with it):
 # answer wireshark-common's question (may non-root users capture?) up front.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
@@ -16,4 +18,5 @@ apt-get install -y -qq --no-install-recommends \
     libtbb-dev libyaml-cpp-dev libpcap-dev libboost-program-options-dev catch2 nlohmann-json3-dev libsystemd-dev \
     python3 python3-scapy tcpdump tshark graphviz iproute2 iputils-ping procps curl qemu-system-x86 \
     clang-14 libclang-rt-14-dev clang-format-14 help2man systemd dpkg-dev xz-utils \
+    resource-agents libxml2-utils \
     >/dev/null
