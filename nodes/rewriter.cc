@@ -43,9 +43,10 @@ void RewriterNode::apply(Command cmd)
 
 std::string RewriterNode::handle(int handler, const std::string&, Emit&)
 {
-    apply(handler == handler::checkpoint.index ? Command::checkpoint : Command::failover);
+    const bool checkpoint = handler == handler::checkpoint.index;
+    apply(checkpoint ? Command::checkpoint : Command::failover);
     publish();
-    return "null";
+    return checkpoint ? R"({"offsets_reset":true})" : R"({"failed_over":true})";
 }
 
 void RewriterNode::push(int in_port, const Batch& batch, Emit& out)
