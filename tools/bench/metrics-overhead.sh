@@ -38,9 +38,9 @@ bench() {  # bench LABEL [COLO-GRAPH ARGS]
     ' "$W/out" | sed 's/\([0-9.]*\)M$/\1e6/; s/\([0-9.]*\)k$/\1e3/' >>"$W/figures"
 }
 
-scrape_forever() {
+scrape_forever() {  # one line in $W/scrapes per /metrics answered
     while :; do
-        curl -s -o /dev/null "http://127.0.0.1:$PORT/metrics" || true
+        curl -s -o /dev/null -w '%{http_code}\n' "http://127.0.0.1:$PORT/metrics" | grep -x 200 >>"$W/scrapes" || true
         sleep 0.1
     done
 }
@@ -58,6 +58,7 @@ while [ $i -lt "$ROUNDS" ]; do
     echo "round $i done"
 done
 
+echo "== /metrics answered $(wc -l <"$W/scrapes" 2>/dev/null || echo 0) scrapes during the watched runs"
 echo "== every run (label case figure value)"
 cat "$W/figures"
 echo "== medians over $ROUNDS rounds: plain, watched, watched/plain"
