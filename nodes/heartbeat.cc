@@ -42,12 +42,16 @@ HeartbeatConfig link_config(const Properties& p)
 }
 } // namespace
 
+// No address: no heartbeat. A shipped graph carries the node, and a host opts
+// in by giving it an address on both sides.
 Heartbeat::Heartbeat(const Properties& p)
-    : link_(std::make_unique<HeartbeatLink>(link_config(p))), auto_failover_(p.get(prop::auto_failover))
+    : link_(p.get(prop::address).empty() ? nullptr : std::make_unique<HeartbeatLink>(link_config(p))),
+      auto_failover_(p.get(prop::auto_failover))
 {}
 
 void Heartbeat::on_start(Injector& injector)
 {
+    if (!link_) return;
     link_->on_log([this](std::string_view msg) { log(std::string(msg)); });
     link_->on_status([this, &injector](bool up, std::string_view reason) { report(injector, up, reason); });
     link_->start();
@@ -76,7 +80,7 @@ void Heartbeat::report(Injector& injector, bool up, std::string_view reason)
 // finish), so that a snapshot never overwrites a newer one.
 void Heartbeat::publish()
 {
-    set_counters(counter::link, kHeartbeatCounterTable, link_->counters());
+    if (link_) set_counters(counter::link, kHeartbeatCounterTable, link_->counters());
 }
 
 void Heartbeat::drain(Emit&)
@@ -88,7 +92,7 @@ void Heartbeat::drain(Emit&)
 
 void Heartbeat::finish()
 {
-    link_->stop();
+    if (link_) link_->stop();
     publish();
 }
 
@@ -118,9 +122,8 @@ NodeSpec spec()
             },
         .properties =
             {
-                declare(prop::address,
-                        {.required = true,
-                         .doc = "tcp:HOST:PORT or unix:PATH; a socket of its own, never one of QEMU's chardevs"}),
+                declare(prop::address, {.doc = "tcp:HOST:PORT or unix:PATH; a socket of its own, never one of QEMU's "
+                                               "chardevs; empty: no heartbeat (both hosts opt in with an address)"}),
                 declare(prop::mode, {.default_value = "server",
                                      .choices = {"server", "client"},
                                      .doc = "server listens (one peer at a time); client connects and reconnects"}),
