@@ -215,6 +215,10 @@ struct Loader {
         const char* role = dir == PortDir::out ? "output" : "input";
         if (port.empty()) {
             auto ports = spec->ports_of(dir);
+            // A node's main port is named after its direction (a socket's `out`
+            // beside its `status`): left out, the port is that one.
+            if (const PortSpec* main = spec->port(dir == PortDir::out ? "out" : "in", dir); main && ports.size() > 1)
+                ports = {main};
             if (ports.size() != 1) {
                 error(at_node, "'" + node + "' (" + spec->type + ") has " + std::to_string(ports.size()) + " " + role +
                                    " ports; name one as '" + node + ".PORT'");

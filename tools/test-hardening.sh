@@ -57,7 +57,8 @@ stage_tsan() {
 stage_fuzz() {
     dir=${FUZZ_BUILD_DIR:-$src/build-fuzz}
     configure "$dir" -DCMAKE_CXX_COMPILER=clang++-14 -DCOLO_SANITIZE=address,undefined -DCOLO_FUZZ=ON &&
-        build "$dir" fuzz_chardev_framing fuzz_frame_parse fuzz_comparator fuzz_tcp_rewriter fuzz_graph_file &&
+        build "$dir" fuzz_chardev_framing fuzz_frame_parse fuzz_comparator fuzz_tcp_rewriter fuzz_graph_file \
+            fuzz_control_request fuzz_metrics_request &&
         (cd "$dir" && ctest -j2 -L fuzz --output-on-failure --timeout $((FUZZ_SECONDS * 2 + 300)))
 }
 

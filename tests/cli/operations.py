@@ -106,7 +106,7 @@ def metric(text, name, labels):
 def main():
     paths = {k: os.path.join(WORK, k + ".sock") for k in ("pin", "sin", "out", "notify")}
     events = os.path.join(WORK, "events.jsonl")
-    stderr = open(os.path.join(WORK, "stderr.txt"), "w+")
+    stderr = open(os.path.join(WORK, "stderr.txt"), "w")
     proc = subprocess.Popen([BIN, "run", os.path.join(SRC, "graphs/colo-compare.yaml"),
                              "--set", "primary_in=unix:" + paths["pin"], "--set", "secondary_in=unix:" + paths["sin"],
                              "--set", "outdev=unix:" + paths["out"], "--set", "notify_dev=unix:" + paths["notify"],
@@ -116,8 +116,8 @@ def main():
         pair = Pair(paths)
         address = None
         for _ in range(100):
-            stderr.seek(0)
-            m = re.search(r"metrics at http://(\S+)/metrics", stderr.read())
+            with open(os.path.join(WORK, "stderr.txt")) as log:  # not colo-graph's handle: its offset stays
+                m = re.search(r"metrics at http://(\S+)/metrics", log.read())
             if m:
                 address = m.group(1)
                 break
@@ -256,6 +256,29 @@ def main():
         except urllib.error.HTTPError as e:
             if e.code != 404:
                 fail("GET /other: %d" % e.code)
+
+        # A client that shuts down its sending side still gets every reply.
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(CTL)
+        s.sendall(b'{"command":"help"}\n' * 300)
+        s.shutdown(socket.SHUT_WR)
+        s.settimeout(30)
+        got = b""
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            got += chunk
+        s.close()
+        if got.count(b"\n") != 300:
+            fail("half-closed client: %d replies of 300" % got.count(b"\n"))
+        # Clients that come and go at once never lock an operator out.
+        for _ in range(400):
+            c = socket.socket(socket.AF_UNIX)
+            c.connect(CTL)
+            c.sendall(b'{"command":"stats"}\n')
+            c.close()
+        ctl("stats")
 
         with open(events) as f:
             kinds = [json.loads(line)["event"] for line in f]

@@ -125,8 +125,8 @@ std::string prometheus_text(const GraphDecl& graph, const std::vector<NodeStats>
 
 std::string metrics_request_status(std::string_view head)
 {
-    const auto line_end = head.find("\r\n");
-    const std::string_view line = head.substr(0, line_end);
+    std::string_view line = head.substr(0, head.find('\n'));
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     const auto sp1 = line.find(' ');
     const auto sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
     if (sp2 == std::string_view::npos || line.substr(sp2 + 1, 5) != "HTTP/") return "400 Bad Request";

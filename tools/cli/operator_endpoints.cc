@@ -116,7 +116,8 @@ public:
     explicit MetricsSession(Runtime& rt) : rt_(rt) {}
     bool received(std::string& in, std::string& out) override
     {
-        const auto end = in.find("\r\n\r\n");
+        auto end = in.find("\r\n\r\n");
+        if (end == std::string::npos) end = in.find("\n\n"); // bare newlines, as some clients send
         if (end == std::string::npos) return true;
         std::string status = metrics_request_status(std::string_view(in).substr(0, end));
         std::string body = status.empty() ? prometheus_text(rt_.graph(), rt_.stats()) : status + "\n";
@@ -143,8 +144,9 @@ OperatorEndpoints::OperatorEndpoints(Runtime& rt, const std::string& control_pat
         limits.max_request = 8192; // a request head; nothing else is read
         limits.request_timeout = std::chrono::milliseconds(5000);
         metrics_ = std::make_unique<PollServer>(
-            fd, "metrics", [this](uint64_t, const std::string&) { return std::make_unique<MetricsSession>(rt_); },
-            limits, log);
+            fd, "metrics",
+            [this](PollServer&, uint64_t, const std::string&) { return std::make_unique<MetricsSession>(rt_); }, limits,
+            log);
     }
     if (!control_path.empty()) {
         const int fd = listen_unix(control_path);
@@ -153,12 +155,9 @@ OperatorEndpoints::OperatorEndpoints(Runtime& rt, const std::string& control_pat
         limits.max_request = kMaxControlLine;
         control_ = std::make_unique<PollServer>(
             fd, "control " + control_path,
-            [this](uint64_t id, const std::string&) {
-                // The server, not control_: a session may still answer while
-                // control_.reset() destroys it (control_ is null by then).
-                PollServer* server = control_.get();
+            [this](PollServer& server, uint64_t id, const std::string&) {
                 return std::make_unique<ControlSession>(
-                    service_, [server, id](std::string reply) { server->send_later(id, std::move(reply)); });
+                    service_, [&server, id](std::string reply) { server.send_later(id, std::move(reply)); });
             },
             limits, log);
     }

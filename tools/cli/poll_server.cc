@@ -61,7 +61,10 @@ void PollServer::run()
     std::vector<pollfd> fds;
     std::vector<Connection*> order;
     while (!stopping_.load()) {
-        fds.assign({{listen_fd_, POLLIN, 0}, {wake_fd_, POLLIN, 0}});
+        // At the limit, new peers wait in the backlog until a connection ends:
+        // a peer that just closed still counts until this round reads its end.
+        const short accepting = connections_.size() < limits_.max_connections ? POLLIN : 0;
+        fds.assign({{listen_fd_, accepting, 0}, {wake_fd_, POLLIN, 0}});
         order.clear();
         int timeout_ms = -1;
         const auto now = std::chrono::steady_clock::now();
@@ -112,26 +115,16 @@ void PollServer::run()
 
 void PollServer::accept_all()
 {
-    for (;;) {
+    while (connections_.size() < limits_.max_connections) {
         sockaddr_storage addr{};
         socklen_t len = sizeof addr;
         const int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) return; // EAGAIN, or an error the next poll reports again
-        std::string peer = name_ + " client " + std::to_string(next_id_);
-        if (connections_.size() >= limits_.max_connections) {
-            static const char kBusy[] = "{\"ok\":false,\"error\":\"too many connections\"}\n";
-            (void)!send(fd, kBusy, sizeof kBusy - 1, MSG_NOSIGNAL);
-            ::close(fd);
-            dropped_.fetch_add(1);
-            log_(name_ + ": refused " + peer + ": " + std::to_string(limits_.max_connections) + " connections open");
-            ++next_id_;
-            continue;
-        }
         auto c = std::make_unique<Connection>();
         c->id = next_id_++;
         c->fd = fd;
-        c->peer = std::move(peer);
-        c->session = factory_(c->id, c->peer);
+        c->peer = name_ + " client " + std::to_string(c->id);
+        c->session = factory_(*this, c->id, c->peer);
         served_.fetch_add(1);
         connections_.emplace(c->id, std::move(c));
     }
@@ -149,6 +142,10 @@ void PollServer::serve(Connection& c, short revents)
     char buf[16384];
     const ssize_t n = recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n == 0 && !c.out.empty()) { // the peer is done sending: answer what it asked, then close
+        c.closing = true;
+        return;
+    }
     if (n <= 0) { // the peer went away, mid-request perhaps: nothing to answer
         c.session->closed();
         c.session.reset();

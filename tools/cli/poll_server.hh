@@ -5,6 +5,7 @@
 // packet. Per connection it bounds what it keeps (a request in progress, the
 // replies not yet read) and how long a request may take to arrive, and
 // drops the connection, with a log line naming the peer, past either bound.
+// A peer that shuts down its sending side still gets the replies it asked for.
 #pragma once
 
 #include <atomic>
@@ -34,10 +35,12 @@ public:
         // The peer closed its side: anything left in `in` is an unfinished request.
         virtual void closed() {}
     };
-    using SessionFactory = std::function<std::unique_ptr<Session>(uint64_t id, const std::string& peer)>;
+    // `server` is this server, for send_later() with `id`.
+    using SessionFactory =
+        std::function<std::unique_ptr<Session>(PollServer& server, uint64_t id, const std::string& peer)>;
 
     struct Limits {
-        std::size_t max_connections = 128;
+        std::size_t max_connections = 128;                 // beyond, new peers wait in the listen backlog
         std::size_t max_request = 64 * 1024;               // bytes of input not consumed yet
         std::size_t max_pending = 4 << 20;                 // bytes of replies not read yet
         std::chrono::milliseconds request_timeout{10'000}; // a started request must complete within
