@@ -2,7 +2,20 @@
 
 #include "nodes/proto/compare_events.hh"
 
+#include <nlohmann/json.hpp>
+
 namespace colo {
+
+// Messages are read with nlohmann-json, so that spacing, member order or a
+// nested member of the same name cannot fool a reader; text that is not a
+// JSON object has no members.
+std::string message_field(std::string_view json, const char* key)
+{
+    const nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+    if (!j.is_object()) return "";
+    const auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
 
 Packet command_message(std::string_view name, uint64_t ts_ns)
 {
@@ -11,7 +24,7 @@ Packet command_message(std::string_view name, uint64_t ts_ns)
 
 Command parse_command(const Packet& p)
 {
-    const std::string name = json_string_field(packet_text(p), "command");
+    const std::string name = message_field(packet_text(p), "command");
     if (name == "checkpoint") return Command::checkpoint;
     if (name == "failover") return Command::failover;
     if (name == "resume") return Command::resume;
@@ -91,21 +104,21 @@ Packet peer_status_event(const PeerStatus& s, uint64_t ts_ns)
 std::optional<PeerStatus> parse_peer_status(const Packet& p)
 {
     const std::string_view json = packet_text(p);
-    const std::string event = json_string_field(json, "event");
+    const std::string event = message_field(json, "event");
     if (event == "peer_up") return PeerStatus{true, ""};
-    if (event == "peer_down") return PeerStatus{false, json_string_field(json, "reason")};
+    if (event == "peer_down") return PeerStatus{false, message_field(json, "reason")};
     return std::nullopt;
 }
 
 bool is_checkpoint_request(const Packet& p)
 {
-    return json_string_field(packet_text(p), "event") == "checkpoint_request";
+    return message_field(packet_text(p), "event") == "checkpoint_request";
 }
 
 std::optional<CheckpointRequestFields> parse_checkpoint_request(std::string_view json)
 {
-    if (json_string_field(json, "event") != "checkpoint_request") return std::nullopt;
-    return CheckpointRequestFields{json_string_field(json, "reason"), json_string_field(json, "flow")};
+    if (message_field(json, "event") != "checkpoint_request") return std::nullopt;
+    return CheckpointRequestFields{message_field(json, "reason"), message_field(json, "flow")};
 }
 
 } // namespace colo

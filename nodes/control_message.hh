@@ -38,6 +38,10 @@ inline constexpr uint64_t kEventSchemaVersion = 1;
 
 enum class Command { checkpoint, failover, resume, unknown };
 
+// A top-level string member of a message ("" when absent, not a string, or
+// the message is not a JSON object).
+std::string message_field(std::string_view json, const char* key);
+
 // {"command":"NAME"}, stamped ts_ns. control-script sends any NAME it is given.
 Packet command_message(std::string_view name, uint64_t ts_ns);
 inline Packet checkpoint_command(uint64_t ts_ns)

@@ -52,8 +52,8 @@ void ExecHook::push(int, const Batch& batch, Emit&)
     for (const auto& p : batch.packets) {
         const std::string_view json = packet_text(p);
         auto request = parse_checkpoint_request(json);
-        if (!request && json_string_field(json, "event") == "secondary_lost") // degraded mode: the frame may act
-            request = CheckpointRequestFields{json_string_field(json, "reason"), ""};
+        if (!request && message_field(json, "event") == "secondary_lost") // degraded mode: the frame may act
+            request = CheckpointRequestFields{message_field(json, "reason"), ""};
         if (!request) continue;
         if (running_.size() >= max_running_) {
             count(counter::skipped_busy);

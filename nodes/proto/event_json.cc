@@ -80,26 +80,6 @@ JsonObject& JsonObject::add_time(std::string_view k, uint64_t ns)
     return *this;
 }
 
-std::string json_string_field(std::string_view json, std::string_view key)
-{
-    std::string needle = "\""; // built by appending: GCC 12 warns (-Wrestrict) on "..." + string
-    needle += key;
-    needle += "\":\"";
-    auto at = json.find(needle);
-    if (at == std::string_view::npos) return "";
-    std::string out;
-    for (std::size_t i = at + needle.size(); i < json.size(); ++i) {
-        if (json[i] == '"') return out;
-        if (json[i] == '\\' && i + 1 < json.size()) {
-            char c = json[++i];
-            out += c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
-        } else {
-            out += json[i];
-        }
-    }
-    return "";
-}
-
 Packet event_packet(const std::string& json, uint64_t ts_ns)
 {
     return Packet::copy_of(reinterpret_cast<const uint8_t*>(json.data()), uint32_t(json.size()), 0, ts_ns);

@@ -32,10 +32,6 @@ std::string json_escape(std::string_view s);
 // Bytes as lowercase hex digits, two per byte (the events' byte fields).
 std::string hex_string(const uint8_t* bytes, std::size_t n);
 
-// The value of a top-level string field of an object written by JsonObject,
-// or "" when absent.
-std::string json_string_field(std::string_view json, std::string_view key);
-
 Packet event_packet(const std::string& json, uint64_t ts_ns);
 inline std::string_view packet_text(const Packet& p)
 {

@@ -72,7 +72,7 @@ links:
     Run r;
     for (const auto& p : captures["out"])
         r.released.emplace_back(reinterpret_cast<const char*>(p.frame()) + p.frame_len() - 1, 1);
-    for (const auto& p : captures["ev"]) r.events.push_back(json_string_field(packet_text(p), "event"));
+    for (const auto& p : captures["ev"]) r.events.push_back(message_field(packet_text(p), "event"));
     for (const auto& s : rt.stats())
         if (s.name == "cmp") r.counters = s.counters;
     return r;

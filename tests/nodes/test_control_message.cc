@@ -46,3 +46,13 @@ TEST_CASE("control messages: events", "[control-message]")
     CHECK(fields->flow == r.flow.to_string());
     CHECK_FALSE(parse_checkpoint_request(packet_text(checkpoint_command(kT))));
 }
+
+TEST_CASE("control message: members are read as JSON, not by their text", "[control]")
+{
+    CHECK(parse_command(event_packet(R"({ "command" : "checkpoint" })", kT)) == Command::checkpoint);
+    CHECK(parse_command(event_packet(R"({"data":{"command":"failover"}})", kT)) == Command::unknown); // nested
+    CHECK(parse_command(event_packet(R"({"note":"\"command\":\"failover\""})", kT)) == Command::unknown);
+    CHECK(parse_command(event_packet(R"(["command","failover"])", kT)) == Command::unknown);
+    CHECK(parse_command(event_packet(R"({"command":"fail\u006fver"})", kT)) == Command::failover);
+    CHECK(message_field(R"({"reason":7})", "reason").empty()); // not a string
+}

@@ -4,6 +4,7 @@
 
 #include "engine/graph_file.hh"
 #include "engine/runtime.hh"
+#include "nodes/control_message.hh"
 #include "nodes/control_script.hh"
 #include "nodes/proto/event_json.hh"
 
@@ -54,7 +55,7 @@ TEST_CASE("control-script: commands leave in time order, stamped with their time
         CHECK(port == 0);
         REQUIRE(b.size() == 1);
         CHECK(b.packets[0].ts_ns == ts);
-        got.emplace_back(ts, json_string_field(packet_text(b.packets[0]), "command"));
+        got.emplace_back(ts, message_field(packet_text(b.packets[0]), "command"));
     }
     const uint64_t s = 1'700'000'000'000'000'000ull;
     CHECK(got == std::vector<std::pair<uint64_t, std::string>>{
