@@ -22,6 +22,13 @@
 # replaces tests/e2e/http_server.py (same arguments); the array
 # PAIR_SECONDARY_ARGS adds arguments to the secondary's command line; a
 # function pair_on_exit, when defined, runs first in the clean-up.
+#
+# The secondary's client_dev is $TAP_SC, attached but silent until failover.
+# It stays down in the root namespace, unless PAIR_CLIENT_BRIDGE=1: then the
+# client namespace holds a bridge with both client-facing TAPs, $TAP_C (the
+# primary's) and $TAP_SC, and the client's address is on the bridge, as both
+# hosts' client TAPs would be on one client network (tests/e2e/failover.sh).
+# The array PAIR_HTTP_ARGS adds arguments to the guests' HTTP servers.
 
 say() { echo "--- $*"; }
 check() { # check NAME CMD... : run, report PASS/FAIL
@@ -50,7 +57,7 @@ pair_init() {
     done
     ID=$$
     NS_C=cgc$ID NS_P=cgp$ID NS_S=cgs$ID
-    TAP_C=cgtc$ID TAP_P=cgtp$ID TAP_S=cgts$ID
+    TAP_C=cgtc$ID TAP_P=cgtp$ID TAP_S=cgts$ID TAP_SC=cgtsc$ID
     PORT_BASE=$((20000 + ID % 20000))
     MIRROR=tcp:127.0.0.1:$PORT_BASE COMPARE=tcp:127.0.0.1:$((PORT_BASE + 1)) NOTIFY_PORT=$((PORT_BASE + 2))
     GUEST_IP=10.199.0.2 CLIENT_IP=10.199.0.1 GUEST_MAC=52:54:00:12:34:56
@@ -74,7 +81,7 @@ pair_cleanup() {
     sleep 0.3
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
     for ns in $NS_C $NS_P $NS_S; do ip netns del $ns 2>/dev/null; done
-    for t in $TAP_C $TAP_P $TAP_S; do ip link del $t 2>/dev/null; done
+    for t in $TAP_C $TAP_P $TAP_S $TAP_SC; do ip link del $t 2>/dev/null; done
     if [ -n "${KEEP:-}" ]; then echo "kept $W"; else rm -rf "$W"; fi
 }
 
@@ -90,7 +97,7 @@ pair_start_primary() {
 
 # pair_start_secondary [ARG]... : sets SECONDARY; output is appended (restarts).
 pair_start_secondary() {
-    "$BIN" run "$SRC/graphs/secondary.yaml" --set guest_dev=$TAP_S --set mirror_addr=$MIRROR \
+    "$BIN" run "$SRC/graphs/secondary.yaml" --set guest_dev=$TAP_S --set client_dev=$TAP_SC --set mirror_addr=$MIRROR \
         --set compare_addr=$COMPARE "$@" --stats >>"$W/secondary.out" 2>>"$W/secondary.err" &
     SECONDARY=$!
     PIDS+=($SECONDARY)
@@ -109,7 +116,7 @@ pair_up() {
         ip -n $ns link set lo up
         ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
     done
-    for t in $TAP_C $TAP_P $TAP_S; do
+    for t in $TAP_C $TAP_P $TAP_S $TAP_SC; do
         ip tuntap add dev $t mode tap || exit 1
         sysctl -qw net.ipv6.conf.$t.disable_ipv6=1
     done
@@ -123,7 +130,15 @@ pair_up() {
 
     # Attached devices move into their namespaces; the open file keeps working.
     ip link set $TAP_C netns $NS_C && ip link set $TAP_P netns $NS_P && ip link set $TAP_S netns $NS_S || exit 1
-    ip -n $NS_C addr add $CLIENT_IP/24 dev $TAP_C && ip -n $NS_C link set $TAP_C up
+    if [ "${PAIR_CLIENT_BRIDGE:-0}" = 1 ]; then
+        ip link set $TAP_SC netns $NS_C || exit 1
+        ip -n $NS_C link add br0 type bridge || exit 1
+        ip -n $NS_C link set $TAP_C master br0 && ip -n $NS_C link set $TAP_SC master br0
+        ip -n $NS_C addr add $CLIENT_IP/24 dev br0
+        ip -n $NS_C link set $TAP_C up && ip -n $NS_C link set $TAP_SC up && ip -n $NS_C link set br0 up
+    else
+        ip -n $NS_C addr add $CLIENT_IP/24 dev $TAP_C && ip -n $NS_C link set $TAP_C up
+    fi
     for ns_tap in "$NS_P $TAP_P" "$NS_S $TAP_S"; do
         set -- $ns_tap
         ip -n $1 link set $2 address $GUEST_MAC
@@ -134,8 +149,8 @@ pair_up() {
     done
     ip netns exec $NS_C sysctl -qw net.ipv6.conf.all.disable_ipv6=1
     mkdir -p "$W/client"
-    ip netns exec $NS_P python3 "$PAIR_HTTP_SERVER" "$W/pvm" 8000 & PIDS+=($!)
-    ip netns exec $NS_S python3 "$PAIR_HTTP_SERVER" "$W/svm" 8000 & PIDS+=($!)
+    ip netns exec $NS_P python3 "$PAIR_HTTP_SERVER" "$W/pvm" 8000 ${PAIR_HTTP_ARGS[@]+"${PAIR_HTTP_ARGS[@]}"} & PIDS+=($!)
+    ip netns exec $NS_S python3 "$PAIR_HTTP_SERVER" "$W/svm" 8000 ${PAIR_HTTP_ARGS[@]+"${PAIR_HTTP_ARGS[@]}"} & PIDS+=($!)
     ip netns exec $NS_C python3 "$PAIR_HTTP_SERVER" "$W/client" 8080 & PIDS+=($!)
     sleep 1
 }
