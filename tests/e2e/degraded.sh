@@ -3,7 +3,9 @@
 # the namespace pair of pair_lib.bash. With the secondary proxy killed during
 # traffic, a small page arrives within 1.5 s and pings go on unanswered by
 # none; the primary's memory stays bounded; once the secondary is back and an
-# operator resumes, comparison and checkpoints are back.
+# operator resumes, comparison and checkpoints are back. Then the secondary
+# proxy is frozen (SIGSTOP) instead: its sockets stay open, and only the
+# heartbeat notices; after SIGCONT the first checkpoint ends degraded mode.
 # Usage: degraded.sh COLO_GRAPH SOURCE_DIR
 set -u
 source "$(dirname "$0")/pair_lib.bash"
@@ -19,7 +21,9 @@ small_sha=$(sha256sum <"$W/pvm/small.bin" | cut -d' ' -f1)
 
 # compare_timeout stays at its default (3 s): what degraded mode saves is
 # exactly that wait, once per packet.
-pair_up --control "$CTL"
+HEARTBEAT=tcp:127.0.0.1:$((PORT_BASE + 3))
+PAIR_SECONDARY_ARGS=(--set heartbeat_addr=$HEARTBEAT)
+pair_up --control "$CTL" --set heartbeat_addr=$HEARTBEAT
 stat() { "$BIN" ctl "$CTL" stats | python3 -c "
 import json, sys
 d = json.load(sys.stdin)
@@ -73,7 +77,7 @@ say "secondary restarted, then resume"
 # namespace: back to this one for the new proxy to attach it, then home again
 # (a move drops its address).
 ip -n $NS_S link set $TAP_S netns 1
-pair_start_secondary
+pair_start_secondary "${PAIR_SECONDARY_ARGS[@]}"
 for _ in $(seq 100); do grep -q "peer connected" "$W/secondary.err" && break; sleep 0.05; done
 sleep 0.5
 ip link set $TAP_S netns $NS_S
@@ -98,6 +102,40 @@ $C curl -s --max-time 60 --local-port 42000 -o "$W/diverge.got" http://$GUEST_IP
 after=$(cat "$W/checkpoints" 2>/dev/null || echo 0)
 check "a divergence after resume asks for a checkpoint again ($before -> $after)" [ "$after" -gt "$before" ]
 check "the client has the primary's bytes" cmp -s "$W/diverge.got" "$W/pvm/diverge.txt"
+
+say "secondary frozen (SIGSTOP): only the heartbeat can tell"
+hb_stat() { "$BIN" ctl "$CTL" stats | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+print(next(n for n in d['nodes'] if n['name'] == 'heartbeat')['counters'][sys.argv[1]])" "$1"; }
+for _ in $(seq 100); do [ "$(hb_stat peer_up)" -eq 1 ] && break; sleep 0.1; done
+check "the heartbeat sees the secondary" [ "$(hb_stat peer_up)" -eq 1 ]
+lost_before=$(grep -c '"event":"secondary_lost"' "$W/events.jsonl")
+stop_ms=$(date +%s%3N)
+kill -STOP $SECONDARY
+for _ in $(seq 200); do
+    [ "$(grep -c '"event":"secondary_lost"' "$W/events.jsonl")" -gt "$lost_before" ] && break
+    sleep 0.05
+done
+lost_line=$(grep '"event":"secondary_lost"' "$W/events.jsonl" | tail -1)
+lost_ms=$(echo "$lost_line" | sed -n 's/.*"time":\([0-9]*\)\.\([0-9][0-9][0-9]\).*/\1\2/p')
+echo "secondary_lost event: $lost_line"
+echo "time to degraded mode: $((lost_ms - stop_ms)) ms after SIGSTOP (heartbeat timeout 1000 ms)"
+check "secondary_lost (reason heartbeat) while its sockets stay open" grep -q '"reason":"heartbeat"' <<<"$lost_line"
+check "within the heartbeat's timeout and a pulse ($((lost_ms - stop_ms)) ms <= 1100)" [ $((lost_ms - stop_ms)) -le 1100 ]
+t=$($C curl -s --max-time 30 -o "$W/frozen.bin" -w '%{time_total}' http://$GUEST_IP:8000/small.bin)
+echo "small page while frozen: $t s"
+check "a page while the secondary is frozen, intact and within 1.5 s ($t s)" \
+    bash -c "cmp -s '$W/frozen.bin' '$W/pvm/small.bin' && awk -v t=$t 'BEGIN { exit !(t < 1.5) }'"
+kill -CONT $SECONDARY
+for _ in $(seq 100); do [ "$(grep -c '"event":"secondary_back"' "$W/events.jsonl")" -ge 2 ] && break; sleep 0.1; done
+check "secondary_back when its pulses return" [ "$(grep -c '"event":"secondary_back"' "$W/events.jsonl")" -ge 2 ]
+check "still degraded until a checkpoint" [ "$(stat degraded)" -eq 1 ]
+"$BIN" ctl "$CTL" checkpoint >/dev/null   # what the COLO frame does once it re-synchronised the VMs
+check "the first checkpoint after it is back ends degraded mode" [ "$(stat degraded)" -eq 0 ]
+matched_before=$(stat released_matched)
+check "a page after the checkpoint" [ "$($C curl -s --max-time 30 http://$GUEST_IP:8000/small.bin | sha256sum | cut -d' ' -f1)" = "$small_sha" ]
+check "compared again (released_matched grew)" [ "$(stat released_matched)" -gt "$matched_before" ]
 
 kill -TERM $PRIMARY $SECONDARY 2>/dev/null
 wait $PRIMARY 2>/dev/null

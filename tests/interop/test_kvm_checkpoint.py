@@ -135,12 +135,12 @@ def secondary(binary, src, wd, c):
     H.section("secondary: graphs/secondary.yaml, its kvm node on QEMU's extra QMP monitor")
     kvm_qmp = os.path.join(wd, "svm-qmp-colo.sock")
     qemu = H.Qemu(wd, "svm-qemu", ["-qmp", "unix:%s,server=on,wait=off" % kvm_qmp]).start()
-    addr = {k: H.unix(wd, "svm-" + k) for k in ("guest_dev", "mirror_addr", "compare_addr")}
+    addr = {k: H.unix(wd, "svm-" + k) for k in ("guest_dev", "client_dev", "mirror_addr", "compare_addr")}
     resumes = os.path.join(wd, "svm-resumes.jsonl")
     # An extra event log on kvm.control tells the test when a RESUME went out.
     text, taps = shipped_graph(src, "secondary", 'resumes: { type: event-log, file: "%s" }' % resumes)
     text += "  - kvm.control -> resumes\n"
-    c.equal(taps, 1, "secondary.yaml: the guest TAP became a socket")
+    c.equal(taps, 2, "secondary.yaml: the guest and client TAPs became sockets")
     mirror_server, compare_server = serve(addr["mirror_addr"]), serve(addr["compare_addr"])
     graph = H.ColoGraph(binary, wd, "svm-graph", text, dict(addr, qmp_path=kvm_qmp, reconnect_ms=50)).start(listening=1)
     primary_host, compare = accept(mirror_server), accept(compare_server)
