@@ -3,10 +3,11 @@
 //
 // Input: the bytes a client sent; the head is what a metrics session passes
 // (tools/cli/operator_endpoints.cc MetricsSession: up to the first
-// "\r\n\r\n"), and the whole input is tried too.
+// "\r\n\r\n", else the first "\n\n"), and the whole input is tried too.
 //
 // Checked: the answer is "" or one of the three status lines, and agrees with
-// a plain reading of the request line (up to the first "\r\n"): "" exactly
+// a plain reading of the request line (up to the first "\n", less a "\r"
+// before it: clients may end lines with a bare newline): "" exactly
 // for "GET /metrics[?QUERY] HTTP/...", 400 exactly when the line lacks two
 // spaces or "HTTP/" after the second, 405 for any other method.
 #include "tools/cli/metrics.hh"
@@ -34,7 +35,8 @@ void check_head(std::string_view head)
               status == "404 Not Found",
           "an unexpected status", head);
 
-    std::string_view line = head.substr(0, head.find("\r\n"));
+    std::string_view line = head.substr(0, head.find('\n'));
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     // METHOD SP TARGET SP VERSION, where VERSION may hold more spaces.
     const auto method_end = line.find(' ');
     const std::string_view method = line.substr(0, method_end);
@@ -56,7 +58,8 @@ void check_head(std::string_view head)
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size)
 {
     const std::string_view input(reinterpret_cast<const char*>(data), size);
-    check_head(input.substr(0, input.find("\r\n\r\n")));
+    const auto crlf = input.find("\r\n\r\n");
+    check_head(input.substr(0, crlf != std::string_view::npos ? crlf : input.find("\n\n")));
     check_head(input);
     return 0;
 }
