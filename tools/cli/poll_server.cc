@@ -125,7 +125,6 @@ void PollServer::accept_all()
         c->fd = fd;
         c->peer = name_ + " client " + std::to_string(c->id);
         c->session = factory_(*this, c->id, c->peer);
-        served_.fetch_add(1);
         connections_.emplace(c->id, std::move(c));
     }
 }
@@ -169,7 +168,6 @@ void PollServer::serve(Connection& c, short revents)
 void PollServer::drop(Connection& c, const std::string& why)
 {
     log_(name_ + ": dropped " + c.peer + ": " + why);
-    dropped_.fetch_add(1);
     if (c.session) c.session->closed();
     c.session.reset();
     ::close(c.fd);

@@ -58,9 +58,6 @@ public:
     // the connection is gone.
     void send_later(uint64_t id, std::string bytes, bool close_after = false);
 
-    uint64_t connections_served() const { return served_.load(); }
-    uint64_t connections_dropped() const { return dropped_.load(); }
-
 private:
     struct Connection;
     void run();
@@ -84,7 +81,6 @@ private:
     };
     std::vector<Later> later_; // guarded by later_mu_
     std::atomic<bool> stopping_{false};
-    std::atomic<uint64_t> served_{0}, dropped_{0};
     std::thread thread_;
 };
 
