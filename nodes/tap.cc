@@ -16,7 +16,7 @@ constexpr OutPortId out{0, "out"};
 namespace prop {
 constexpr StringProperty device{"device"};
 constexpr IntProperty vnet_hdr_len{"vnet_hdr_len"}, tx_queue_len{"tx_queue_len"};
-constexpr BoolProperty up{"up"};
+constexpr BoolProperty up{"up"}, offload{"offload"};
 } // namespace prop
 namespace counter {
 constexpr CounterId frames_in{0, "frames_in"}, frames_out{1, "frames_out"}, drop_write_error{2, "drop_write_error"},
@@ -27,7 +27,7 @@ constexpr CounterId frames_in{0, "frames_in"}, frames_out{1, "frames_out"}, drop
 Tap::Tap(const Properties& p) : vnet_len_(uint32_t(p.get(prop::vnet_hdr_len)))
 {
     dev_ = std::make_unique<TapDevice>(p.get(prop::device), vnet_len_ > 0, int(vnet_len_), p.get(prop::up),
-                                       uint32_t(p.get(prop::tx_queue_len)));
+                                       uint32_t(p.get(prop::tx_queue_len)), vnet_len_ > 0 && p.get(prop::offload));
 }
 
 void Tap::on_start(Injector& injector)
@@ -75,7 +75,8 @@ NodeSpec spec()
             "Opens /dev/net/tun with IFF_TAP | IFF_NO_PI (and IFF_VNET_HDR when vnet_hdr_len > 0), creating "
             "the device or attaching to an existing one of that name. Frames the kernel transmits on the "
             "device are read on a thread of their own and leave on `out` with the wall-clock time; frames on "
-            "`in` are written to the device. Needs CAP_NET_ADMIN to create a device.",
+            "`in` are written to the device, GSO frames included (the kernel segments them). Needs CAP_NET_ADMIN to "
+            "create a device.",
         .ports =
             {
                 declare(port::in, "frames to write into the device"),
@@ -90,6 +91,11 @@ NodeSpec spec()
                          .max = 12,
                          .doc = "0: plain frames; 10 or 12: frames carry a virtio-net header (IFF_VNET_HDR)"}),
                 declare(prop::up, {.default_value = "true", .doc = "bring the interface up"}),
+                declare(prop::offload,
+                        {.default_value = "true",
+                         .doc = "with a vnet header: accept partial checksums and TCP/UDP segments of up to 64 KiB "
+                                "from the kernel (TUNSETOFFLOAD), so the stack behind the device sends large "
+                                "segments; without a vnet header there is nothing to describe them with"}),
                 declare(
                     prop::tx_queue_len,
                     {.default_value = "10000",
