@@ -23,7 +23,8 @@ int stop_process(pid_t pid, int signal, std::chrono::milliseconds grace);
 // Waits for a child to exit; fills `usage` with its resource use.
 int wait_process(pid_t pid, rusage& usage);
 
-// utime + stime of every thread of `pid` so far, from /proc/PID/stat.
+// utime + stime of every thread of `pid` so far (its CPU clock; /proc/PID/stat
+// when that is refused).
 double process_cpu_seconds(pid_t pid);
 
 // A "Vm..." line of /proc/PID/status in KiB, e.g. "VmRSS" or "VmHWM".

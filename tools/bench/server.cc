@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -20,15 +21,15 @@ const char* to_string(ServerKind k)
     switch (k) {
     case ServerKind::qemu: return "qemu-7.2";
     case ServerKind::colo_graph: return "colo-graph";
-    case ServerKind::relay: return "relay";
+    case ServerKind::relay: return "graph-relay";
+    case ServerKind::min_relay: return "min-relay";
     }
     return "?";
 }
 
 Server::Server(ServerKind kind, const ServerConfig& config) : kind_(kind), config_(config)
 {
-    const char* name = kind == ServerKind::qemu ? "qemu" : kind == ServerKind::relay ? "relay" : "colo";
-    const std::string base = config.workdir + "/" + name;
+    const std::string base = config.workdir + "/" + to_string(kind);
     primary_in_ = base + "-pin.sock";
     secondary_in_ = base + "-sin.sock";
     outdev_ = base + "-out.sock";
@@ -54,6 +55,23 @@ std::string Server::write_relay_graph() const
                            "links:\n"
                            "  - primary_in.out -> outdev.in\n"
                            "  - secondary_in.out -> discard\n";
+    return path;
+}
+
+std::string Server::write_compare_graph() const
+{
+    if (config_.max_connections == 0) return config_.compare_graph;
+    std::ifstream in(config_.compare_graph);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string graph = text.str();
+    const std::string anchor = "max_queue_size: \"${max_queue_size}\"\n";
+    const auto at = graph.find(anchor);
+    if (at == std::string::npos) throw std::runtime_error(config_.compare_graph + ": no '" + anchor + "' to follow");
+    const std::string indent(at - graph.rfind('\n', at) - 1, ' ');
+    graph.insert(at + anchor.size(), indent + "max_connections: " + std::to_string(config_.max_connections) + "\n");
+    const std::string path = config_.workdir + "/colo-compare-max" + std::to_string(config_.max_connections) + ".yaml";
+    std::ofstream(path) << graph;
     return path;
 }
 
@@ -87,11 +105,13 @@ void Server::start()
                 "colo-compare,id=comp0,primary_in=pin,secondary_in=sin,outdev=out,iothread=iothread1,"
                 "max_queue_size=" +
                     std::to_string(config_.max_queue_size)};
+    } else if (kind_ == ServerKind::min_relay) {
+        argv = {config_.min_relay, primary_in_, secondary_in_, outdev_};
     } else {
         const bool relay = kind_ == ServerKind::relay;
         argv = {config_.colo_graph,
                 "run",
-                relay ? write_relay_graph() : config_.compare_graph,
+                relay ? write_relay_graph() : write_compare_graph(),
                 "--set",
                 "primary_in=unix:" + primary_in_,
                 "--set",

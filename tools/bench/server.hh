@@ -3,19 +3,27 @@
 //   qemu        qemu-system-x86_64 -machine none hosting a colo-compare object
 //               (no guest; shared/tools/qemu-peer/README.md);
 //   colo-graph  `colo-graph run graphs/colo-compare.yaml --set ...`;
-//   relay       colo-graph copying primary_in straight to outdev and
-//               discarding secondary_in: the same socket machinery with no
-//               comparison, the ceiling of what colo-graph can reach here.
+//   graph-relay colo-graph copying primary_in straight to outdev and
+//               discarding secondary_in: the engine's socket machinery (framing,
+//               packets, a hop) with no comparison;
+//   min-relay   tools/bench/min_relay.c: the same copy with 1 MiB reads and
+//               no framing at all, the ceiling of what any proxy reaches here.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace colo::bench {
 
-enum class ServerKind { qemu, colo_graph, relay };
+enum class ServerKind { qemu, colo_graph, relay, min_relay };
+// Both relays release a pair on its primary, the comparators on its secondary.
+inline bool releases_on_primary(ServerKind k)
+{
+    return k == ServerKind::relay || k == ServerKind::min_relay;
+}
 const char* to_string(ServerKind k);
 
 struct ServerConfig {
@@ -23,8 +31,10 @@ struct ServerConfig {
     std::string colo_graph;                   // the colo-graph binary
     std::vector<std::string> colo_graph_args; // extra `colo-graph run` options, e.g. --threads=1
     std::string compare_graph;                // graphs/colo-compare.yaml
+    std::string min_relay;                    // the min-relay binary
     std::string qemu = "qemu-system-x86_64";
     unsigned max_queue_size = 1024;
+    uint32_t max_connections = 0; // colo-graph: the comparator's, when set (0: the graph's default)
 };
 
 class Server {
@@ -47,6 +57,7 @@ public:
 
 private:
     std::string write_relay_graph() const;
+    std::string write_compare_graph() const; // compare_graph, max_connections applied
 
     ServerKind kind_;
     ServerConfig config_;

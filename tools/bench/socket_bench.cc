@@ -39,6 +39,26 @@ private:
     pid_t pid_;
 };
 
+// Writes chunks [first, end) of `workload`, never more than `window` pairs
+// ahead of the releases; `pairs` counts the pairs written (all chunks so far).
+// False when the releases stalled.
+bool drive(PairClient& client, const Workload& workload, uint32_t window, uint64_t first, uint64_t end, uint64_t& pairs)
+{
+    const uint64_t chunk = workload.chunk_pairs();
+    std::vector<uint8_t> primary, secondary;
+    for (uint64_t c = first; c < end; ++c) {
+        const uint64_t after = pairs + chunk;
+        if (after > window && client.released() < after - window &&
+            !client.wait_released(after - window, kStallSeconds))
+            return false;
+        workload.fill(c, primary, secondary);
+        client.write_primary(primary);
+        client.write_secondary(secondary);
+        pairs = after;
+    }
+    return client.wait_released(pairs, kStallSeconds);
+}
+
 } // namespace
 
 ThroughputResult run_throughput(ServerKind kind, const ServerConfig& config, const Workload& workload, uint32_t window,
@@ -52,27 +72,52 @@ ThroughputResult run_throughput(ServerKind kind, const ServerConfig& config, con
     if (!perf_data.empty()) perf.emplace(server.pid(), perf_data);
 
     ThroughputResult r;
-    const uint64_t chunk = workload.chunk_pairs();
-    std::vector<uint8_t> primary, secondary;
     const double cpu0 = process_cpu_seconds(server.pid());
     const double writer0 = thread_cpu_seconds();
     const double t0 = monotonic_seconds();
-    for (uint64_t c = 0; c < workload.chunks() && !r.stalled; ++c) {
-        const uint64_t after = r.pairs + chunk;
-        if (after > window && client.released() < after - window)
-            r.stalled = !client.wait_released(after - window, kStallSeconds);
-        if (r.stalled) break;
-        workload.fill(c, primary, secondary);
-        client.write_primary(primary);
-        client.write_secondary(secondary);
-        r.pairs = after;
-    }
-    if (!r.stalled) r.stalled = !client.wait_released(r.pairs, kStallSeconds);
+    r.stalled = !drive(client, workload, window, 0, workload.chunks(), r.pairs);
     r.server_cpu_s = process_cpu_seconds(server.pid()) - cpu0;
     r.writer_cpu_s = thread_cpu_seconds() - writer0;
     perf.reset();
     r.tally = client.finish();
     r.seconds = r.tally.last_frame_s - t0;
+    return r;
+}
+
+ScaleResult run_scale(const ServerConfig& base_config, uint32_t connections, uint64_t pairs, uint32_t window)
+{
+    ServerConfig config = base_config;
+    // Room for every flow and the warm-up's, so that none is evicted.
+    config.max_connections = std::max<uint32_t>(65536, connections + 16);
+    Server server(ServerKind::colo_graph, config);
+    server.start();
+    const UdpPairs workload(64, connections, uint64_t(connections) + pairs, 32);
+    const uint64_t open_chunks = (connections + workload.chunk_pairs() - 1) / workload.chunk_pairs();
+    PairClient client(server.primary_in(), server.secondary_in(), server.outdev(), workload, false);
+    client.warm_up();
+
+    ScaleResult r;
+    r.connections = connections;
+    r.base_kib = process_memory_kib(server.pid(), "VmRSS");
+    uint64_t written = 0;
+    const double open0 = monotonic_seconds();
+    r.stalled = !drive(client, workload, window, 0, open_chunks, written);
+    r.open_s = monotonic_seconds() - open0;
+    // Two scans later every queue went idle and gave its ring back.
+    ::usleep(2'200'000);
+    r.idle_kib = process_memory_kib(server.pid(), "VmRSS");
+
+    const double cpu0 = process_cpu_seconds(server.pid());
+    const double t0 = monotonic_seconds();
+    const uint64_t opened = written;
+    if (!r.stalled) r.stalled = !drive(client, workload, window, open_chunks, workload.chunks(), written);
+    r.server_cpu_s = process_cpu_seconds(server.pid()) - cpu0;
+    r.peak_kib = process_memory_kib(server.pid(), "VmHWM");
+    const ReleaseTally tally = client.finish();
+    r.pairs = written - opened;
+    r.seconds = tally.last_frame_s - t0;
+    r.lost = written - tally.distinct;
+    r.inversions = tally.inversions;
     return r;
 }
 
@@ -97,10 +142,9 @@ LatencyResult run_latency(ServerKind kind, const ServerConfig& config, uint32_t 
         ::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, nullptr);
         record.clear();
         workload.record(i, record);
-        // The relay releases on the primary, the comparators on the secondary.
-        if (kind == ServerKind::relay) client.stamp(i);
+        if (releases_on_primary(kind)) client.stamp(i);
         client.write_primary(record);
-        if (kind != ServerKind::relay) client.stamp(i);
+        if (!releases_on_primary(kind)) client.stamp(i);
         client.write_secondary(record);
     }
     client.wait_released(pairs, kStallSeconds);

@@ -31,6 +31,26 @@ struct ThroughputResult {
 ThroughputResult run_throughput(ServerKind kind, const ServerConfig& config, const Workload& workload, uint32_t window,
                                 const std::string& perf_data);
 
+struct ScaleResult {
+    uint32_t connections = 0;
+    double open_s = 0;     // one pair per connection, written until all came back
+    uint64_t base_kib = 0; // RSS after the warm-up
+    uint64_t idle_kib = 0; // RSS with every connection tracked and idle
+    uint64_t peak_kib = 0; // VmHWM at the end
+    uint64_t pairs = 0;    // then: pairs spread over the connections, timed
+    double seconds = 0, server_cpu_s = 0;
+    uint64_t lost = 0, inversions = 0; // over both phases
+    bool stalled = false;
+
+    double pairs_per_s() const { return seconds > 0 ? double(pairs) / seconds : 0; }
+    double server_us_per_pair() const { return pairs ? server_cpu_s * 1e6 / double(pairs) : 0; }
+};
+
+// colo-graph's comparator tracking `connections` UDP flows (max_connections
+// raised to hold them): one 64-byte pair opens each, then `pairs` more go
+// round-robin over them (pair i to flow i % connections).
+ScaleResult run_scale(const ServerConfig& config, uint32_t connections, uint64_t pairs, uint32_t window);
+
 struct LatencyResult {
     uint64_t samples = 0, missing = 0, inversions = 0;
     double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;

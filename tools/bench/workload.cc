@@ -14,6 +14,8 @@ constexpr uint32_t kEthIpLen = 14 + 20;
 constexpr uint32_t kUdpPayloadOff = kEthIpLen + 8;
 constexpr uint32_t kTcpPayloadOff = kEthIpLen + 20;
 constexpr uint16_t kFirstSourcePort = 10000, kDataPort = 5001, kWarmupPort = 5002;
+// UDP flows beyond this many ports move to the next source address.
+constexpr uint32_t kPortsPerAddress = 50000, kMaxUdpFlows = 1u << 24;
 
 // Ethernet + IPv4 header, guest 10.0.0.2 -> client 10.0.0.1, DF, TTL 64.
 void put_eth_ipv4(uint8_t* f, uint8_t proto, uint32_t frame_len)
@@ -104,7 +106,7 @@ UdpPairs::UdpPairs(uint32_t frame_size, uint32_t flows, uint64_t pairs, uint32_t
       chunks_((pairs + chunk_pairs - 1) / chunk_pairs)
 {
     if (frame_size < 60 || frame_size > 9000) throw std::invalid_argument("UDP frame size must be 60..9000");
-    if (flows == 0 || flows > 50000) throw std::invalid_argument("UDP flows must be 1..50000");
+    if (flows == 0 || flows > kMaxUdpFlows) throw std::invalid_argument("UDP flows must be 1..16777216");
     record_template_ = udp_record(frame_size, kFirstSourcePort, kDataPort);
     uint8_t* payload = record_template_.data() + 4 + kUdpPayloadOff;
     for (uint32_t i = 4; i < frame_size - kUdpPayloadOff; ++i) payload[i] = uint8_t(i * 7);
@@ -121,8 +123,15 @@ void UdpPairs::record(uint64_t pair, std::vector<uint8_t>& out) const
     const std::size_t at = out.size();
     out.insert(out.end(), record_template_.begin(), record_template_.end());
     uint8_t* f = &out[at + 4];
-    store_be16(f + kEthIpLen, uint16_t(kFirstSourcePort + pair % flows_));
+    const uint32_t flow = uint32_t(pair % flows_);
+    store_be16(f + kEthIpLen, uint16_t(kFirstSourcePort + flow % kPortsPerAddress));
     store_be32(f + kUdpPayloadOff, uint32_t(pair));
+    if (flow >= kPortsPerAddress) { // source 10.0.0.2 + flow / 50000
+        uint8_t* ip = f + 14;
+        store_be32(ip + 12, load_be32(ip + 12) + flow / kPortsPerAddress);
+        store_be16(ip + 10, 0);
+        store_be16(ip + 10, internet_checksum(ip, 20));
+    }
 }
 
 void UdpPairs::fill(uint64_t chunk, std::vector<uint8_t>& primary, std::vector<uint8_t>& secondary) const

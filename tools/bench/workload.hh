@@ -42,7 +42,8 @@ public:
 
 // UDP pairs: primary and secondary frames are identical, FRAME_SIZE bytes
 // each; the UDP payload starts with the pair index (big-endian u32), and pair
-// i belongs to flow i % flows (source port 10000 + flow).
+// i belongs to flow i % flows (source port 10000 + flow % 50000, source
+// address 10.0.0.2 + flow / 50000: up to 16 M flows).
 class UdpPairs : public Workload {
 public:
     UdpPairs(uint32_t frame_size, uint32_t flows, uint64_t pairs, uint32_t chunk_pairs);
