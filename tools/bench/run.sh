@@ -3,12 +3,15 @@
 # colo-micro (Release) and runs all of them, printing the machine, the date
 # and every figure. docs/performance.md explains the method and the results.
 #
-#   tools/bench/run.sh [--quick] [--profile] [-- COLO-BENCH OPTIONS...]
+#   tools/bench/run.sh [--quick] [--profile] [--e2e] [-- COLO-BENCH OPTIONS...]
 #
 #   --quick    small counts and one repeat: a smoke run of a few minutes
 #   --profile  also build with frame pointers (BUILD-fp), record perf
 #              profiles of colo-graph (one throughput case per kind, the
 #              replay graphs) and print their top entries
+#   --e2e      also the e2e section (root): HTTP through a COLO pair in
+#              network namespaces against a direct veth (tools/bench/e2e.sh);
+#              with --profile, perf profiles of both proxies in the pair
 #
 # Environment: BUILD (default: build-bench in the source tree), JOBS (2).
 # Needs qemu-system-x86 for the QEMU comparison (left out when missing),
@@ -19,12 +22,14 @@ BUILD=${BUILD:-$SRC/build-bench}
 JOBS=${JOBS:-2}
 QUICK=0
 PROFILE=0
+E2E=0
 while [ $# -gt 0 ]; do
     case $1 in
         --quick) QUICK=1 ;;
         --profile) PROFILE=1 ;;
+        --e2e) E2E=1 ;;
         --) shift; break ;;
-        -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         *) echo "run.sh: unknown option $1" >&2; exit 64 ;;
     esac
     shift
@@ -94,4 +99,25 @@ if [ $PROFILE -eq 1 ]; then
         perf report -i "$data" --children -g none --sort sym --stdio --percent-limit 8 2>/dev/null |
             grep '%' | grep -v '^#' | head -15
     done
+fi
+
+if [ $E2E -eq 1 ]; then
+    echo
+    E2E_REPEAT=3
+    [ $QUICK -eq 1 ] && E2E_REPEAT=1
+    "$SRC/tools/bench/e2e.sh" --repeat $E2E_REPEAT "$BUILD/tools/colo-graph"
+    if [ $PROFILE -eq 1 ]; then
+        FP=$BUILD-fp
+        PERF_DIR=$FP/profiles-e2e
+        echo
+        echo "== e2e profiles: perf record -e cpu-clock -g of both proxies (pair-vnet-on, downloads), $FP"
+        build "$FP" "-fno-omit-frame-pointer" colo-graph
+        rm -rf "$PERF_DIR"
+        E2E_PERF=$PERF_DIR "$SRC/tools/bench/e2e.sh" --repeat 1 --configs pair-vnet-on "$FP/tools/colo-graph" >/dev/null
+        for data in "$PERF_DIR"/*.perf.data; do
+            echo "-- $(basename "$data" .perf.data): top entries by self time, both processes, kernel included"
+            perf report -i "$data" --no-children -g none --sort comm,dso,sym --stdio --percent-limit 1.5 2>/dev/null |
+                grep '%' | grep -v '^#' | head -25
+        done
+    fi
 fi

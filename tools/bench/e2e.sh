@@ -1,0 +1,47 @@
+#!/bin/bash
+# The e2e benchmark (issue #17): an HTTP download and request/response
+# latency through a real COLO pair in network namespaces against a direct
+# veth link between two namespaces, in one run. Each round runs every
+# configuration once, alternated (e2e_round.sh); the table gives medians over
+# the rounds, with min-max, and ratios to the direct link with its offloads on.
+#
+#   tools/bench/e2e.sh [--repeat N] [--configs A,B,...] COLO_GRAPH
+#
+# Configurations: direct-on, direct-off, pair-vnet-off, pair-vnet-on (all,
+# by default). --repeat: rounds (3). Environment: E2E_SIZE_MB, E2E_PAR,
+# E2E_PAR_MB, E2E_REQUESTS (see e2e_round.sh); E2E_PERF=DIR records
+# `perf record -g` of both proxies in each pair round into DIR. Needs root,
+# curl, ethtool and nstat (iproute2). docs/performance.md shows its results.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+REPEAT=3
+CONFIGS=direct-on,direct-off,pair-vnet-off,pair-vnet-on
+while [ $# -gt 1 ]; do
+    case $1 in
+        --repeat) REPEAT=$2; shift ;;
+        --configs) CONFIGS=$2; shift ;;
+        *) break ;;
+    esac
+    shift
+done
+[ $# -eq 1 ] || { sed -n '2,15p' "$0"; exit 64; }
+BIN=$(realpath "$1")
+OUT=$(mktemp)
+trap 'rm -f "$OUT"' EXIT
+
+echo "== e2e: ${E2E_SIZE_MB:-50} MiB download, ${E2E_PAR:-20} x ${E2E_PAR_MB:-10} MiB parallel," \
+    "${E2E_REQUESTS:-1000} requests on one connection; $REPEAT rounds, configurations alternated"
+for round in $(seq 1 "$REPEAT"); do
+    for config in ${CONFIGS//,/ }; do
+        echo "-- round $round, $config (load $(cut -d' ' -f1-3 /proc/loadavg))"
+        "$HERE/e2e_round.sh" "$config" "$BIN" "$SRC" >"$OUT.round" 2>&1
+        rc=$?
+        grep '^result ' "$OUT.round" | tee -a "$OUT" | sed 's/^result [^ ]* /   /' | tr '\n' ' '
+        echo
+        if [ $rc -ne 0 ]; then echo "   round failed ($rc):"; grep -v '^result ' "$OUT.round" | tail -20; fi
+    done
+done
+rm -f "$OUT.round"
+echo
+python3 "$HERE/e2e_report.py" "$OUT"

@@ -1,0 +1,72 @@
+"""The e2e benchmark's table (tools/bench/e2e.sh): reads "result CONFIG NAME
+VALUE" lines, prints per configuration the median (min-max) of each figure
+over the rounds and, for throughput and latency, the ratio of the medians to
+the direct link with its offloads on (direct-on), measured in the same run."""
+import statistics
+import sys
+from collections import defaultdict
+
+BASELINE = "direct-on"
+# name, heading, format, ratio to the baseline?
+FIGURES = [
+    ("single_MBps", "1 download MB/s", "{:.0f}", True),
+    ("parallel_MBps", "20 parallel MB/s", "{:.0f}", True),
+    ("p50_us", "p50 us", "{:.0f}", True),
+    ("p99_us", "p99 us", "{:.0f}", True),
+    ("primary_cpu_s_per_GB", "primary CPU s/GB", "{:.2f}", False),
+    ("secondary_cpu_s_per_GB", "secondary CPU s/GB", "{:.2f}", False),
+]
+# Summed over the rounds: every one must be 0 (intact: yes everywhere).
+CHECKS = ["checkpoint_requests", "checkpoints_answered", "mismatches", "timeouts", "primary_lost_queue_full",
+          "secondary_dropped_queue_full", "client_ofo_segments", "server_retransmits"]
+
+
+def main():
+    values = defaultdict(lambda: defaultdict(list))
+    order = []
+    for line in open(sys.argv[1]):
+        _, config, name, value = line.split()
+        if config not in order:
+            order.append(config)
+        values[config][name].append(value)
+
+    def median(config, name):
+        v = [float(x) for x in values[config].get(name, []) if x not in ("", "NO", "yes")]
+        return statistics.median(v) if v else None
+
+    rows = [["configuration", "rounds"] + [f[1] for f in FIGURES]]
+    for config in order:
+        rounds = len(values[config].get("intact", []))
+        row = [config, str(rounds)]
+        for name, _, fmt, ratio in FIGURES:
+            m = median(config, name)
+            if m is None:
+                row.append("-")
+                continue
+            v = [float(x) for x in values[config][name]]
+            cell = fmt.format(m)
+            if len(v) > 1:
+                cell += " (" + fmt.format(min(v)) + "-" + fmt.format(max(v)) + ")"
+            base = median(BASELINE, name)
+            if ratio and base and config != BASELINE:
+                cell += f" {m / base:.2f}x"
+            row.append(cell)
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(f"\nratios: median over median of {BASELINE} in the same run")
+    print("integrity and order, summed over the rounds (all should be 0; every sha256 intact):")
+    for config in order:
+        sums = []
+        for name in CHECKS:
+            if name in values[config]:
+                sums.append(f"{name} {sum(int(x or 0) for x in values[config][name])}")
+        intact = values[config].get("intact", [])
+        sums.append("intact " + ("yes" if intact and all(x == "yes" for x in intact) else "NO"))
+        sums.append("connections per latency run " + "/".join(values[config].get("connections", [])))
+        print(f"  {config}: " + ", ".join(sums))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+#!/bin/bash
+# One round of the e2e benchmark in one configuration (tools/bench/e2e.sh
+# alternates them): builds the network, measures, tears it down, and prints
+# its figures as "result CONFIG NAME VALUE" lines (everything else is log).
+#
+#   e2e_round.sh CONFIG COLO_GRAPH SOURCE_DIR
+#
+# CONFIG: direct-on / direct-off — client and server namespaces joined by a
+# veth, its offloads left on or turned off (ethtool -K); pair-vnet-off /
+# pair-vnet-on — the COLO pair of tests/e2e/pair_lib.bash (client, pvm and
+# svm namespaces, graphs/primary.yaml and graphs/secondary.yaml on TAPs) with
+# plain frames, or with virtio-net headers on the TAPs and in the socket
+# records (the TAPs then take large segments: the tap node's offload).
+# Same server (e2e_http_server.py), same client (curl), same files in all.
+#
+# Measures: one download of E2E_SIZE_MB (50) MiB; E2E_PAR (20) parallel
+# downloads of E2E_PAR_MB (10) MiB each; E2E_REQUESTS (1000) sequential
+# requests for a 100-byte file on one connection (curl's time_total each).
+# Checks every sha256, the client's out-of-order segments (TcpExtTCPOFOQueue)
+# and the server's retransmissions; for the pair, each proxy's CPU
+# (utime+stime of every thread, /proc/PID/stat) over the downloads, and the
+# primary comparator's checkpoint requests, mismatches and timeouts.
+set -u
+CONFIG=$1
+SIZE_MB=${E2E_SIZE_MB:-50} PAR=${E2E_PAR:-20} PAR_MB=${E2E_PAR_MB:-10} REQUESTS=${E2E_REQUESTS:-1000}
+export TMPDIR=/dev/shm   # downloads land in memory: no disk in the measurement
+source "$3/tests/e2e/pair_lib.bash"
+PAIR_HTTP_SERVER=$3/tools/bench/e2e_http_server.py
+pair_init "$2" "$3"
+command -v ethtool >/dev/null || { echo "SKIP: ethtool not installed"; exit 77; }
+command -v nstat >/dev/null || { echo "SKIP: nstat not installed"; exit 77; }
+
+result() { echo "result $CONFIG $1 $2"; }
+
+# The same files on both guests, hard links: same bytes, same mtime (Last-Modified).
+mkdir -p "$W/client"
+pair_random_file "$W/pvm/big.bin" 7 "$SIZE_MB"
+pair_random_file "$W/pvm/par.bin" 8 "$PAR_MB"
+head -c 100 "$W/pvm/par.bin" >"$W/pvm/small.bin"
+for f in big.bin par.bin small.bin; do ln "$W/pvm/$f" "$W/svm/$f"; done
+
+# direct_up on|off: client and server namespaces joined by a veth.
+direct_up() {
+    local ns
+    for ns in $NS_C $NS_P; do
+        ip netns add $ns || exit 1
+        ip -n $ns link set lo up
+        ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+    done
+    ip link add $TAP_C netns $NS_C type veth peer name $TAP_P netns $NS_P || exit 1
+    ip -n $NS_C addr add $CLIENT_IP/24 dev $TAP_C && ip -n $NS_C link set $TAP_C up
+    ip -n $NS_P addr add $GUEST_IP/24 dev $TAP_P && ip -n $NS_P link set $TAP_P up
+    if [ "$1" = off ]; then
+        ip netns exec $NS_C ethtool -K $TAP_C tso off gso off gro off tx off rx off sg off 2>/dev/null
+        ip netns exec $NS_P ethtool -K $TAP_P tso off gso off gro off tx off rx off sg off 2>/dev/null
+    fi
+    say "veth offloads: $(ip netns exec $NS_P ethtool -k $TAP_P | grep -E '^(tcp-segmentation-offload|generic-receive-offload|tx-checksumming):' | tr -s ' \n' ' ')"
+    ip netns exec $NS_P python3 "$PAIR_HTTP_SERVER" "$W/pvm" 8000 & PIDS+=($!)
+    sleep 1
+}
+
+case $CONFIG in
+    direct-on) direct_up on ;;
+    direct-off) direct_up off ;;
+    pair-vnet-off | pair-vnet-on)
+        if [ $CONFIG = pair-vnet-on ]; then vnet=(--set vnet_hdr_len=12 --set vnet_hdr_support=on)
+        else vnet=(--set vnet_hdr_len=0 --set vnet_hdr_support=off); fi
+        PAIR_SECONDARY_ARGS=("${vnet[@]}")
+        pair_up "${vnet[@]}"
+        say "guest TAP features: $(ip netns exec $NS_P ethtool -k $TAP_P | grep -E '^(tcp-segmentation-offload|tx-checksumming):' | tr -s ' \n' ' ')"
+        ;;
+    *) echo "e2e_round.sh: unknown configuration $CONFIG" >&2; exit 64 ;;
+esac
+$C curl -s --max-time 10 -o /dev/null http://$GUEST_IP:8000/small.bin || { echo "FAIL: no HTTP reply"; exit 1; }
+
+# cpu_ticks: utime+stime of both proxies (all threads), 0 without a pair.
+cpu_ticks() {
+    local p t=0
+    for p in ${PRIMARY:-} ${SECONDARY:-}; do t=$((t + $(proxy_ticks $p))); done
+    echo $t
+}
+proxy_ticks() { # utime + stime: fields 14 and 15, counted after the ")" ending the name
+    [ -n "${1:-}" ] && [ -r /proc/$1/stat ] || { echo 0; return; }
+    sed 's/.*) //' /proc/$1/stat | awk '{print $12 + $13}'
+}
+netstat_of() { ip netns exec $1 nstat -asz $2 | awk -v n=$2 '$1 == n {print $2}'; }
+
+ofo0=$(netstat_of $NS_C TcpExtTCPOFOQueue)
+retrans0=$(netstat_of $NS_P TcpRetransSegs)
+p0=$(proxy_ticks ${PRIMARY:-}) s0=$(proxy_ticks ${SECONDARY:-})
+if [ -n "${E2E_PERF:-}" ] && [ -n "${PRIMARY:-}" ]; then
+    mkdir -p "$E2E_PERF"
+    perf record -q -e cpu-clock -g -p "$PRIMARY,$SECONDARY" -o "$E2E_PERF/$CONFIG.perf.data" 2>/dev/null & PERF=$!
+fi
+
+say "one ${SIZE_MB} MiB download"
+read -r bytes secs < <($C curl -s --max-time 300 -o "$W/client/big.bin" -w '%{size_download} %{time_total}' \
+    http://$GUEST_IP:8000/big.bin)
+result single_MBps "$(awk -v b="$bytes" -v s="$secs" 'BEGIN {printf "%.1f", b / s / 1e6}')"
+moved=$bytes
+[ "$(sha256sum <"$W/client/big.bin" | cut -d' ' -f1)" = "$(sha256sum <"$W/pvm/big.bin" | cut -d' ' -f1)" ]
+intact=$?
+rm -f "$W/client/big.bin"
+
+say "$PAR parallel downloads of ${PAR_MB} MiB"
+for i in $(seq 1 "$PAR"); do echo "url = http://$GUEST_IP:8000/par.bin"; echo "output = $W/client/par.$i"; done >"$W/par.cfg"
+start=$(date +%s%N)
+$C curl -s --no-progress-meter --max-time 300 -Z --parallel-immediate --parallel-max "$PAR" -K "$W/par.cfg"
+end=$(date +%s%N)
+want=$(sha256sum <"$W/pvm/par.bin" | cut -d' ' -f1)
+par_bytes=0
+for i in $(seq 1 "$PAR"); do
+    [ "$(sha256sum <"$W/client/par.$i" | cut -d' ' -f1)" = "$want" ] || intact=1
+    par_bytes=$((par_bytes + $(stat -c %s "$W/client/par.$i")))
+    rm -f "$W/client/par.$i"
+done
+result parallel_MBps "$(awk -v b=$par_bytes -v ns=$((end - start)) 'BEGIN {printf "%.1f", b / ns * 1e3}')"
+moved=$((moved + par_bytes))
+p1=$(proxy_ticks ${PRIMARY:-}) s1=$(proxy_ticks ${SECONDARY:-})
+hz=$(getconf CLK_TCK)
+if [ -n "${PERF:-}" ]; then kill -INT $PERF; wait $PERF; fi
+if [ -n "${PRIMARY:-}" ]; then
+    result primary_cpu_s_per_GB "$(awk -v t=$((p1 - p0)) -v hz=$hz -v b=$moved 'BEGIN {printf "%.2f", t / hz / (b / 1e9)}')"
+    result secondary_cpu_s_per_GB "$(awk -v t=$((s1 - s0)) -v hz=$hz -v b=$moved 'BEGIN {printf "%.2f", t / hz / (b / 1e9)}')"
+fi
+
+say "$REQUESTS sequential requests on one connection"
+for i in $(seq 1 "$REQUESTS"); do echo "url = http://$GUEST_IP:8000/small.bin"; echo "output = /dev/null"; done >"$W/req.cfg"
+$C curl -s --max-time 300 -K "$W/req.cfg" -w '%{time_total} %{num_connects} %{size_download} %{http_code}\n' >"$W/req.out"
+# Every reply complete, all on one connection (curl connects once).
+[ "$(awk '$3 == 100 && $4 == 200' "$W/req.out" | wc -l)" -eq "$REQUESTS" ] || intact=1
+result connections "$(awk '{s += $2} END {print s}' "$W/req.out")"
+sort -g "$W/req.out" | awk -v n="$REQUESTS" '{t[NR] = $1 * 1e6}
+    END {printf "result '"$CONFIG"' p50_us %.0f\nresult '"$CONFIG"' p99_us %.0f\n", t[int(n * 0.50)], t[int(n * 0.99)]}'
+
+result intact $([ $intact -eq 0 ] && echo yes || echo NO)
+result client_ofo_segments $(($(netstat_of $NS_C TcpExtTCPOFOQueue) - ofo0))
+result server_retransmits $(($(netstat_of $NS_P TcpRetransSegs) - retrans0))
+if [ -n "${PRIMARY:-}" ]; then
+    kill -TERM $PRIMARY $SECONDARY 2>/dev/null
+    wait $PRIMARY 2>/dev/null
+    for c in checkpoint_requests mismatches timeouts primary_lost_queue_full secondary_dropped_queue_full; do
+        # --stats: the comparator's block, indented counters, left out when 0.
+        v=$(awk -v c=$c '/^[^ ]/ {node = ($1 == "compare")} node && $1 == c {print $2}' "$W/primary.out")
+        result $c "${v:-0}"
+    done
+    result checkpoints_answered "$(cat "$W/checkpoints" 2>/dev/null || echo 0)"
+fi
