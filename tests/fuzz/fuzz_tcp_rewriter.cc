@@ -5,12 +5,14 @@
 // Segments are built by tests/proto/frames.hh with correct checksums and
 // fuzzed flags, sequence numbers near two ISNs (so handshakes complete and
 // offsets are learned), timestamp and SACK options at any alignment, and
-// sometimes a virtio-net header; some are raw bytes, some have their checksum
-// broken on purpose.
+// sometimes a virtio-net header, sometimes a TSO segment of up to 60,000
+// payload bytes as a stack with offloads hands it over (GSO header, partial
+// checksum); some are raw bytes, some have their checksum broken on purpose.
 //
 // Checked for every segment: a rewritten segment whose TCP checksum was valid
 // still has a valid one (unless its vnet header leaves the checksum to the
-// receiver, in which case the field is untouched); only TCP header bytes
+// receiver, in which case the field is untouched, and a TSO segment's
+// checksum, completed as the device does, is valid); only TCP header bytes
 // change, and only when the result says so; a second handle to the buffer
 // (a mirror's copy) never sees the edit; the connection table stays within
 // its limit and its per-state counts add up.
@@ -81,6 +83,7 @@ struct Segment {
     std::vector<uint8_t> bytes;
     uint32_t vnet_len = 0;
     Direction direction = Direction::to_guest;
+    bool valid_tso = false; // a TSO segment whose partial checksum completes to a valid one
 };
 
 // The guest is 10.0.0.2:80 (fd00::2 over IPv6); peers use ports 1000-1002.
@@ -108,10 +111,14 @@ Segment segment_from(FuzzedDataProvider& in)
     const uint32_t seq = near_base(in), ack = near_base(in);
     const uint8_t flags = in.ConsumeIntegral<uint8_t>();
     std::vector<uint8_t> opts = options_from(in);
-    const std::string payload(in.ConsumeIntegralInRange<size_t>(0, 9), 'd');
+    const bool tso = s.vnet_len && in.ConsumeBool();
+    const std::string payload(
+        tso ? in.ConsumeIntegralInRange<size_t>(0, 60000) : in.ConsumeIntegralInRange<size_t>(0, 9), 'd');
     s.bytes = frames::tcp(ep, seq, ack, flags, payload, std::move(opts));
-    if (s.vnet_len) s.bytes[0] = in.ConsumeIntegral<uint8_t>(); // virtio-net flags
-    if (shape & 0x80) s.bytes.back() ^= 0x40;                   // a wrong checksum, or garbled padding
+    if (tso) frames::as_tso(s.bytes, s.vnet_len, in.ConsumeIntegralInRange<uint16_t>(1, 9000));
+    else if (s.vnet_len) s.bytes[0] = in.ConsumeIntegral<uint8_t>(); // virtio-net flags
+    if (shape & 0x80) s.bytes.back() ^= 0x40;                        // a wrong checksum, or garbled padding
+    s.valid_tso = tso && !(shape & 0x80);
     return s;
 }
 
@@ -143,6 +150,11 @@ struct Harness {
             const bool partial = s.vnet_len > 0 && (s.bytes[0] & kVnetNeedsCsum);
             if (partial) check(std::memcmp(p.data() + field, s.bytes.data() + field, 2) == 0);
             else if (checksum_was_ok) check(l4_checksum_ok(p.data(), parse_frame(p.data(), p.len, p.vnet_len)));
+            if (s.valid_tso) {
+                std::vector<uint8_t> completed(p.data(), p.data() + p.len);
+                frames::complete_partial_checksum(completed.data(), completed.size(), s.vnet_len);
+                check(l4_checksum_ok(completed.data(), before));
+            }
         }
         check_table();
     }

@@ -186,4 +186,38 @@ inline Packet packet(const std::vector<uint8_t>& frame, uint32_t vnet_len = 0, u
     return Packet::copy_of(frame.data(), uint32_t(frame.size()), vnet_len, ts_ns);
 }
 
+// What a virtio-net device gets from a stack with TSO: `f` (a TCP frame with
+// a vnet header of vnet_len >= 10 bytes) becomes one large segment for the
+// device to cut at `mss`. The header (struct virtio_net_hdr, little-endian)
+// says NEEDS_CSUM, GSO TCPV4/TCPV6, and where the checksum starts and sits;
+// the TCP checksum field holds only the folded pseudo-header sum.
+inline void as_tso(std::vector<uint8_t>& f, uint32_t vnet_len, uint16_t mss)
+{
+    const ParsedFrame pf = parse_frame(f.data(), f.size(), vnet_len);
+    if (vnet_len < 10 || !pf.is_tcp()) throw std::invalid_argument("as_tso: not a TCP frame with a vnet header");
+    const bool v6 = pf.ip_version == 6;
+    const uint8_t* ip = f.data() + pf.l3_off;
+    uint64_t pseudo = v6 ? ones_complement_add(0, ip + 8, 32) : ones_complement_add(0, ip + 12, 8);
+    pseudo += 6 + (pf.l3_end - pf.l4_off);
+    store_be16(&f[pf.l4_off + l4_checksum_field(6)], fold_ones_complement(pseudo));
+    const auto le16 = [&](std::size_t at, uint32_t v) {
+        f[at] = uint8_t(v);
+        f[at + 1] = uint8_t(v >> 8);
+    };
+    f[0] = 0x01;                        // VIRTIO_NET_HDR_F_NEEDS_CSUM
+    f[1] = v6 ? 4 : 1;                  // VIRTIO_NET_HDR_GSO_TCPV6 / TCPV4
+    le16(2, pf.payload_off - vnet_len); // hdr_len
+    le16(4, mss);                       // gso_size
+    le16(6, pf.l4_off - vnet_len);      // csum_start
+    le16(8, l4_checksum_field(6));      // csum_offset
+}
+
+// What the device does with NEEDS_CSUM: sums from csum_start to the end and
+// stores the complement at csum_start + csum_offset.
+inline void complete_partial_checksum(uint8_t* data, std::size_t len, uint32_t vnet_len)
+{
+    const uint32_t start = vnet_len + (data[6] | data[7] << 8), field = start + (data[8] | data[9] << 8);
+    store_be16(data + field, uint16_t(~fold_ones_complement(ones_complement_add(0, data + start, len - start))));
+}
+
 } // namespace colo::frames
