@@ -13,7 +13,8 @@ constexpr OutPortId out{0, "out"}, status{1, "status"};
 namespace prop {
 constexpr StringProperty address{"address"};
 constexpr EnumProperty mode{"mode"};
-constexpr BoolProperty vnet_hdr_support{"vnet_hdr_support"};
+constexpr BoolProperty vnet_hdr_support{"vnet_hdr_support"}, tls_verify_peer{"tls_verify_peer"};
+constexpr StringProperty tls_creds_dir{"tls_creds_dir"}, tls_priority{"tls_priority"}, tls_hostname{"tls_hostname"};
 constexpr IntProperty reconnect_ms{"reconnect_ms"}, queue_packets{"queue_packets"}, queue_bytes{"queue_bytes"},
     stall_timeout{"stall_timeout"};
 } // namespace prop
@@ -25,7 +26,7 @@ constexpr CounterId drop_after_stop{endpoint.end(), "drop_after_stop"};
 
 std::vector<PropertySpec> socket_properties(const char* address_doc)
 {
-    return {
+    std::vector<PropertySpec> props{
         declare(prop::address, {.required = true, .doc = address_doc}),
         declare(prop::mode, {.default_value = "server",
                              .choices = {"server", "client"},
@@ -55,6 +56,27 @@ std::vector<PropertySpec> socket_properties(const char* address_doc)
                  .doc = "ms a full output queue waits for a peer that reads nothing; then what does not fit is dropped "
                         "(drop_stalled, one warning) and nothing waits for that peer until it reads again"}),
     };
+    for (auto& t : tls_properties()) props.push_back(std::move(t));
+    return props;
+}
+
+std::vector<PropertySpec> tls_properties()
+{
+    return {
+        declare(prop::tls_creds_dir,
+                {.doc = "TLS on every connection, with the x509 credentials in this directory laid out as for QEMU's "
+                        "tls-creds-x509 dir: ca-cert.pem, and server-cert.pem + server-key.pem (server) or "
+                        "client-cert.pem + client-key.pem (client); empty: no TLS"}),
+        declare(prop::tls_verify_peer,
+                {.default_value = "true",
+                 .doc = "the peer's certificate must be signed by ca-cert.pem and valid now; a server requires "
+                        "one (mutual authentication), as QEMU's verify-peer"}),
+        declare(prop::tls_priority,
+                {.default_value = "NORMAL", .doc = "GnuTLS priority string (QEMU's tls-creds priority)"}),
+        declare(prop::tls_hostname,
+                {.doc = "client: the name the server's certificate must carry; empty: the host of address, as QEMU "
+                        "checks it (none for a unix socket)"}),
+    };
 }
 
 StreamEndpointConfig Socket::endpoint_config(const Properties& p)
@@ -67,7 +89,18 @@ StreamEndpointConfig Socket::endpoint_config(const Properties& p)
     c.send_queue_packets = std::size_t(p.get(prop::queue_packets));
     c.send_queue_bytes = std::size_t(p.get(prop::queue_bytes));
     c.stall_timeout = std::chrono::milliseconds(p.get(prop::stall_timeout));
+    c.tls = tls_config(p);
     return c;
+}
+
+TlsConfig tls_config(const Properties& p)
+{
+    TlsConfig t;
+    t.creds_dir = p.get(prop::tls_creds_dir);
+    t.verify_peer = p.get(prop::tls_verify_peer);
+    t.priority = p.get(prop::tls_priority);
+    t.hostname = p.get(prop::tls_hostname);
+    return t;
 }
 
 void Socket::publish()
@@ -133,7 +166,11 @@ NodeSpec spec()
                        "stall_timeout is stalled (a hung host, or two processes waiting for each other): one "
                        "warning names the endpoint, and what does not fit the queue is dropped and counted "
                        "(drop_stalled), without waiting, until the peer reads again. Without a peer output is "
-                       "dropped and counted, as QEMU loses it.",
+                       "dropped and counted, as QEMU loses it. With tls_creds_dir every connection starts with a "
+                       "TLS handshake, as a QEMU chardev with tls-creds (same credentials layout, verify-peer and "
+                       "priority): a failed one (a peer without TLS, a certificate from another CA, expired or for "
+                       "another host, silence) is logged with the peer's address and counted in tls_refused, and "
+                       "a server goes on listening.",
         .ports =
             {
                 declare(port::in, "frames to write to the peer"),

@@ -40,7 +40,7 @@ public:
     // Shared with other socket-backed nodes, which declare the endpoint's
     // counters first, at endpoint_counter_range.
     static StreamEndpointConfig endpoint_config(const Properties& p);
-    static constexpr CounterRange endpoint_counter_range{0, 17};
+    static constexpr CounterRange endpoint_counter_range{0, 18};
 
 protected:
     void on_start(Injector& injector) override;
@@ -53,8 +53,12 @@ private:
     std::atomic<uint64_t> dropped_after_stop_{0};
 };
 
-// Properties every socket-backed node has.
+// Properties every socket-backed node has (the TLS ones included).
 std::vector<PropertySpec> socket_properties(const char* address_doc);
+// The TLS properties (tls_creds_dir, tls_verify_peer, tls_priority,
+// tls_hostname), also those of the heartbeat node, and what they configure.
+std::vector<PropertySpec> tls_properties();
+TlsConfig tls_config(const Properties& p);
 
 // The endpoint's counters, one entry per StreamEndpointCounters field.
 inline constexpr std::array kEndpointCounterTable{
@@ -96,6 +100,11 @@ inline constexpr std::array kEndpointCounterTable{
                                          &StreamEndpointCounters::drop_zero_length},
     CounterField<StreamEndpointCounters>{"drop_bad_vnet", "records whose vnet header length exceeds the record or 20",
                                          &StreamEndpointCounters::drop_bad_vnet},
+    CounterField<StreamEndpointCounters>{
+        "tls_refused",
+        "TLS handshakes that failed: a peer without TLS, an untrusted, expired or misnamed certificate, or no "
+        "handshake within 5 s (each logged with the peer's address; the connection is closed)",
+        &StreamEndpointCounters::tls_refused},
 };
 static_assert(covers_every_field(kEndpointCounterTable), "every counter needs a table entry");
 static_assert(Socket::endpoint_counter_range.size == kEndpointCounterTable.size());

@@ -12,6 +12,9 @@ apt-get update -qq
 # meta-data with (tests/e2e/ocf_agent.sh, the Pacemaker agent tools/ocf/colo-graph).
 # ethtool: the e2e benchmark turns a veth's offloads off for its baseline
 # (tools/bench/e2e_round.sh).
+# libgnutls28-dev: TLS on the links between the hosts (nodes/io/tls_session), the library
+# QEMU's tls-creds-x509 uses, so that priorities and certificate checks mean the same on both
+# ends; gnutls-bin: certtool, which the TLS tests generate their certificates with.
 # tshark (tests/nodes/test_packet_trace.cc reads the trace comments with it):
 # answer wireshark-common's question (may non-root users capture?) up front.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
@@ -20,5 +23,5 @@ apt-get install -y -qq --no-install-recommends \
     libtbb-dev libyaml-cpp-dev libpcap-dev libboost-program-options-dev catch2 nlohmann-json3-dev libsystemd-dev \
     python3 python3-scapy tcpdump tshark graphviz iproute2 iputils-ping procps curl qemu-system-x86 \
     clang-14 libclang-rt-14-dev clang-format-14 help2man systemd dpkg-dev xz-utils \
-    resource-agents libxml2-utils ethtool \
+    resource-agents libxml2-utils ethtool libgnutls28-dev gnutls-bin \
     >/dev/null

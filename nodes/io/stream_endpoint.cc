@@ -6,7 +6,9 @@
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -59,6 +61,26 @@ bool stale_socket_at(const std::string& path, const std::string& label)
     return true;
 }
 
+// "192.0.2.7:41234" for a TCP peer, for the log.
+std::string peer_text(int fd)
+{
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return "the peer";
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (peer.ss_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
+        ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+    }
+    if (peer.ss_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+        ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+    }
+    return "a local peer";
+}
+
 } // namespace
 
 StreamEndpoint::StreamEndpoint(StreamEndpointConfig config)
@@ -75,6 +97,22 @@ StreamEndpoint::StreamEndpoint(StreamEndpointConfig config)
     if (config_.read_chunk == 0) throw std::invalid_argument(label_ + ": read_chunk must be > 0");
     if (config_.stall_timeout.count() <= 0 || config_.stop_flush_timeout.count() < 0)
         throw std::invalid_argument(label_ + ": need stall_timeout > 0 and stop_flush_timeout >= 0");
+    if (config_.tls.enabled()) {
+        if (config_.tls.handshake_timeout.count() <= 0)
+            throw std::invalid_argument(label_ + ": need a TLS handshake timeout > 0");
+        TlsConfig tls = config_.tls;
+        const bool server = config_.mode == StreamEndpointConfig::Mode::server;
+        // QEMU's chardev client checks the server's certificate against the
+        // host it connects to (chardev/char-socket.c, tcp_chr_tls_init()).
+        if (!server && tls.hostname.empty() && address_.kind == SocketAddress::Kind::tcp) tls.hostname = address_.host;
+        try {
+            tls_creds_ =
+                TlsCredentials::load(tls, server ? TlsCredentials::Role::server : TlsCredentials::Role::client);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(label_ + ": " + e.what());
+        }
+        tls_out_.resize(TlsSession::kMaxRecord);
+    }
 }
 
 StreamEndpoint::~StreamEndpoint()
@@ -361,7 +399,10 @@ std::size_t StreamEndpoint::prepare(std::span<pollfd, kMaxFds> fds)
             output_queued = !encoder_.empty();
         }
         conn_idx_ = int(n);
-        fds[n++] = {conn_fd_, connecting_ ? short(POLLOUT) : short(POLLIN | (output_queued ? POLLOUT : 0)), 0};
+        short events = short(POLLIN | (output_queued ? POLLOUT : 0));
+        if (connecting_) events = POLLOUT;
+        else if (handshaking_) events = handshake_wants_write_ ? POLLOUT : POLLIN;
+        fds[n++] = {conn_fd_, events, 0};
     }
     return n;
 }
@@ -375,15 +416,25 @@ void StreamEndpoint::dispatch(std::span<const pollfd> fds)
     if (listen_idx_ >= 0 && fds[listen_idx_].revents) accept_peer();
     if (conn_idx_ >= 0 && fds[conn_idx_].revents) {
         if (connecting_) finish_connect();
-        else if (fds[conn_idx_].revents & (POLLIN | POLLHUP | POLLERR)) read_available();
+        else if (handshaking_) continue_handshake();
+        else if (tls_pending_ || (fds[conn_idx_].revents & (POLLIN | POLLHUP | POLLERR))) read_available();
+    } else if (conn_fd_ >= 0 && tls_pending_) {
+        read_available(); // decrypted input that poll() cannot see
     }
-    if (conn_fd_ >= 0 && !connecting_) write_from_io_thread();
+    if (handshaking_ && Clock::now() >= handshake_deadline_)
+        handshake_failed("no handshake within " + ms_text(config_.tls.handshake_timeout));
+    if (conn_fd_ >= 0 && !connecting_ && !handshaking_) write_from_io_thread();
     if (config_.mode == StreamEndpointConfig::Mode::client && conn_fd_ < 0 && Clock::now() >= next_connect_)
         start_connect();
 }
 
 int StreamEndpoint::timeout_ms() const
 {
+    if (tls_pending_) return 0;
+    if (handshaking_) {
+        const auto wait = std::chrono::ceil<std::chrono::milliseconds>(handshake_deadline_ - Clock::now());
+        return int(std::max<int64_t>(0, wait.count()));
+    }
     if (config_.mode != StreamEndpointConfig::Mode::client || conn_fd_ >= 0) return -1;
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next_connect_ - Clock::now());
     return int(std::max<int64_t>(0, wait.count()));
@@ -464,18 +515,73 @@ void StreamEndpoint::on_connected(int fd)
         ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     }
     conn_fd_ = fd;
+    if (!tls_creds_) return peer_ready();
+    // The TLS handshake comes first, as on a QEMU chardev with tls-creds;
+    // the peer is connected once it is through.
+    peer_name_ = config_.mode == StreamEndpointConfig::Mode::server ? peer_text(fd) : "the server";
+    try {
+        tls_ = std::make_unique<TlsSession>(tls_creds_, fd);
+    } catch (const std::exception& e) {
+        return handshake_failed(e.what());
+    }
+    handshaking_ = true;
+    handshake_deadline_ = Clock::now() + config_.tls.handshake_timeout;
+    continue_handshake();
+}
+
+void StreamEndpoint::continue_handshake()
+{
+    switch (tls_->handshake()) {
+    case TlsSession::Step::done: handshaking_ = false; return peer_ready();
+    case TlsSession::Step::want_read: handshake_wants_write_ = false; return;
+    case TlsSession::Step::want_write: handshake_wants_write_ = true; return;
+    case TlsSession::Step::failed: return handshake_failed(tls_->error());
+    }
+}
+
+void StreamEndpoint::handshake_failed(std::string reason) // by value: it may be tls_->error()
+{
+    {
+        std::lock_guard lock(mu_);
+        ++counters_.tls_refused;
+    }
+    tls_.reset();
+    ::close(conn_fd_);
+    conn_fd_ = -1;
+    handshaking_ = false;
+    const std::string message = label_ + ": TLS handshake with " + peer_name_ + " failed: " + reason;
+    if (config_.mode == StreamEndpointConfig::Mode::server) {
+        // Anyone may connect to a server: each refusal is worth a line.
+        log(LogLevel::warning, message + "; connection closed");
+        return;
+    }
+    // A client retries with its backoff, one message per failure streak.
+    if (!connect_failing_) log(LogLevel::warning, message + ", retrying");
+    connect_failing_ = true;
+    next_connect_ = Clock::now() + backoff_;
+    backoff_ = std::min(backoff_ * 2, config_.reconnect_max);
+}
+
+void StreamEndpoint::peer_ready()
+{
+    const int fd = conn_fd_;
     connect_failing_ = false;
     backoff_ = config_.reconnect_min;
     {
         std::lock_guard lock(mu_);
         write_fd_ = fd;
+        write_tls_ = tls_.get();
+        tls_out_len_ = 0;
+        write_error_.clear();
         ++connection_;
         stuck_ = Stuck::no; // a new peer is waited for afresh
         stall_ended_ = false;
         connected_.store(true, std::memory_order_release);
         ++counters_.connections;
     }
-    log(LogLevel::info, label_ + ": peer connected");
+    log(LogLevel::info, label_ + ": peer connected" + (tls_ ? " (" + tls_->description() + ")" : ""));
+    // Records that came with the end of the handshake wait inside GnuTLS.
+    tls_pending_ = tls_ && tls_->pending() > 0;
     if (on_peer_) on_peer_(true);
 }
 
@@ -487,6 +593,8 @@ void StreamEndpoint::disconnect(const std::string& reason, LogLevel level)
         // Output queued for this peer is never sent to the next one.
         std::lock_guard lock(mu_);
         write_fd_ = -1;
+        write_tls_ = nullptr;
+        tls_out_len_ = 0;
         connected_.store(false, std::memory_order_release);
         const FrameEncoder::Records unsent = encoder_.clear();
         counters_.drop_no_peer += unsent.count;
@@ -495,6 +603,9 @@ void StreamEndpoint::disconnect(const std::string& reason, LogLevel level)
         ++counters_.disconnects;
         if (mid_record) ++counters_.mid_record_disconnects;
     }
+    tls_.reset();
+    tls_pending_ = false;
+    tls_deferred_ = Input::again;
     ::close(conn_fd_);
     conn_fd_ = -1;
     log(level, label_ + ": " + reason + (mid_record ? " in the middle of a record; partial record discarded" : ""));
@@ -521,9 +632,11 @@ void StreamEndpoint::publish_decoder_counters()
 bool StreamEndpoint::read_available()
 {
     for (int i = 0; i < kReadsPerWake; ++i) {
-        const ssize_t n = ::recv(conn_fd_, read_buf_.data(), read_buf_.size(), 0);
-        if (n > 0) {
-            const bool ok = decoder_.feed({read_buf_.data(), std::size_t(n)}, now_ns(), frames_);
+        std::size_t n = 0;
+        std::string why;
+        const Input input = read_input(n, why);
+        if (input == Input::data) {
+            const bool ok = decoder_.feed({read_buf_.data(), n}, now_ns(), frames_);
             publish_decoder_counters();
             if (!frames_.empty()) {
                 if (on_frames_) on_frames_(frames_);
@@ -533,23 +646,86 @@ bool StreamEndpoint::read_available()
                 disconnect(decoder_.error() + ", closing connection", LogLevel::warning);
                 return false;
             }
-            if (std::size_t(n) < read_buf_.size()) return true; // drained
+            if (tls_) tls_pending_ = tls_->pending() > 0;
+            if (n < read_buf_.size() && !tls_pending_) return true; // drained
             continue;
         }
-        if (n == 0) {
+        if (input == Input::again) return true;
+        if (input == Input::closed) {
             disconnect("peer closed the connection", LogLevel::info);
             return false;
         }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
-        if (errno == EINTR) continue;
-        disconnect("read failed: " + errno_text(errno), LogLevel::warning);
+        disconnect(why, LogLevel::warning);
         return false;
     }
     return true;
 }
 
+StreamEndpoint::Input StreamEndpoint::read_input(std::size_t& n, std::string& why)
+{
+    if (tls_) return read_tls(n, why);
+    for (;;) {
+        const ssize_t r = ::recv(conn_fd_, read_buf_.data(), read_buf_.size(), 0);
+        if (r > 0) {
+            n = std::size_t(r);
+            return Input::data;
+        }
+        if (r == 0) return Input::closed;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return Input::again;
+        if (errno == EINTR) continue;
+        why = "read failed: " + errno_text(errno);
+        return Input::failed;
+    }
+}
+
+// Fills read_buf_ with as many TLS records as are there (one record holds at
+// most 16 KiB), so that a batch is as large as without TLS.
+StreamEndpoint::Input StreamEndpoint::read_tls(std::size_t& n, std::string& why)
+{
+    if (tls_deferred_ != Input::again) {
+        why = tls_deferred_why_;
+        return std::exchange(tls_deferred_, Input::again);
+    }
+    n = 0;
+    while (n < read_buf_.size()) {
+        const ssize_t r = tls_->recv(read_buf_.data() + n, read_buf_.size() - n);
+        if (r > 0) {
+            n += std::size_t(r);
+            continue;
+        }
+        if (r == TlsSession::kAgain) break;
+        const Input end = r == 0 ? Input::closed : Input::failed;
+        if (end == Input::failed) why = tls_->error();
+        if (n == 0) return end;
+        // The data before it goes first.
+        tls_deferred_ = end;
+        tls_deferred_why_ = why;
+        break;
+    }
+    tls_pending_ = tls_->pending() > 0;
+    return n > 0 ? Input::data : Input::again;
+}
+
+void StreamEndpoint::wrote_locked(std::size_t bytes)
+{
+    wire_bytes_ += uint64_t(bytes);
+    // The peer reads: wait for it again.
+    if (stuck_ == Stuck::stalled) stall_ended_ = true;
+    stuck_ = Stuck::no;
+    const FrameEncoder::Records done = encoder_.advance(bytes);
+    counters_.frames_out += done.count;
+    counters_.bytes_out += done.payload_bytes;
+    queued_packets_ -= done.count;
+    queued_bytes_ -= done.payload_bytes;
+}
+
 StreamEndpoint::WriteResult StreamEndpoint::write_queued_locked(int& error)
 {
+    if (write_tls_) {
+        const WriteResult r = write_tls_locked();
+        if (r == WriteResult::failed) error = EIO; // write_error_ says more
+        return r;
+    }
     iovec iov[kMaxIov];
     while (!encoder_.empty()) {
         msghdr msg{};
@@ -557,21 +733,40 @@ StreamEndpoint::WriteResult StreamEndpoint::write_queued_locked(int& error)
         msg.msg_iovlen = encoder_.fill_iov(iov);
         const ssize_t n = ::sendmsg(write_fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
-            wire_bytes_ += uint64_t(n);
-            // The peer reads: wait for it again.
-            if (stuck_ == Stuck::stalled) stall_ended_ = true;
-            stuck_ = Stuck::no;
-            const FrameEncoder::Records done = encoder_.advance(std::size_t(n));
-            counters_.frames_out += done.count;
-            counters_.bytes_out += done.payload_bytes;
-            queued_packets_ -= done.count;
-            queued_bytes_ -= done.payload_bytes;
+            wrote_locked(std::size_t(n));
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return WriteResult::would_block;
         error = n < 0 ? errno : EPIPE;
         return WriteResult::failed;
+    }
+    return WriteResult::done;
+}
+
+// Copies up to one TLS record's worth of queued bytes and sends them. After
+// GNUTLS_E_AGAIN the same bytes go again (tls_out_len_ stays), as GnuTLS
+// requires; the encoder lets them go only once they are sent.
+StreamEndpoint::WriteResult StreamEndpoint::write_tls_locked()
+{
+    while (!encoder_.empty()) {
+        if (tls_out_len_ == 0) {
+            iovec iov[512];
+            const std::size_t count = encoder_.fill_iov(iov);
+            for (std::size_t i = 0; i < count && tls_out_len_ < tls_out_.size(); ++i) {
+                const std::size_t take = std::min(iov[i].iov_len, tls_out_.size() - tls_out_len_);
+                std::memcpy(tls_out_.data() + tls_out_len_, iov[i].iov_base, take);
+                tls_out_len_ += take;
+            }
+        }
+        const ssize_t n = write_tls_->send(tls_out_.data(), tls_out_len_);
+        if (n == TlsSession::kAgain) return WriteResult::would_block;
+        if (n < 0) {
+            write_error_ = write_tls_->error();
+            return WriteResult::failed;
+        }
+        tls_out_len_ = 0;
+        wrote_locked(std::size_t(n));
     }
     return WriteResult::done;
 }
@@ -588,13 +783,18 @@ bool StreamEndpoint::write_from_io_thread()
     }
     if (!note.empty()) log(LogLevel::info, note);
     if (result != WriteResult::failed) return true;
-    disconnect("write failed: " + errno_text(error), LogLevel::warning);
+    std::string why;
+    {
+        std::lock_guard lock(mu_);
+        why = write_error_.empty() ? "write failed: " + errno_text(error) : write_error_;
+    }
+    disconnect(why, LogLevel::warning);
     return false;
 }
 
 void StreamEndpoint::flush_on_stop()
 {
-    if (conn_fd_ < 0 || connecting_) return;
+    if (conn_fd_ < 0 || connecting_ || handshaking_) return;
     const auto deadline = Clock::now() + config_.stop_flush_timeout;
     auto output_queued = [this] {
         std::lock_guard lock(mu_);
@@ -613,11 +813,15 @@ void StreamEndpoint::close_all()
     {
         std::lock_guard lock(mu_);
         write_fd_ = -1;
+        write_tls_ = nullptr;
         connected_.store(false, std::memory_order_release);
         counters_.drop_shutdown += encoder_.clear().count;
         queued_packets_ = 0;
         queued_bytes_ = 0;
     }
+    if (tls_ && !handshaking_) tls_->bye(); // close_notify, if the socket takes it at once
+    tls_.reset();
+    handshaking_ = tls_pending_ = false;
     if (conn_fd_ >= 0) ::close(conn_fd_);
     conn_fd_ = -1;
     connecting_ = false;

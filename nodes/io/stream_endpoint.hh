@@ -30,11 +30,22 @@
 // two processes whose sockets feed each other could wait for each other for
 // ever: each has one I/O thread, blocked injecting into its own graph, which
 // is held by a send() waiting for the other process to read.
+//
+// With TLS (config.tls, see tls_session.hh) each connection starts with a
+// TLS handshake, run on the I/O thread without blocking it; the peer counts
+// as connected (on_peer, send()) only once it is through. A failed handshake
+// (a peer without TLS, a certificate from another CA or expired, a wrong
+// host name, nothing said within tls.handshake_timeout) closes that
+// connection, is logged with the peer's address and counted (tls_refused);
+// a server goes on listening, a client retries with its backoff. The
+// records then travel inside TLS records, as between QEMU chardevs with
+// tls-creds.
 #pragma once
 
 #include "engine/packet.hh"
 #include "nodes/io/io_loop.hh"
 #include "nodes/io/socket_address.hh"
+#include "nodes/io/tls_session.hh"
 #include "nodes/proto/chardev_framing.hh"
 
 #include <atomic>
@@ -42,6 +53,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <span>
 #include <string>
@@ -73,6 +85,10 @@ struct StreamEndpointConfig {
     // stop_waiting_when()), a full queue waits at most this long (or
     // stall_timeout, if shorter) for the peer to read anything.
     std::chrono::milliseconds stop_flush_timeout{1000};
+    // TLS on every connection, when tls.creds_dir is set. A client with no
+    // tls.hostname checks the server's certificate against the host of its
+    // address, as QEMU's chardev does (none for a unix socket).
+    TlsConfig tls;
 };
 
 struct StreamEndpointCounters {
@@ -93,6 +109,7 @@ struct StreamEndpointCounters {
     uint64_t drop_oversize = 0;    // received LEN > kMaxFrameLen (connection closed), or send()
     uint64_t drop_zero_length = 0; // received LEN = 0, or an empty packet given to send()
     uint64_t drop_bad_vnet = 0;    // received VNET_LEN > LEN or > 20
+    uint64_t tls_refused = 0;      // TLS handshakes that failed (connection closed)
 };
 
 class StreamEndpoint : private IoLoop::Client {
@@ -111,7 +128,9 @@ public:
     // handler, warnings go to stderr.
     using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
 
-    explicit StreamEndpoint(StreamEndpointConfig config); // throws std::invalid_argument
+    // Throws std::invalid_argument for a bad configuration, and
+    // std::runtime_error naming the file for TLS credentials that do not load.
+    explicit StreamEndpoint(StreamEndpointConfig config);
     ~StreamEndpoint() override;
     StreamEndpoint(const StreamEndpoint&) = delete;
     StreamEndpoint& operator=(const StreamEndpoint&) = delete;
@@ -174,12 +193,20 @@ private:
     void start_connect();
     void finish_connect();
     void on_connected(int fd);
+    void continue_handshake();
+    void handshake_failed(std::string reason);
+    void peer_ready();
     void connect_failed(const std::string& reason);
     void disconnect(const std::string& reason, LogLevel level);
     void publish_decoder_counters();
     bool read_available();
+    enum class Input { data, again, closed, failed };
+    Input read_input(std::size_t& n, std::string& why);
+    Input read_tls(std::size_t& n, std::string& why);
     enum class WriteResult { done, would_block, failed };
     WriteResult write_queued_locked(int& error); // mu_ held
+    WriteResult write_tls_locked();              // mu_ held
+    void wrote_locked(std::size_t bytes);        // mu_ held
     bool has_room_locked(std::size_t len) const; // mu_ held
     // stalled: this wait gave up (stall_timeout); stuck: another had, meanwhile.
     enum class WaitResult { room, peer_gone, shutdown, stalled, stuck };
@@ -214,6 +241,18 @@ private:
     FrameDecoderCounters decoder_published_; // decoder counts already in counters_
     int listen_idx_ = -1, conn_idx_ = -1;    // their entries in the last prepare()
     std::shared_ptr<IoLoop> loop_;           // set while started
+    // TLS: the credentials, and the session of conn_fd_. The session is
+    // reset only after write_tls_ is cleared (under mu_), so that no send()
+    // uses it meanwhile.
+    std::shared_ptr<const TlsCredentials> tls_creds_;
+    std::unique_ptr<TlsSession> tls_;
+    bool handshaking_ = false;
+    bool handshake_wants_write_ = false;
+    Clock::time_point handshake_deadline_{};
+    bool tls_pending_ = false;          // GnuTLS holds decrypted input that poll() cannot see
+    Input tls_deferred_ = Input::again; // an end met after data was read, reported next
+    std::string tls_deferred_why_;
+    std::string peer_name_; // for the log
     std::atomic<bool> connected_{false};
     std::atomic<bool> stopping_{false}; // stop() began: waiting senders give up
     bool started_ = false;
@@ -226,6 +265,10 @@ private:
     // its peer left even if the next one got the same fd.
     mutable std::mutex mu_;
     int write_fd_ = -1;
+    TlsSession* write_tls_ = nullptr; // with TLS, the session of write_fd_
+    std::vector<uint8_t> tls_out_;    // the record being sent: after GNUTLS_E_AGAIN, sent again as is
+    std::size_t tls_out_len_ = 0;
+    std::string write_error_; // why the last write failed, when errno does not say it
     uint64_t connection_ = 0;
     FrameEncoder encoder_;
     std::size_t queued_packets_ = 0; // in encoder_, for the bounds

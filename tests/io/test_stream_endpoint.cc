@@ -2,6 +2,7 @@
 
 #include "nodes/io/stream_endpoint.hh"
 #include "nodes/proto/chardev_framing.hh"
+#include "tests/io/tls_test_creds.hh"
 
 #include <atomic>
 #include <chrono>
@@ -793,4 +794,198 @@ TEST_CASE("StreamEndpoint: with nothing queued, send() has written the record wh
         CHECK(load_be32(got + 4) == i);
     }
     ::close(fd);
+}
+
+// ---------------------------------------------------------------- TLS
+
+namespace {
+
+StreamEndpointConfig tls_config(std::string address, Mode mode, const char* creds)
+{
+    StreamEndpointConfig c = config(std::move(address), mode);
+    c.tls.creds_dir = colo::test::TlsTestCreds::get().dir(creds);
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("StreamEndpoint over TLS: 100000 frames both ways in order through short reads and records GnuTLS holds",
+          "[endpoint][tls]")
+{
+    auto server_cfg = tls_config("tcp:127.0.0.1:0", Mode::server, "good");
+    server_cfg.send_queue_packets = 1000; // the echo waits for room: writes meet GNUTLS_E_AGAIN
+    // Reads shorter than a TLS record: the rest of each record waits inside
+    // GnuTLS, unseen by poll(), and must be read before the next poll.
+    server_cfg.read_chunk = 1000;
+    Sink server_sink;
+    StreamEndpoint server(server_cfg);
+    server_sink.attach(server);
+    server.on_frames([&](std::vector<Packet>& batch) { server.send(batch); }); // echo
+    server.start();
+
+    auto client_cfg = tls_config(server.address(), Mode::client, "good"); // checks the name 127.0.0.1
+    client_cfg.send_queue_packets = 1000;
+    Sink back;
+    StreamEndpoint client(client_cfg);
+    back.attach(client);
+    client.start();
+    REQUIRE(wait_until([&] { return client.connected() && server.connected(); }, 5000ms));
+    CHECK(server_sink.logged(": peer connected ((TLS1.3)"));
+
+    constexpr uint32_t kFrames = 100000;
+    std::vector<Packet> batch;
+    for (uint32_t i = 0; i < kFrames; ++i) {
+        batch.push_back(numbered(i, 60 + (i * 37) % 1455));
+        if (batch.size() == 250) {
+            REQUIRE(client.send(batch) == batch.size());
+            batch.clear();
+        }
+    }
+    REQUIRE(wait_until([&] { return back.count() == kFrames; }, 20000ms));
+    {
+        std::lock_guard lock(back.mu);
+        for (uint32_t i = 0; i < kFrames; ++i) {
+            REQUIRE(index_of(back.frames[i]) == i);
+            REQUIRE(back.frames[i].len == 60 + (i * 37) % 1455);
+            REQUIRE(back.frames[i].data()[5] == uint8_t(5 * 7 + i));
+        }
+    }
+    const auto cc = client.counters();
+    const auto sc = server.counters();
+    CHECK(sc.frames_in == kFrames);
+    CHECK(sc.frames_out == kFrames);
+    CHECK(sc.bytes_in == cc.bytes_out);
+    CHECK(cc.tls_refused + sc.tls_refused == 0);
+    CHECK(cc.drop_no_peer + cc.drop_shutdown + sc.drop_no_peer + sc.drop_shutdown + sc.drop_stalled == 0);
+
+    // The last frames of a burst come out too, with no more data behind them
+    // to wake the reader: a burst ending in a record larger than read_chunk.
+    const std::size_t before = back.count();
+    std::vector<Packet> tail;
+    for (uint32_t i = 0; i < 11; ++i) tail.push_back(numbered(kFrames + i, 1450));
+    REQUIRE(client.send(tail) == tail.size());
+    CHECK(wait_until([&] { return back.count() == before + 11; }, 2000ms));
+    client.stop();
+    server.stop();
+}
+
+TEST_CASE("StreamEndpoint over TLS: a server logs and counts each refusal and goes on listening", "[endpoint][tls]")
+{
+    auto server_cfg = tls_config("tcp:127.0.0.1:0", Mode::server, "good");
+    server_cfg.tls.handshake_timeout = 300ms;
+    Sink server_sink;
+    StreamEndpoint server(server_cfg);
+    server_sink.attach(server);
+    server.on_frames([&](std::vector<Packet>& batch) { server.send(batch); }); // echo
+    server.start();
+    const std::string refused = server.address() + ": TLS handshake with 127.0.0.1:";
+    auto refusals = [&] { return server.counters().tls_refused; };
+
+    // A peer without TLS: a plaintext chardev record.
+    {
+        const int fd = raw_connect(server);
+        raw_write(fd, record(body(100, 1), 100));
+        REQUIRE(wait_until([&] { return refusals() == 1; }));
+        char byte;
+        CHECK(::recv(fd, &byte, 1, 0) <= 0); // closed on it (or sent an alert first)
+        ::close(fd);
+        CHECK(server_sink.logged("failed: "));
+        CHECK(server_sink.logged("(a peer without TLS?); connection closed"));
+    }
+    // A peer that says nothing.
+    {
+        const int fd = raw_connect(server);
+        const auto started = std::chrono::steady_clock::now();
+        REQUIRE(wait_until([&] { return refusals() == 2; }));
+        CHECK(std::chrono::steady_clock::now() - started >= 300ms);
+        ::close(fd);
+        CHECK(server_sink.logged("failed: no handshake within 300 ms; connection closed"));
+    }
+    // Certificates from another CA, and expired ones.
+    for (const char* creds : {"other-ca", "expired"}) {
+        auto cfg = tls_config(server.address(), Mode::client, creds);
+        cfg.tls.verify_peer = false; // a stranger need not check us
+        StreamEndpoint stranger(cfg);
+        stranger.on_log([](StreamEndpoint::LogLevel, std::string_view) {});
+        const uint64_t before = refusals();
+        stranger.start();
+        REQUIRE(wait_until([&] { return refusals() > before; }));
+        stranger.stop();
+    }
+    CHECK(server_sink.logged_count(refused) >= 4);
+    CHECK(server_sink.logged("failed: the peer's certificate is not signed by our ca-cert.pem (another CA?)"));
+    CHECK(server_sink.logged("failed: the peer's certificate (or its CA's) has expired"));
+    CHECK(server.counters().connections == 0);
+
+    // A good peer is still served.
+    Sink back;
+    StreamEndpoint client(tls_config(server.address(), Mode::client, "good"));
+    back.attach(client);
+    client.start();
+    REQUIRE(wait_until([&] { return client.connected(); }));
+    std::vector<Packet> frames{numbered(1), numbered(2)};
+    REQUIRE(client.send(frames) == 2);
+    REQUIRE(wait_until([&] { return back.count() == 2; }));
+    CHECK(server.counters().connections == 1);
+    CHECK(client.counters().tls_refused == 0);
+    client.stop();
+    server.stop();
+}
+
+TEST_CASE("StreamEndpoint over TLS: a client refuses a server with the wrong name or without TLS, and retries",
+          "[endpoint][tls]")
+{
+    SECTION("a certificate for another name")
+    {
+        StreamEndpoint server(tls_config("tcp:127.0.0.1:0", Mode::server, "wrong-name"));
+        server.on_log([](StreamEndpoint::LogLevel, std::string_view) {});
+        server.start();
+        Sink sink;
+        StreamEndpoint client(tls_config(server.address(), Mode::client, "good"));
+        sink.attach(client);
+        client.start();
+        REQUIRE(wait_until([&] { return client.counters().tls_refused >= 3; }));
+        CHECK_FALSE(client.connected());
+        // One line per failure streak.
+        CHECK(sink.logged_count(client.address() +
+                                ": TLS handshake with the server failed: the peer's certificate does not carry the "
+                                "host name 127.0.0.1, retrying") == 1);
+        client.stop();
+        server.stop();
+    }
+    SECTION("the name given by tls_hostname")
+    {
+        auto server_cfg = tls_config("tcp:127.0.0.1:0", Mode::server, "good");
+        StreamEndpoint server(server_cfg);
+        server.on_log([](StreamEndpoint::LogLevel, std::string_view) {});
+        server.start();
+        auto cfg = tls_config(server.address(), Mode::client, "good");
+        cfg.tls.hostname = "primary.example";
+        Sink sink;
+        StreamEndpoint client(cfg);
+        sink.attach(client);
+        client.start();
+        REQUIRE(wait_until([&] { return client.counters().tls_refused >= 1; }));
+        CHECK(sink.logged("does not carry the host name primary.example"));
+        client.stop();
+        server.stop();
+    }
+    SECTION("a server without TLS")
+    {
+        StreamEndpoint server(config("tcp:127.0.0.1:0", Mode::server));
+        Sink server_sink;
+        server_sink.attach(server);
+        server.start();
+        Sink sink;
+        StreamEndpoint client(tls_config(server.address(), Mode::client, "good"));
+        sink.attach(client);
+        client.start();
+        REQUIRE(wait_until([&] { return client.counters().tls_refused >= 2; }));
+        CHECK_FALSE(client.connected());
+        CHECK(sink.logged("TLS handshake with the server failed: "));
+        // The plaintext server read our ClientHello as an oversized record.
+        CHECK(server.counters().drop_oversize >= 1);
+        client.stop();
+        server.stop();
+    }
 }
