@@ -109,6 +109,7 @@ public:
     // them, so a reader must take them before it waits for the socket again.
     std::size_t pending() const;
     // Sends up to kMaxRecord bytes as one record; > 0: all of `len` was sent.
+    // (StreamEndpoint sends smaller ones, for QEMU 7.2's sake.)
     // After kAgain, call again with the same buffer and length (GnuTLS has
     // already encrypted it, and part of it may be on the wire).
     ssize_t send(const uint8_t* buf, std::size_t len);
