@@ -1,18 +1,12 @@
 #include "nodes/exec.hh"
 
 #include "engine/registry.hh"
+#include "nodes/control_message.hh"
 
-#include <spawn.h>
 #include <sys/wait.h>
 
-#include <cerrno>
-#include <chrono>
-#include <csignal>
 #include <cstring>
 #include <stdexcept>
-#include <thread>
-
-extern char** environ;
 
 namespace colo {
 
@@ -30,89 +24,77 @@ constexpr CounterId started{0, "started"}, succeeded{1, "succeeded"}, failed{2, 
     skipped_busy{3, "skipped_busy"};
 } // namespace counter
 
-uint64_t steady_now()
-{
-    return uint64_t(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-            .count());
-}
 } // namespace
 
 ExecHook::ExecHook(const Properties& p)
     : argv_(p.get(prop::command)),
       max_running_(std::size_t(p.get(prop::max_running))),
-      timeout_ns_(uint64_t(p.get(prop::timeout_ms)) * 1'000'000)
+      timeout_ms_(uint64_t(p.get(prop::timeout_ms)))
 {
     if (argv_.empty() || argv_[0].empty()) throw std::runtime_error("'command' needs at least a program name");
 }
 
+void ExecHook::on_start(Injector&)
+{
+    spawner_ = std::make_unique<ExecSpawner>(argv_, timeout_ms_);
+}
+
 void ExecHook::push(int, const Batch& batch, Emit&)
 {
-    reap();
+    collect(false);
     for (const auto& p : batch.packets) {
         const std::string_view json = packet_text(p);
         auto request = parse_checkpoint_request(json);
         if (!request && message_field(json, "event") == "secondary_lost") // degraded mode: the frame may act
             request = CheckpointRequestFields{message_field(json, "reason"), ""};
         if (!request) continue;
-        if (running_.size() >= max_running_) {
+        if (running_ >= max_running_) {
             count(counter::skipped_busy);
             continue;
         }
-        spawn(std::string(json), *request);
-    }
-}
-
-void ExecHook::spawn(const std::string& json, const CheckpointRequestFields& request)
-{
-    std::vector<std::string> env_store = {"COLO_EVENT=" + json, "COLO_REASON=" + request.reason,
-                                          "COLO_FLOW=" + request.flow};
-    std::vector<char*> envp;
-    for (char** e = environ; *e; ++e)
-        if (std::strncmp(*e, "COLO_", 5) != 0) envp.push_back(*e);
-    for (auto& s : env_store) envp.push_back(s.data());
-    envp.push_back(nullptr);
-    std::vector<char*> argv;
-    for (auto& a : argv_) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), envp.data());
-    if (rc != 0) {
-        count(counter::failed);
-        log(argv_[0] + ": cannot start: " + std::strerror(rc));
-        return;
-    }
-    count(counter::started);
-    running_.push_back({pid, steady_now() + timeout_ns_});
-}
-
-void ExecHook::reap()
-{
-    const uint64_t now = steady_now();
-    for (auto it = running_.begin(); it != running_.end();) {
-        int status = 0;
-        pid_t r = waitpid(it->pid, &status, WNOHANG);
-        if (r == 0 && now >= it->deadline_ns) {
-            kill(it->pid, SIGKILL);
-            r = waitpid(it->pid, &status, 0);
-            log(argv_[0] + ": killed after timeout");
-        }
-        if (r == 0) {
-            ++it;
+        if (!spawner_->request(std::string(json), request->reason, request->flow)) {
+            count(counter::failed);
+            log(argv_[0] + ": cannot start: the exec helper has gone");
             continue;
         }
-        count(r > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? counter::succeeded : counter::failed);
-        it = running_.erase(it);
+        ++running_;
     }
+}
+
+bool ExecHook::collect(bool wait)
+{
+    if (!spawner_) return false;
+    const auto results = spawner_->results(wait);
+    for (const auto& r : results) {
+        using Kind = ExecSpawner::Result::Kind;
+        switch (r.kind) {
+        case Kind::started: count(counter::started); continue;
+        case Kind::cannot_start:
+            count(counter::failed);
+            log(argv_[0] + ": cannot start: " + std::strerror(r.value));
+            break;
+        case Kind::exited:
+            count(WIFEXITED(r.value) && WEXITSTATUS(r.value) == 0 ? counter::succeeded : counter::failed);
+            break;
+        case Kind::timed_out:
+            count(counter::failed);
+            log(argv_[0] + ": killed after timeout");
+            break;
+        }
+        --running_;
+    }
+    return !results.empty();
 }
 
 void ExecHook::finish()
 {
     // Give running hooks their timeout to finish; they may be asking for a checkpoint.
-    while (!running_.empty()) {
-        reap();
-        if (!running_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    while (running_ > 0)
+        if (!collect(true)) { // the helper is gone
+            count(counter::failed, running_);
+            running_ = 0;
+        }
+    spawner_.reset();
 }
 
 namespace {

@@ -2,14 +2,15 @@
 // secondary, degraded mode), e.g. to ask QEMU for a
 // checkpoint over QMP (docs/deployment.md, KVM checkpoint signalling). The command is an argv list, run
 // without a shell; the event is passed in the environment (COLO_EVENT holds
-// the JSON, COLO_REASON and COLO_FLOW its main fields).
+// the JSON, COLO_REASON and COLO_FLOW its main fields). A helper process
+// forked at start runs the commands (nodes/exec_spawner.hh: outside the
+// sandbox of `colo-graph run`).
 #pragma once
 
 #include "engine/node.hh"
-#include "nodes/control_message.hh"
+#include "nodes/exec_spawner.hh"
 
-#include <sys/types.h>
-
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,22 +20,23 @@ class ExecHook : public Node {
 public:
     explicit ExecHook(const Properties& p);
     void push(int in_port, const Batch& batch, Emit& out) override;
-    void tick(uint64_t now_ns, Emit& out) override { reap(); }
+    void tick(uint64_t now_ns, Emit& out) override { collect(false); }
     uint64_t tick_interval_ns() const override { return 50'000'000; }
     void finish() override;
 
-private:
-    void spawn(const std::string& event_json, const CheckpointRequestFields& request);
-    void reap();
+protected:
+    void on_start(Injector& injector) override;
 
-    struct Child {
-        pid_t pid;
-        uint64_t deadline_ns;
-    };
+private:
+    // Counts and logs the helper's results (`wait`: at least one); false if
+    // none came.
+    bool collect(bool wait);
+
     std::vector<std::string> argv_;
     std::size_t max_running_;
-    uint64_t timeout_ns_;
-    std::vector<Child> running_;
+    uint64_t timeout_ms_;
+    std::unique_ptr<ExecSpawner> spawner_;
+    std::size_t running_ = 0; // asked for and not yet ended
 };
 
 } // namespace colo
