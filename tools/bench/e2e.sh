@@ -5,10 +5,11 @@
 # configuration once, alternated (e2e_round.sh); the table gives medians over
 # the rounds, with min-max, and ratios to the direct link with its offloads on.
 #
-#   tools/bench/e2e.sh [--repeat N] [--configs A,B,...] COLO_GRAPH
+#   tools/bench/e2e.sh [--repeat N] [--configs A,B,...] [--ab COLO_GRAPH_B] COLO_GRAPH
 #
 # Configurations: direct-on, direct-off, pair-vnet-off, pair-vnet-on (all,
-# by default). --repeat: rounds (3). Environment: E2E_SIZE_MB, E2E_PAR,
+# by default). --repeat: rounds (3). --ab: an A/B of two builds, each pair
+# configuration also runs on COLO_GRAPH_B, right after, as CONFIG-b. Environment: E2E_SIZE_MB, E2E_PAR,
 # E2E_PAR_MB, E2E_REQUESTS (see e2e_round.sh); E2E_PERF=DIR records
 # `perf record -g` of both proxies in each pair round into DIR. Needs root,
 # curl, ethtool and nstat (iproute2). docs/performance.md shows its results.
@@ -17,29 +18,36 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 REPEAT=3
 CONFIGS=direct-on,direct-off,pair-vnet-off,pair-vnet-on
+BIN_B=
 while [ $# -gt 1 ]; do
     case $1 in
         --repeat) REPEAT=$2; shift ;;
         --configs) CONFIGS=$2; shift ;;
+        --ab) BIN_B=$(realpath "$2"); shift ;;
         *) break ;;
     esac
     shift
 done
-[ $# -eq 1 ] || { sed -n '2,15p' "$0"; exit 64; }
+[ $# -eq 1 ] || { sed -n '2,17p' "$0"; exit 64; }
 BIN=$(realpath "$1")
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
 echo "== e2e: ${E2E_SIZE_MB:-50} MiB download, ${E2E_PAR:-20} x ${E2E_PAR_MB:-10} MiB parallel," \
     "${E2E_REQUESTS:-1000} requests on one connection; $REPEAT rounds, configurations alternated"
+# one_round LABEL COLO_GRAPH: one configuration once; its figures go to $OUT.
+one_round() {
+    echo "-- round $round, $1 (load $(cut -d' ' -f1-3 /proc/loadavg))"
+    "$HERE/e2e_round.sh" "$1" "$2" "$SRC" >"$OUT.round" 2>&1
+    local rc=$?
+    grep '^result ' "$OUT.round" | tee -a "$OUT" | sed 's/^result [^ ]* /   /' | tr '\n' ' '
+    echo
+    if [ $rc -ne 0 ]; then echo "   round failed ($rc):"; grep -v '^result ' "$OUT.round" | tail -20; fi
+}
 for round in $(seq 1 "$REPEAT"); do
     for config in ${CONFIGS//,/ }; do
-        echo "-- round $round, $config (load $(cut -d' ' -f1-3 /proc/loadavg))"
-        "$HERE/e2e_round.sh" "$config" "$BIN" "$SRC" >"$OUT.round" 2>&1
-        rc=$?
-        grep '^result ' "$OUT.round" | tee -a "$OUT" | sed 's/^result [^ ]* /   /' | tr '\n' ' '
-        echo
-        if [ $rc -ne 0 ]; then echo "   round failed ($rc):"; grep -v '^result ' "$OUT.round" | tail -20; fi
+        one_round "$config" "$BIN"
+        if [ -n "$BIN_B" ] && [ "${config#pair-}" != "$config" ]; then one_round "$config-b" "$BIN_B"; fi
     done
 done
 rm -f "$OUT.round"

@@ -59,11 +59,11 @@ direct_up() {
     sleep 1
 }
 
-case $CONFIG in
+case ${CONFIG%-b} in   # CONFIG-b: the same on build B (e2e.sh --ab)
     direct-on) direct_up on ;;
     direct-off) direct_up off ;;
     pair-vnet-off | pair-vnet-on)
-        if [ $CONFIG = pair-vnet-on ]; then vnet=(--set vnet_hdr_len=12 --set vnet_hdr_support=on)
+        if [ ${CONFIG%-b} = pair-vnet-on ]; then vnet=(--set vnet_hdr_len=12 --set vnet_hdr_support=on)
         else vnet=(--set vnet_hdr_len=0 --set vnet_hdr_support=off); fi
         PAIR_SECONDARY_ARGS=("${vnet[@]}")
         pair_up "${vnet[@]}"
