@@ -4,7 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
+#include <utility>
 
 namespace colo {
 
@@ -37,14 +37,24 @@ void Tap::on_start(Injector& injector)
 
 void Tap::read_ready(Injector& injector)
 {
-    // Read into scratch, then copy into a right-sized pooled buffer: a frame
-    // that waits in a comparator queue should not pin 68 KiB.
-    static thread_local std::vector<uint8_t> scratch(kMaxFrameLen);
+    // Read straight into a pooled buffer of the largest size class. A frame
+    // of up to an MTU moves into a buffer of its size (a held ACK should not
+    // pin 68 KiB); a larger one (a 64 KiB segment, with offload) keeps the
+    // buffer it was read into: a copy would land in the same size class.
+    constexpr uint32_t kCopyUpTo = 2048; // the pool's MTU-sized class
     Batch b;
+    Packet spare = Packet::with_capacity(kMaxFrameLen);
     while (b.size() < 64) {
-        const long n = dev_->read_frame(scratch.data(), scratch.size());
+        const long n = dev_->read_frame(spare.buf.get()->data(), kMaxFrameLen);
         if (n <= 0) break;
-        b.packets.push_back(Packet::copy_of(scratch.data(), uint32_t(n), vnet_len_, injector.now_ns()));
+        if (uint32_t(n) <= kCopyUpTo) {
+            b.packets.push_back(Packet::copy_of(spare.data(), uint32_t(n), vnet_len_, injector.now_ns()));
+            continue;
+        }
+        spare.len = uint32_t(n);
+        spare.vnet_len = vnet_len_;
+        spare.ts_ns = injector.now_ns();
+        b.packets.push_back(std::exchange(spare, Packet::with_capacity(kMaxFrameLen)));
     }
     if (b.empty()) return;
     const std::size_t n = b.size();
