@@ -40,6 +40,7 @@ public:
 
     bool empty() const { return size_ == 0; }
     uint32_t size() const { return size_; }
+    uint32_t capacity() const { return cap_; } // slots of storage held
     QueuedPacket& operator[](uint32_t i) { return slots_[(head_ + i) & (cap_ - 1)]; }
     const QueuedPacket& operator[](uint32_t i) const { return slots_[(head_ + i) & (cap_ - 1)]; }
     QueuedPacket& front() { return (*this)[0]; }
@@ -53,11 +54,13 @@ public:
     Packet pop_front();
     // Removes the i-th packet, keeping the order of the rest.
     void erase(uint32_t i);
-    // Frees the ring's storage; only when empty (idle connections).
+    // Frees the ring's storage; only when empty (idle connections). An empty
+    // ring of the first size is given back at once by pop_front() and erase().
     void release_storage();
 
 private:
     void grow();
+    void drained(); // the last packet left
 
     std::unique_ptr<QueuedPacket[]> slots_;
     uint32_t cap_ = 0; // 0 or a power of two

@@ -137,3 +137,27 @@ TEST_CASE("compare: packet queue order, erase and storage", "[compare]")
     q.push_back(queued(0, 'z'));
     CHECK(tags(q) == "z");
 }
+
+TEST_CASE("compare: an emptied queue gives its first ring back at once", "[compare]")
+{
+    // A connection that holds one packet at a time keeps no storage between
+    // its packets, so a million such connections cost their table entries
+    // only; a ring that grew for a busy connection stays until the idle scan.
+    PacketQueue q;
+    q.push_back(QueuedPacket{});
+    CHECK(q.capacity() == 4);
+    q.pop_front();
+    CHECK(q.capacity() == 0);
+    q.push_back(QueuedPacket{});
+    q.push_back(QueuedPacket{});
+    q.erase(1);
+    CHECK(q.capacity() == 4); // one still queued
+    q.erase(0);
+    CHECK(q.capacity() == 0);
+    for (int i = 0; i < 5; ++i) q.push_back(QueuedPacket{});
+    CHECK(q.capacity() == 8);
+    while (!q.empty()) q.pop_front();
+    CHECK(q.capacity() == 8);
+    q.release_storage();
+    CHECK(q.capacity() == 0);
+}
