@@ -180,10 +180,11 @@ uint8_t* Packet::mutable_data()
 {
     if (!buf.unique()) {
         BufRef copy = BufRef::allocate(len);
-        std::memcpy(copy.get()->data(), buf.get()->data(), len);
+        std::memcpy(copy.get()->data(), data(), len);
         buf = std::move(copy);
+        head = 0;
     }
-    return buf.get()->data();
+    return buf.get()->data() + head;
 }
 
 Packet Packet::copy_of(const uint8_t* bytes, uint32_t n, uint32_t vnet_len, uint64_t ts_ns)

@@ -90,12 +90,21 @@ struct Packet {
     uint32_t vnet_len = 0; // leading bytes that are the virtio-net header
     uint64_t ts_ns = 0;    // capture/arrival time, ns since the Unix epoch
     uint32_t ingress = 0;  // index of the node that created the packet
+    uint32_t head = 0;     // offset of data() in the buffer (see advance())
     uint64_t seq = 0;      // per-ingress sequence number (0, 1, 2, ...)
 
-    const uint8_t* data() const { return buf.get()->data(); }
+    const uint8_t* data() const { return buf.get()->data() + head; }
     uint8_t* mutable_data();                                   // copies first if the buffer is shared
     const uint8_t* frame() const { return data() + vnet_len; } // Ethernet header
     uint32_t frame_len() const { return len - vnet_len; }
+    // Drops the first n bytes without moving the rest (DPDK's rte_pktmbuf_adj,
+    // the kernel's skb_pull): a node that cuts a packet's front off rebuilds
+    // its headers just before what remains instead of copying it all.
+    void advance(uint32_t n)
+    {
+        head += n;
+        len -= n;
+    }
 
     // A new packet holding a copy of `n` bytes.
     static Packet copy_of(const uint8_t* bytes, uint32_t n, uint32_t vnet_len = 0, uint64_t ts_ns = 0);

@@ -162,6 +162,7 @@ void Comparator::compare(CompareConnection& conn, uint64_t now_ns, CompareOutput
                                          : compare_datagrams(conn.primary, conn.secondary, out.released);
     counters_.released_matched += progress.released;
     counters_.released_retransmit += progress.retransmits;
+    counters_.released_tso_fronts += progress.cuts;
     counters_.secondary_matched += progress.secondaries_consumed;
     counters_.bytes_matched += progress.bytes_matched;
     counters_.queued_primary -= progress.released;

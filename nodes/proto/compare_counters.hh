@@ -19,6 +19,7 @@ struct CompareCounters {
     uint64_t secondary_packets_in = 0;
     uint64_t released_matched = 0;
     uint64_t released_retransmit = 0;
+    uint64_t released_tso_fronts = 0;
     uint64_t released_unsupported = 0;
     uint64_t released_bypass = 0;
     uint64_t released_flush = 0;
@@ -60,6 +61,10 @@ inline constexpr std::array kCompareCounterTable{
                 &CompareCounters::released_matched},
     CounterInfo{"released_retransmit", "of released_matched: TCP data already verified (retransmissions)",
                 &CompareCounters::released_retransmit},
+    CounterInfo{"released_tso_fronts",
+                "verified fronts cut off queued TSO frames and released ahead of the rest (extra packets out, "
+                "not counted in primary_packets_in or released_matched)",
+                &CompareCounters::released_tso_fronts},
     CounterInfo{"released_unsupported", "primaries released uncompared: non-IP, unparsable, or IPv6/VLAN when disabled",
                 &CompareCounters::released_unsupported},
     CounterInfo{"released_bypass", "primaries released uncompared by a bypass rule", &CompareCounters::released_bypass},

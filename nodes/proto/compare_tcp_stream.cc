@@ -1,6 +1,7 @@
 #include "nodes/proto/compare_tcp_stream.hh"
 
 #include "nodes/proto/frame_parse.hh"
+#include "nodes/proto/tso_cut.hh"
 
 namespace colo {
 
@@ -204,11 +205,30 @@ CompareProgress TcpStreamCompare::run(PacketQueue& primary, PacketQueue& seconda
             break;
         }
     }
+    release_verified_front(primary, released, progress);
     // Verified secondary data (a retransmission) has nothing left to compare.
     while (!secondary.empty() && secondary.front().region_len != 0 && verified(secondary.front()))
         free_front(secondary, progress);
     progress.bytes_matched = bytes_verified_ - verified_before;
     return progress;
+}
+
+void TcpStreamCompare::release_verified_front(PacketQueue& primary, std::vector<Packet>& released,
+                                              CompareProgress& progress)
+{
+    if (primary.empty() || !cursor_set_) return;
+    QueuedPacket& p = primary.front();
+    if (p.region_len == 0 || !seq_after(cursor_, p.seq) || !seq_after(p.seq_end(), cursor_) || !ack_gate_open(p))
+        return;
+    const uint32_t verified_bytes = cursor_ - p.seq;
+    std::optional<Packet> front = cut_tso_front(p.packet, verified_bytes);
+    if (!front) return;
+    released.push_back(std::move(*front));
+    ++progress.cuts;
+    // The rest's headers now sit just before its payload: same region_off.
+    p.seq += verified_bytes;
+    p.region_len -= verified_bytes;
+    p.matched = 0;
 }
 
 std::vector<HoldReason> TcpStreamCompare::hold_reasons(const PacketQueue& primary, const PacketQueue& secondary) const

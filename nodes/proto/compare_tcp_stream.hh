@@ -33,6 +33,10 @@
 //       primary, else the SVM could miss data the client then stops sending);
 //     C p extends beyond s: equal bytes free s (cursor to s's end);
 //     different bytes are a mismatch: both stay queued.
+// After the pass, the verified start of a TSO frame (a virtio-net GSO
+// segment of up to 64 KiB) at the front is cut off and released
+// (nodes/proto/tso_cut.hh, subject to the ACK gate): the secondary may need
+// the client's ACK for it before its congestion window lets it send the rest.
 // The first cursor is the primary's ISN + 1 when its SYN was seen, else the
 // lower of the two fronts. After a checkpoint the cursor moves past every
 // flushed primary (flushed()): the secondary now continues from the
@@ -96,6 +100,7 @@ private:
     static void note_ack(uint32_t& max_ack, bool& set, uint32_t ack);
     void note_syn(uint32_t& isn, bool& seen, bool other_seen, uint32_t seq);
     Decision decide(QueuedPacket& p, QueuedPacket& s, CompareProgress& progress);
+    void release_verified_front(PacketQueue& primary, std::vector<Packet>& released, CompareProgress& progress);
     bool verified(const QueuedPacket& q) const;
     bool ack_gate_open(const QueuedPacket& p) const;
     bool secondary_said(const QueuedPacket& pure_primary) const;

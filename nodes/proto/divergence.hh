@@ -48,6 +48,7 @@ const char* describe(HoldReason r);  // a sentence for reports
 struct CompareProgress {
     uint32_t released = 0;             // primaries released by the comparison
     uint32_t retransmits = 0;          // of which TCP data already verified
+    uint32_t cuts = 0;                 // verified fronts cut off TSO frames (released, the rest queued)
     uint32_t secondaries_consumed = 0; // secondaries matched (or spent) and freed
     uint64_t bytes_matched = 0;        // compared bytes found equal
     bool ack_gate_hold = false;        // TCP data matched but held by the ACK rule

@@ -4,14 +4,20 @@
 //
 // Packets are mostly well formed (tests/proto/frames.hh) on a few flows, with
 // TCP payload taken from one shared pattern by stream position, so that the
-// two sides often agree even when segmented differently; some are raw bytes.
+// two sides often agree even when segmented differently; some are TSO frames
+// (virtio-net GSO, partial checksum) with a small MSS; some are raw bytes.
 //
 // Checked after every step: only primaries are released, each at most once
-// and byte-identical; every packet is accounted for exactly once by the
-// counters; a checkpoint empties every queue. After shutdown() every primary
-// has been released except those the counters report lost to a full queue.
+// and byte-identical, or, for a TSO frame, as fronts cut off in stream order
+// and then its rest, each a valid frame carrying the next slice of its payload
+// with a checksum that completes right; every packet is accounted for exactly
+// once by the counters; a checkpoint empties every queue. After shutdown()
+// every primary has been released except those the counters report lost to a
+// full queue.
 #include "nodes/proto/bypass_rule.hh"
+#include "nodes/proto/checksum.hh"
 #include "nodes/proto/compare.hh"
+#include "nodes/proto/tso_cut.hh"
 #include "tests/proto/frames.hh"
 
 #include <fuzzer/FuzzedDataProvider.h>
@@ -59,7 +65,12 @@ std::string stream_bytes(uint32_t seq, uint32_t len)
     return s;
 }
 
-std::vector<uint8_t> make_frame(FuzzedDataProvider& in)
+struct Frame {
+    std::vector<uint8_t> bytes;
+    uint32_t vnet_len = 0;
+};
+
+Frame make_frame(FuzzedDataProvider& in)
 {
     const uint8_t shape = in.ConsumeIntegral<uint8_t>();
     frames::Endpoints ep;
@@ -77,22 +88,47 @@ std::vector<uint8_t> make_frame(FuzzedDataProvider& in)
         const uint32_t seq = base + 4u * in.ConsumeIntegral<uint8_t>();
         const uint32_t ack = 5000 + 4u * in.ConsumeIntegralInRange<uint8_t>(0, 7);
         const uint8_t flags = in.ConsumeIntegral<uint8_t>();
-        const uint32_t len = in.ConsumeIntegralInRange<uint32_t>(0, 24);
+        const bool tso = !ep.pad_to && in.ConsumeIntegralInRange<int>(0, 3) == 0;
+        const uint32_t len = in.ConsumeIntegralInRange<uint32_t>(0, tso ? 200 : 24);
         std::string payload = stream_bytes(seq, len);
         if (len && in.ConsumeBool()) payload[len / 2] = 'X';
-        return frames::tcp(ep, seq, ack, flags, payload);
+        if (!tso) return {frames::tcp(ep, seq, ack, flags, payload)};
+        ep.vnet_len = 12;
+        Frame f{frames::tcp(ep, seq, ack, flags, payload), ep.vnet_len};
+        frames::as_tso(f.bytes, ep.vnet_len, in.ConsumeIntegralInRange<uint16_t>(1, 64));
+        return f;
     }
-    case 1: return frames::udp(ep, std::string(in.ConsumeIntegralInRange<size_t>(0, 3), 'u'));
-    case 2: return frames::icmp_echo(ep, 1, in.ConsumeIntegralInRange<uint16_t>(0, 2), "ping");
-    default: return frames::ip_proto(ep, 47, in.ConsumeBool() ? "gre" : "GRE");
+    case 1: return {frames::udp(ep, std::string(in.ConsumeIntegralInRange<size_t>(0, 3), 'u'))};
+    case 2: return {frames::icmp_echo(ep, 1, in.ConsumeIntegralInRange<uint16_t>(0, 2), "ping")};
+    default: return {frames::ip_proto(ep, 47, in.ConsumeBool() ? "gre" : "GRE")};
     }
+}
+
+// A released piece of the TSO frame `sent` (vnet_len bytes of header) must be
+// a valid frame with the next `offset` bytes of its payload: returns how many.
+uint32_t check_tso_piece(const std::vector<uint8_t>& sent, uint32_t vnet_len, const Packet& piece, uint32_t offset)
+{
+    check(piece.vnet_len == vnet_len && vnet_len >= 10);
+    check(is_tso_frame(Packet::copy_of(sent.data(), uint32_t(sent.size()), vnet_len)));
+    const ParsedFrame whole = parse_frame(sent.data(), sent.size(), vnet_len);
+    std::vector<uint8_t> d(piece.data(), piece.data() + piece.len);
+    const ParsedFrame f = parse_frame(d.data(), d.size(), vnet_len);
+    check(whole.is_tcp() && f.is_tcp() && f.payload_off == whole.payload_off && f.l3_end == d.size());
+    check(f.seq == whole.seq + offset && offset + f.payload_len <= whole.payload_len);
+    check(std::equal(d.begin() + f.payload_off, d.end(), sent.begin() + whole.payload_off + offset));
+    check(f.src == whole.src && f.dst == whole.dst && f.sport == whole.sport && f.dport == whole.dport);
+    if (d[0] & 0x01) frames::complete_partial_checksum(d.data(), d.size(), vnet_len);
+    check(l4_checksum_ok(d.data(), parse_frame(d.data(), d.size(), vnet_len)));
+    return f.payload_len;
 }
 
 struct Harness {
     Comparator cmp;
     std::vector<std::vector<uint8_t>> primaries; // bytes of primary id i
+    std::vector<uint32_t> vnet_lens;             // of primary id i
+    std::vector<uint32_t> cut_offsets;           // payload bytes of primary id i released as fronts
     std::vector<bool> released;
-    uint64_t released_total = 0, events_total = 0, secondary_total = 0;
+    uint64_t released_total = 0, fronts_total = 0, events_total = 0, secondary_total = 0;
     uint64_t now_ns = 0;
     CompareOutput out;
 
@@ -105,6 +141,8 @@ struct Harness {
         if (side == kPrimary) {
             p.seq = primaries.size();
             primaries.push_back(bytes);
+            vnet_lens.push_back(vnet_len);
+            cut_offsets.push_back(0);
             released.push_back(false);
             cmp.primary(std::move(p), now_ns, out);
         } else {
@@ -120,10 +158,21 @@ struct Harness {
         for (const Packet& p : out.released) {
             check(p.ingress == kPrimary && p.seq < primaries.size() && !released[p.seq]);
             const auto& sent = primaries[p.seq];
-            check(std::equal(sent.begin(), sent.end(), p.data(), p.data() + p.len));
-            released[p.seq] = true;
+            uint32_t& cut = cut_offsets[p.seq];
+            if (cut == 0 && std::equal(sent.begin(), sent.end(), p.data(), p.data() + p.len)) {
+                released[p.seq] = true;
+                ++released_total;
+                continue;
+            }
+            // A piece of a TSO frame: a front, or the rest after the fronts.
+            cut += check_tso_piece(sent, vnet_lens[p.seq], p, cut);
+            if (cut == parse_frame(sent.data(), sent.size(), vnet_lens[p.seq]).payload_len) {
+                released[p.seq] = true;
+                ++released_total;
+            } else {
+                ++fronts_total;
+            }
         }
-        released_total += out.released.size();
         events_total += out.events.size();
         out.clear();
 
@@ -132,6 +181,7 @@ struct Harness {
                   c.released_passthrough + c.evict_flushed ==
               released_total);
         check(c.released_retransmit <= c.released_matched);
+        check(c.released_tso_fronts == fronts_total);
         check(c.primary_packets_in == primaries.size());
         check(c.primary_packets_in == released_total + c.primary_lost_queue_full + c.queued_primary);
         check(c.secondary_packets_in == secondary_total);
@@ -160,21 +210,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size)
 {
     FuzzedDataProvider in(data, size);
     Harness h(config_from(in));
-    std::vector<uint8_t> last_primary;
+    Frame last_primary;
 
     while (in.remaining_bytes() > 0) {
         switch (in.ConsumeIntegralInRange<int>(0, 7)) {
         case 0:
         case 1:
             last_primary = make_frame(in);
-            h.send(kPrimary, last_primary, 0);
+            h.send(kPrimary, last_primary.bytes, last_primary.vnet_len);
             break;
-        case 2: h.send(kSecondary, make_frame(in), 0); break;
+        case 2: {
+            const Frame f = make_frame(in);
+            h.send(kSecondary, f.bytes, f.vnet_len);
+            break;
+        }
         case 3: // the secondary's copy of the last primary, perhaps with one byte changed
-            if (!last_primary.empty()) {
-                std::vector<uint8_t> copy = last_primary;
+            if (!last_primary.bytes.empty()) {
+                std::vector<uint8_t> copy = last_primary.bytes;
                 if (in.ConsumeBool()) copy[in.ConsumeIntegralInRange<size_t>(0, copy.size() - 1)] ^= 1;
-                h.send(kSecondary, copy, 0);
+                h.send(kSecondary, copy, last_primary.vnet_len);
             }
             break;
         case 4: {
