@@ -7,6 +7,7 @@
 #include "engine/histogram.hh"
 #include "engine/registry.hh"
 #include "engine/runtime.hh"
+#include "tests/engine/parse_ok.hh"
 
 #include <algorithm>
 #include <atomic>
@@ -102,14 +103,6 @@ const bool registered = [] {
     return true;
 }();
 
-GraphDecl graph(const std::string& yaml)
-{
-    Diagnostics d;
-    GraphDecl g = parse_graph(yaml, "operator.yaml", {}, d);
-    REQUIRE(d.ok());
-    return g;
-}
-
 // A Runtime that runs on a thread of its own from construction until stop():
 // the test thread acts as the operator meanwhile.
 class Running {
@@ -119,7 +112,7 @@ public:
         if (o.mode == RunMode::automatic) o.mode = RunMode::live;
         o.log = [](const std::string&) {};
         o.on_running = [this] { note(running_); };
-        rt_ = std::make_unique<Runtime>(graph(yaml), o);
+        rt_ = std::make_unique<Runtime>(testing::parse_ok(yaml), o);
         thread_ = std::thread([this] {
             try {
                 rt_->run();
@@ -383,7 +376,7 @@ TEST_CASE("requests are refused before run(), after it and in replay mode", "[ru
         RunOptions o;
         o.mode = RunMode::live;
         o.log = [](const std::string&) {};
-        Runtime rt(graph(yaml), o);
+        Runtime rt(testing::parse_ok(yaml), o);
         CHECK_THROWS_MATCHES(rt.call("op", "emit", "", kTimeout), std::runtime_error, not_running);
         CHECK_THROWS_MATCHES(rt.set("op", "tick_ms", "10", kTimeout), std::runtime_error, not_running);
         rt.run();
@@ -410,7 +403,7 @@ TEST_CASE("requests are refused before run(), after it and in replay mode", "[ru
                 }
             }
         };
-        rt = std::make_unique<Runtime>(graph(yaml), o);
+        rt = std::make_unique<Runtime>(testing::parse_ok(yaml), o);
         REQUIRE(rt->mode() == RunMode::replay);
         rt->run();
         REQUIRE(refusals.size() == 2);
@@ -427,11 +420,11 @@ TEST_CASE("requests are refused after a run that ended by a node's exception", "
     o.threads = 2;
     o.batch_size = 4;
     o.log = [](const std::string&) {};
-    Runtime rt(graph("nodes:\n"
-                     "  gen: { type: test-generator, count: 1000000000000 }\n"
-                     "  thr: { type: test-thrower }\n"
-                     "  op: { type: test-operated }\n"
-                     "links:\n  - gen -> thr\n  - op.out -> thr\n"),
+    Runtime rt(testing::parse_ok("nodes:\n"
+                                 "  gen: { type: test-generator, count: 1000000000000 }\n"
+                                 "  thr: { type: test-thrower }\n"
+                                 "  op: { type: test-operated }\n"
+                                 "links:\n  - gen -> thr\n  - op.out -> thr\n"),
                o);
     CHECK_THROWS_MATCHES(rt.run(), std::runtime_error, Message("thrower gave up"));
     CHECK_THROWS_MATCHES(rt.call("op", "emit", "", kTimeout), std::runtime_error, Message("the graph is not running"));
@@ -448,11 +441,11 @@ TEST_CASE("a request whose packet makes a node throw fails, and the run still en
     o.mode = RunMode::live;
     o.log = [](const std::string&) {};
     o.on_running = [&] { running.set_value(); };
-    auto rt = std::make_unique<Runtime>(graph("nodes:\n"
-                                              "  src: { type: test-feed, batch: 0 }\n"
-                                              "  op: { type: test-operated, tick_ms: 10000 }\n"
-                                              "  thr: { type: test-thrower, after: 1 }\n"
-                                              "links:\n  - src -> op\n  - op.out -> thr\n"),
+    auto rt = std::make_unique<Runtime>(testing::parse_ok("nodes:\n"
+                                                          "  src: { type: test-feed, batch: 0 }\n"
+                                                          "  op: { type: test-operated, tick_ms: 10000 }\n"
+                                                          "  thr: { type: test-thrower, after: 1 }\n"
+                                                          "links:\n  - src -> op\n  - op.out -> thr\n"),
                                         o);
     std::packaged_task<void()> task([&] { rt->run(); });
     auto ended = task.get_future();
@@ -538,7 +531,7 @@ TEST_CASE("tap() sees exactly the batches that cross an output and an input port
         o.mode = RunMode::live;
         o.threads = 3;
     }
-    Runtime rt(graph(yaml), o);
+    Runtime rt(testing::parse_ok(yaml), o);
     auto out = std::make_shared<CountingTap>(), in = std::make_shared<CountingTap>();
     rt.tap("m", "out", out);
     rt.tap("op", "in", in);
@@ -568,7 +561,7 @@ TEST_CASE("a tap whose copy() returns false is detached and the port can be trac
     o.log = [](const std::string&) {};
     o.batch_size = 10;
     o.mode = GENERATE(RunMode::replay, RunMode::live);
-    Runtime rt(graph(yaml), o);
+    Runtime rt(testing::parse_ok(yaml), o);
     auto tap = std::make_shared<CountingTap>(3);
     const int id = rt.tap("gen", "out", tap);
     rt.run();
@@ -616,7 +609,7 @@ TEST_CASE("tap() refuses an unknown node or port and a port that is traced alrea
 {
     RunOptions o;
     o.log = [](const std::string&) {};
-    Runtime rt(graph(kIdle), o);
+    Runtime rt(testing::parse_ok(kIdle), o);
     auto tap = std::make_shared<CountingTap>();
     CHECK_THROWS_MATCHES(rt.tap("nope", "out", tap), std::invalid_argument, Message("no node named 'nope'"));
     CHECK_THROWS_MATCHES(rt.tap("op", "sideways", tap), std::invalid_argument,

@@ -9,10 +9,10 @@
 #include "engine/runtime.hh"
 #include "nodes/control_message.hh"
 #include "nodes/proto/event_json.hh"
+#include "tests/engine/parse_ok.hh"
 #include "tests/nodes/feed_capture.hh"
 #include "tests/proto/frames.hh"
 
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -63,11 +63,7 @@ links:
   - cmp.out -> out
   - cmp.events -> ev
 )";
-    Diagnostics d;
-    GraphDecl g = parse_graph(yaml, "degraded.yaml", {}, d);
-    if (!d.ok()) d.print(std::cerr);
-    REQUIRE(d.ok());
-    Runtime rt(g, RunOptions{});
+    Runtime rt(testing::parse_ok(yaml, "degraded.yaml"), RunOptions{});
     rt.run();
     Run r;
     for (const auto& p : captures["out"])

@@ -8,10 +8,10 @@
 #include "engine/runtime.hh"
 #include "nodes/proto/checksum.hh"
 #include "nodes/proto/tcp_options.hh"
+#include "tests/engine/parse_ok.hh"
 #include "tests/nodes/feed_capture.hh"
 #include "tests/proto/frames.hh"
 
-#include <iostream>
 #include <map>
 #include <string>
 #include <vector>
@@ -74,15 +74,6 @@ void feed_connection()
     }
 }
 
-GraphDecl graph(const std::string& yaml)
-{
-    Diagnostics d;
-    GraphDecl g = parse_graph(yaml, "test.yaml", {}, d);
-    if (!d.ok()) d.print(std::cerr);
-    REQUIRE(d.ok());
-    return g;
-}
-
 std::string rewriter_graph(const std::string& script_items)
 {
     return "nodes:\n"
@@ -133,7 +124,7 @@ TEST_CASE("rewriter node: a checkpoint on control resets the sequence and timest
 {
     const ClearListsAfterTest clear_lists;
     feed_connection();
-    Runtime rt(graph(rewriter_graph("\"1700000000.000005 checkpoint\"")), RunOptions{});
+    Runtime rt(testing::parse_ok(rewriter_graph("\"1700000000.000005 checkpoint\"")), RunOptions{});
     rt.run();
 
     const auto& to = captures["to_guest"];
@@ -163,7 +154,7 @@ TEST_CASE("rewriter node: without the checkpoint the old offsets stay", "[rewrit
 {
     const ClearListsAfterTest clear_lists;
     feed_connection();
-    Runtime rt(graph(rewriter_graph("")), RunOptions{});
+    Runtime rt(testing::parse_ok(rewriter_graph("")), RunOptions{});
     rt.run();
     REQUIRE(captures["to_guest"].size() == 3);
     CHECK(fields(captures["to_guest"][2]).ack == 90101);
@@ -179,7 +170,8 @@ TEST_CASE("rewriter node: an unknown control message is counted and logged once,
     RunOptions options;
     std::vector<std::string> log;
     options.log = [&](const std::string& m) { log.push_back(m); };
-    Runtime rt(graph(rewriter_graph("\"1700000000.000005 reboot\", \"1700000000.000005 reboot\"")), options);
+    Runtime rt(testing::parse_ok(rewriter_graph("\"1700000000.000005 reboot\", \"1700000000.000005 reboot\"")),
+               options);
     rt.run();
 
     CHECK(counter(rt, "rewriter", "unknown_commands") == 2);
@@ -199,21 +191,21 @@ TEST_CASE("rewriter node: the packet a mirror shares is copied before it is edit
     std::vector<std::vector<uint8_t>> originals;
     for (const auto& p : feeds["to_guest"]) originals.emplace_back(p.data(), p.data() + p.len);
 
-    Runtime rt(graph("nodes:\n"
-                     "  to_guest: { type: test-feed, name: to_guest }\n"
-                     "  from_guest: { type: test-feed, name: from_guest }\n"
-                     "  mirror: { type: mirror }\n"
-                     "  rewriter: { type: rewriter }\n"
-                     "  out_to: { type: test-capture, name: to_guest }\n"
-                     "  out_from: { type: test-capture, name: from_guest }\n"
-                     "  copy: { type: test-capture, name: copy }\n"
-                     "links:\n"
-                     "  - to_guest -> mirror\n"
-                     "  - mirror.out -> rewriter.to_guest\n"
-                     "  - mirror.mirror -> copy\n"
-                     "  - from_guest -> rewriter.from_guest\n"
-                     "  - rewriter.to_guest -> out_to\n"
-                     "  - rewriter.from_guest -> out_from\n"),
+    Runtime rt(testing::parse_ok("nodes:\n"
+                                 "  to_guest: { type: test-feed, name: to_guest }\n"
+                                 "  from_guest: { type: test-feed, name: from_guest }\n"
+                                 "  mirror: { type: mirror }\n"
+                                 "  rewriter: { type: rewriter }\n"
+                                 "  out_to: { type: test-capture, name: to_guest }\n"
+                                 "  out_from: { type: test-capture, name: from_guest }\n"
+                                 "  copy: { type: test-capture, name: copy }\n"
+                                 "links:\n"
+                                 "  - to_guest -> mirror\n"
+                                 "  - mirror.out -> rewriter.to_guest\n"
+                                 "  - mirror.mirror -> copy\n"
+                                 "  - from_guest -> rewriter.from_guest\n"
+                                 "  - rewriter.to_guest -> out_to\n"
+                                 "  - rewriter.from_guest -> out_from\n"),
                RunOptions{});
     rt.run();
 
@@ -239,7 +231,7 @@ TEST_CASE("rewriter node: packets it alone holds are edited in place, without a 
 {
     const ClearListsAfterTest clear_lists;
     feed_connection();
-    Runtime rt(graph(rewriter_graph("")), RunOptions{});
+    Runtime rt(testing::parse_ok(rewriter_graph("")), RunOptions{});
     rt.run();
 
     const auto& from = captures["from_guest"];

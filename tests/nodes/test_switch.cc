@@ -7,8 +7,8 @@
 #include "engine/graph_file.hh"
 #include "engine/runtime.hh"
 #include "nodes/switch.hh"
+#include "tests/engine/parse_ok.hh"
 
-#include <iostream>
 #include <string>
 #include <vector>
 
@@ -19,15 +19,6 @@ namespace {
 // Ten frames at 1700000000.000000 + 0..9 µs (the generator's clock); a
 // command at +3.5 µs falls between the fourth and the fifth.
 constexpr const char* kMidway = "1700000000.000003500";
-
-GraphDecl graph(const std::string& yaml)
-{
-    Diagnostics d;
-    GraphDecl g = parse_graph(yaml, "test.yaml", {}, d);
-    if (!d.ok()) d.print(std::cerr);
-    REQUIRE(d.ok());
-    return g;
-}
 
 // generator -> switch (with `props`) -> two null sinks; `commands` are
 // control-script items for the switch's control port.
@@ -82,7 +73,7 @@ Routed run(const std::string& props, const std::vector<std::string>& commands, s
 {
     RunOptions options;
     if (log) options.log = [log](const std::string& m) { log->push_back(m); };
-    Runtime rt(graph(switch_graph(props, commands)), options);
+    Runtime rt(testing::parse_ok(switch_graph(props, commands)), options);
     rt.run();
     const auto stats = rt.stats();
     const auto& sw = node(stats, "sw");
@@ -134,7 +125,7 @@ TEST_CASE("switch: an unknown control message is counted and logged once, and ch
     RunOptions options;
     std::vector<std::string> log;
     options.log = [&](const std::string& m) { log.push_back(m); };
-    Runtime rt(graph(switch_graph("", {at(kMidway, "reboot"), at(kMidway, "reboot")})), options);
+    Runtime rt(testing::parse_ok(switch_graph("", {at(kMidway, "reboot"), at(kMidway, "reboot")})), options);
     rt.run();
     const auto stats = rt.stats();
     CHECK(counter(stats, "unknown_commands") == 2);
