@@ -28,6 +28,7 @@
 // Not thread-safe: one instance is driven by one caller at a time.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -52,11 +53,11 @@ public:
 
     void primary(Packet pkt, uint64_t now_ns, CompareOutput& out)
     {
-        ingress(CompareSide::primary, std::move(pkt), now_ns, out);
+        arrive(CompareSide::primary, std::move(pkt), now_ns, out);
     }
     void secondary(Packet pkt, uint64_t now_ns, CompareOutput& out)
     {
-        ingress(CompareSide::secondary, std::move(pkt), now_ns, out);
+        arrive(CompareSide::secondary, std::move(pkt), now_ns, out);
     }
 
     // Runs the scan at most once per expired_scan_cycle: the first connection
@@ -157,6 +158,12 @@ private:
     enum class Removal { expired, evicted };
 
     void ingress(CompareSide side, Packet pkt, uint64_t now_ns, CompareOutput& out);
+    void arrive(CompareSide side, Packet&& pkt, uint64_t now_ns, CompareOutput& out)
+    {
+        queued_since_ns_ = std::min(queued_since_ns_, now_ns);
+        ingress(side, std::move(pkt), now_ns, out);
+        if (counters_.queued_primary + counters_.queued_secondary == 0) queued_since_ns_ = UINT64_MAX;
+    }
     bool supported(const ParsedFrame& f) const;
     void pass_or_drop(CompareSide side, Packet&& pkt, CompareOutput& out, uint64_t& released, uint64_t& dropped);
     uint32_t connection_for(const FlowKey& key, CompareKind kind, uint64_t now_ns, CompareOutput& out);
@@ -183,6 +190,10 @@ private:
     uint64_t next_serial_ = 0;
     uint64_t next_scan_ns_ = 0;
     uint64_t last_scan_ns_ = 0;
+    // No queued packet arrived before this: until compare_timeout after it,
+    // the scan need not walk every connection for old packets. Lowered by
+    // every arrival, raised by a walk that found none old.
+    uint64_t queued_since_ns_ = UINT64_MAX;
     bool settle_all_ = true; // the next scan looks at every idle connection (see scan())
     bool pending_ = false;   // a checkpoint request is outstanding
     uint64_t pending_since_ns_ = 0;

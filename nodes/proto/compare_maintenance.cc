@@ -11,14 +11,16 @@ namespace {
 constexpr uint64_t kNsPerMs = 1'000'000;
 
 // A packet of `q` queued for longer than limit_ns; with payload_only, only
-// packets with something to compare count.
-bool older_than(const PacketQueue& q, uint64_t now_ns, uint64_t limit_ns, bool payload_only)
+// packets with something to compare count. `earliest` is lowered to the
+// arrival of every packet that counts.
+bool older_than(const PacketQueue& q, uint64_t now_ns, uint64_t limit_ns, bool payload_only, uint64_t& earliest)
 {
     // TCP queues are in sequence order, not arrival order: look at all.
-    for (uint32_t i = 0; i < q.size(); ++i)
-        if ((!payload_only || q[i].region_len != 0) && now_ns > q[i].enqueued_ns &&
-            now_ns - q[i].enqueued_ns > limit_ns)
-            return true;
+    for (uint32_t i = 0; i < q.size(); ++i) {
+        if (payload_only && q[i].region_len == 0) continue;
+        if (now_ns > q[i].enqueued_ns && now_ns - q[i].enqueued_ns > limit_ns) return true;
+        earliest = std::min(earliest, q[i].enqueued_ns);
+    }
     return false;
 }
 
@@ -40,21 +42,30 @@ void Comparator::scan(uint64_t now_ns, CompareOutput& out)
         return now_ns > c.last_active_ns ? now_ns - c.last_active_ns : 0;
     };
 
-    // Timeouts: the first connection, in first-seen order, holding an old packet.
-    if (counters_.queued_primary + counters_.queued_secondary > 0) {
-        for (uint32_t id = table_.oldest(); id != ConnectionTable::npos; id = table_.next_by_age(id)) {
+    // Timeouts: the first connection, in first-seen order, holding an old
+    // packet. None can be old before compare_timeout has passed since the
+    // earliest arrival still queued (a lower bound: see queued_since_ns_), so
+    // the walk over every connection, a cache miss each (a tenth of the CPU
+    // with a million connections, walked every cycle), waits until then; a
+    // walk that finds none learns the earliest arrival anew.
+    if (counters_.queued_primary + counters_.queued_secondary > 0 && now_ns > queued_since_ns_ &&
+        now_ns - queued_since_ns_ > timeout_ns) {
+        uint64_t earliest = UINT64_MAX;
+        bool found = false;
+        for (uint32_t id = table_.oldest(); id != ConnectionTable::npos && !found; id = table_.next_by_age(id)) {
             const CompareConnection& conn = table_[id];
             // A secondary without payload (a surplus pure ACK, a resent FIN)
             // has nothing to compare: it waits for a primary to pair with,
             // but is no reason for a checkpoint.
-            const bool old_primary = older_than(conn.primary, now_ns, timeout_ns, false);
-            if (old_primary || older_than(conn.secondary, now_ns, timeout_ns, true)) {
+            const bool old_primary = older_than(conn.primary, now_ns, timeout_ns, false, earliest);
+            if (old_primary || older_than(conn.secondary, now_ns, timeout_ns, true, earliest)) {
                 ++counters_.timeouts;
                 request(CheckpointReason::timeout, old_primary ? CompareSide::primary : CompareSide::secondary,
                         conn.key, now_ns, std::nullopt, out);
-                break;
+                found = true;
             }
         }
+        if (!found) queued_since_ns_ = earliest;
     }
 
     // Idle connections with empty queues. The activity list is in order of

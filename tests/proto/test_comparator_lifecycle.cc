@@ -88,6 +88,44 @@ TEST_CASE("compare: timeouts are scanned once per cycle on the caller's clock", 
     CHECK(events[0].side == CompareSide::secondary);
 }
 
+TEST_CASE("compare: the scan skips its walk only while no queued packet can be old", "[compare]")
+{
+    // The walk for old packets waits until compare_timeout after the earliest
+    // arrival still queued; a bound that were too late would miss these.
+    CompareConfig c;
+    c.compare_timeout_ms = 500;
+    c.expired_scan_cycle_ms = 100;
+    CompareHarness h(c);
+    const uint64_t t0 = h.now;
+    const auto a = frames::udp(port(1), "answered late");
+    h.primary(a);
+    h.now = t0 + 400 * kMs;
+    h.primary(frames::udp(port(2), "never answered"));
+    h.now = t0 + 450 * kMs;
+    h.secondary(a);
+    h.tick_at(t0 + 520 * kMs); // walks (port 1 arrived 520 ms ago), finds port 2 at 120 ms
+    CHECK(h.out.events.empty());
+    h.tick_at(t0 + 800 * kMs);
+    CHECK(h.out.events.empty());
+    h.tick_at(t0 + 920 * kMs); // port 2 is 520 ms old
+    auto events = h.take_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].flow.sport == 2);
+    h.cmp.checkpoint_done(h.out);
+    h.take_released();
+
+    // A packet stamped earlier than those already seen (two sockets' clocks,
+    // a capture's own timestamps) times out on its own stamp.
+    h.now = t0 + 2000 * kMs;
+    h.primary(frames::udp(port(3), "now"));
+    h.now = t0 + 1000 * kMs;
+    h.primary(frames::udp(port(4), "stamped a second earlier"));
+    h.tick_at(t0 + 2100 * kMs);
+    events = h.take_events();
+    REQUIRE(events.size() == 1);
+    CHECK(events[0].flow.sport == 4);
+}
+
 TEST_CASE("compare: the timeout names the first connection in first-seen order", "[compare]")
 {
     CompareHarness h;
