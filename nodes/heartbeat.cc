@@ -2,6 +2,7 @@
 
 #include "engine/registry.hh"
 #include "nodes/control_message.hh"
+#include "nodes/socket.hh" // the TLS properties
 
 #include <algorithm>
 #include <chrono>
@@ -38,6 +39,7 @@ HeartbeatConfig link_config(const Properties& p)
                                  "): the peer would count as lost between two of its pulses");
     c.reconnect_min = milliseconds(p.get(prop::reconnect_ms));
     c.reconnect_max = std::max(c.reconnect_min, milliseconds(5000));
+    c.tls = tls_config(p);
     return c;
 }
 } // namespace
@@ -114,7 +116,9 @@ NodeSpec spec()
             "logged, and its connection closed. As a server it serves one peer at a time; a new connection "
             "replaces it once it pulses, so that a stray connection cannot cut off a healthy peer. As a client it "
             "reconnects with exponential backoff. Pulses run on a thread of their own, so that a data path held "
-            "by back-pressure does not look like a dead host.",
+            "by back-pressure does not look like a dead host. With tls_creds_dir the pulses travel inside TLS, "
+            "as on the socket nodes: a failed handshake is logged with the peer's address and counted in "
+            "tls_refused, and never cuts off a healthy peer.",
         .ports =
             {
                 declare(port::status, "peer_up and peer_down events (JSON), one per transition"),
@@ -144,6 +148,7 @@ NodeSpec spec()
             },
         .factory = construct<Heartbeat>,
     };
+    for (auto& t : tls_properties()) s.properties.push_back(std::move(t));
     declare_counters(s.counters, counter::link, kHeartbeatCounterTable);
     return s;
 }

@@ -54,6 +54,10 @@ inline constexpr std::array kHeartbeatCounterTable{
                                     &HeartbeatCounters::bad_records},
     CounterField<HeartbeatCounters>{"connections", "peers accepted or connected", &HeartbeatCounters::connections},
     CounterField<HeartbeatCounters>{"peer_up", "1 while the peer is up, else 0", &HeartbeatCounters::peer_up, true},
+    CounterField<HeartbeatCounters>{"tls_refused",
+                                    "TLS handshakes that failed: a peer without TLS, an untrusted, expired or misnamed "
+                                    "certificate, or silence (each logged with the peer's address)",
+                                    &HeartbeatCounters::tls_refused},
 };
 static_assert(covers_every_field(kHeartbeatCounterTable), "every counter needs a table entry");
 

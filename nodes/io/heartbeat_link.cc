@@ -80,6 +80,9 @@ HeartbeatLink::HeartbeatLink(HeartbeatConfig config)
                                     std::to_string(config_.interval.count()) + " ms)");
     if (config_.reconnect_min.count() <= 0 || config_.reconnect_max < config_.reconnect_min)
         throw std::invalid_argument(label_ + ": need 0 < reconnect_min <= reconnect_max");
+    if (config_.tls.enabled())
+        tls_creds_ =
+            load_endpoint_credentials(config_.tls, config_.mode == HeartbeatConfig::Mode::server, address_, label_);
 }
 
 HeartbeatLink::~HeartbeatLink()
@@ -184,6 +187,11 @@ void HeartbeatLink::run()
             close_conn(peer_);
             connect_failed("no answer within " + std::to_string(config_.timeout.count()) + " ms");
         }
+        for (Conn* c : {&peer_, &newcomer_}) {
+            if (c->handshaking && now >= c->handshake_deadline)
+                handshake_failed(c, "no handshake within " + std::to_string(config_.tls.handshake_timeout.count()) +
+                                        " ms");
+        }
         if (client && !peer_.open() && now >= next_connect_) start_connect();
         if (now >= next_pulse_) {
             // Not caught up after a delay: a burst would say no more.
@@ -198,7 +206,9 @@ void HeartbeatLink::run()
         fds[n++] = {wake_fd_, POLLIN, 0};
         int listen_i = -1, peer_i = -1, newcomer_i = -1;
         auto events = [](const Conn& c) {
-            return short(c.connecting ? POLLOUT : POLLIN | (c.out_off < kPulseLen ? POLLOUT : 0));
+            if (c.connecting) return short(POLLOUT);
+            if (c.handshaking) return short(c.handshake_wants_write ? POLLOUT : POLLIN);
+            return short(POLLIN | (c.out_off < kPulseLen ? POLLOUT : 0));
         };
         if (listen_fd_ >= 0) {
             listen_i = int(n);
@@ -226,8 +236,13 @@ void HeartbeatLink::run()
         // A handler may have closed or promoted a connection: its entry
         // counts only while the same fd holds the same place.
         auto handle = [&](Conn& c, int i) {
-            if (i < 0 || !c.open() || c.fd != fds[i].fd || !fds[i].revents) return;
+            if (i < 0 || !c.open() || c.fd != fds[i].fd) return;
+            if (!fds[i].revents) {
+                if (c.tls_pending()) readable(&c); // decrypted input that poll() cannot see
+                return;
+            }
             if (c.connecting) return finish_connect();
+            if (c.handshaking) return handshake(&c);
             if (fds[i].revents & POLLOUT) {
                 if (const int err = flush(c)) return lost(&c, "write failed: " + errno_text(err));
             }
@@ -245,6 +260,10 @@ int HeartbeatLink::poll_timeout_ms(Clock::time_point now) const
     if (up_.load()) next = std::min(next, last_pulse_in_ + config_.timeout);
     if (config_.mode == HeartbeatConfig::Mode::client)
         next = std::min(next, peer_.connecting ? connect_deadline_ : peer_.open() ? next : next_connect_);
+    for (const Conn* c : {&peer_, &newcomer_}) {
+        if (c->handshaking) next = std::min(next, c->handshake_deadline);
+        if (c->tls_pending()) next = now;
+    }
     return int(std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(next - now).count()));
 }
 
@@ -329,6 +348,36 @@ void HeartbeatLink::connected(Conn& c)
         const int on = 1; // a pulse must not wait for the previous one's ACK
         ::setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     }
+    if (!tls_creds_) return ready(c);
+    c.peer_name = tls_peer_name(c.fd, config_.mode == HeartbeatConfig::Mode::server);
+    try {
+        c.tls = std::make_unique<TlsSession>(tls_creds_, c.fd);
+    } catch (const std::exception& e) {
+        return handshake_failed(&c, e.what());
+    }
+    c.handshaking = true;
+    c.handshake_deadline = Clock::now() + config_.tls.handshake_timeout;
+    handshake(&c);
+}
+
+void HeartbeatLink::handshake(Conn* c)
+{
+    switch (c->tls->handshake()) {
+    case TlsSession::Step::done: c->handshaking = false; return ready(*c);
+    case TlsSession::Step::want_read: c->handshake_wants_write = false; return;
+    case TlsSession::Step::want_write: c->handshake_wants_write = true; return;
+    case TlsSession::Step::failed: return handshake_failed(c, c->tls->error());
+    }
+}
+
+void HeartbeatLink::handshake_failed(Conn* c, std::string reason) // by value: it may be c->tls->error()
+{
+    lost(c, "TLS handshake with " + c->peer_name + " failed: " + reason);
+    count([](HeartbeatCounters& k) { ++k.tls_refused; }); // once logged: whoever sees it finds the line
+}
+
+void HeartbeatLink::ready(Conn& c)
+{
     connect_failing_ = false;
     count([](HeartbeatCounters& k) { ++k.connections; });
     log(label_ + ": heartbeat peer connected; up at its first pulse");
@@ -339,7 +388,7 @@ void HeartbeatLink::pulse(Conn& c)
 {
     // A peer that has not read the last pulse whole gets no new one: pulses
     // are dropped, never queued or torn.
-    if (!c.open() || c.connecting || c.out_off < kPulseLen) return;
+    if (!c.ready() || c.out_off < kPulseLen) return;
     c.out = encode_pulse(c.sequence++);
     c.out_off = 0;
     if (const int err = flush(c)) lost(&c, "write failed: " + errno_text(err));
@@ -348,6 +397,13 @@ void HeartbeatLink::pulse(Conn& c)
 int HeartbeatLink::flush(Conn& c)
 {
     if (c.out_off >= kPulseLen) return 0;
+    if (c.tls) {
+        // A record at a time; after kAgain GnuTLS wants the same bytes again.
+        const ssize_t n = c.tls->send(c.out.data() + c.out_off, kPulseLen - c.out_off);
+        if (n == TlsSession::kAgain) return 0;
+        if (n < 0) return EIO;
+        c.out_off = kPulseLen;
+    }
     while (c.out_off < kPulseLen) {
         const ssize_t n = ::send(c.fd, c.out.data() + c.out_off, kPulseLen - c.out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
@@ -368,7 +424,7 @@ HeartbeatLink::ReadResult HeartbeatLink::read_pulses(Conn& c, uint64_t& pulses, 
 {
     uint8_t buf[1024];
     for (int round = 0; round < 16; ++round) { // a flooding peer cannot hold the thread
-        const ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+        const ssize_t n = receive(c, buf, sizeof buf, why);
         if (n > 0) {
             for (std::size_t at = 0; at < std::size_t(n);) {
                 const std::size_t take = std::min(kPulseLen - c.in_len, std::size_t(n) - at);
@@ -382,18 +438,34 @@ HeartbeatLink::ReadResult HeartbeatLink::read_pulses(Conn& c, uint64_t& pulses, 
                     ++pulses;
                 }
             }
-            if (std::size_t(n) < sizeof buf) return ReadResult::open;
+            if (std::size_t(n) < sizeof buf && !c.tls_pending()) return ReadResult::open;
         } else if (n == 0) {
             why = "peer closed the connection";
             return ReadResult::closed;
-        } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        } else if (n == TlsSession::kAgain) {
             return ReadResult::open;
-        } else if (errno != EINTR) {
-            why = "read failed: " + errno_text(errno);
+        } else {
             return ReadResult::closed;
         }
     }
     return ReadResult::open;
+}
+
+ssize_t HeartbeatLink::receive(Conn& c, uint8_t* buf, std::size_t len, std::string& why)
+{
+    if (c.tls) {
+        const ssize_t n = c.tls->recv(buf, len);
+        if (n == TlsSession::kError) why = c.tls->error();
+        return n;
+    }
+    for (;;) {
+        const ssize_t n = ::recv(c.fd, buf, len, MSG_DONTWAIT);
+        if (n >= 0) return n;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return TlsSession::kAgain;
+        if (errno == EINTR) continue;
+        why = "read failed: " + errno_text(errno);
+        return TlsSession::kError;
+    }
 }
 
 void HeartbeatLink::readable(Conn* c)
@@ -436,6 +508,7 @@ void HeartbeatLink::lost(Conn* c, const std::string& why)
 
 void HeartbeatLink::close_conn(Conn& c)
 {
+    c.tls.reset();
     if (c.fd >= 0) ::close(c.fd);
     c = Conn{};
 }
@@ -454,7 +527,7 @@ void HeartbeatLink::check_deadline(Clock::time_point now)
     if (!up_.load() || now - last_pulse_in_ < config_.timeout) return;
     // This thread may itself have been held up (a loaded host, a stopped
     // process) with the pulses waiting in the socket: read them first.
-    if (peer_.open() && !peer_.connecting) readable(&peer_);
+    if (peer_.ready()) readable(&peer_);
     if (!up_.load() || Clock::now() - last_pulse_in_ < config_.timeout) return;
     set_up(false, "heartbeat");
 }

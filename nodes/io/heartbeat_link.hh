@@ -29,9 +29,17 @@
 // a pulse must not wait for the data path, or a slow reader would look like
 // a dead host. The handlers run on that thread; they may block briefly,
 // and pulses wait meanwhile.
+//
+// With TLS (config.tls, as on the data channels: tls_session.hh) each
+// connection starts with a handshake on the link's thread; pulses flow once
+// it is through. A failed one (a peer without TLS or with a certificate we
+// do not trust, silence for tls.handshake_timeout) is logged with the
+// peer's address, counted in tls_refused, and that connection closed: a
+// stranger can neither fake pulses nor cut off a healthy peer.
 #pragma once
 
 #include "nodes/io/socket_address.hh"
+#include "nodes/io/tls_session.hh"
 
 #include <array>
 #include <atomic>
@@ -39,6 +47,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -64,6 +73,7 @@ struct HeartbeatConfig {
     std::chrono::milliseconds timeout{1000};       // must be > interval
     std::chrono::milliseconds reconnect_min{100};  // client: first retry delay
     std::chrono::milliseconds reconnect_max{5000}; // client: backoff cap (doubling)
+    TlsConfig tls; // a client with no tls.hostname checks the host of address, as StreamEndpoint
 };
 
 struct HeartbeatCounters {
@@ -74,6 +84,7 @@ struct HeartbeatCounters {
     uint64_t bad_records = 0;     // records that were not a valid pulse (connection closed)
     uint64_t connections = 0;     // peers accepted or connected
     uint64_t peer_up = 0;         // 1 while the peer is up (a gauge)
+    uint64_t tls_refused = 0;     // TLS handshakes that failed (connection closed)
 };
 
 class HeartbeatLink {
@@ -84,7 +95,9 @@ public:
     // Messages start with the address. Without a handler they go to stderr.
     using LogHandler = std::function<void(std::string_view message)>;
 
-    explicit HeartbeatLink(HeartbeatConfig config); // throws std::invalid_argument
+    // Throws std::invalid_argument, or std::runtime_error naming the file for
+    // TLS credentials that do not load.
+    explicit HeartbeatLink(HeartbeatConfig config);
     ~HeartbeatLink();
     HeartbeatLink(const HeartbeatLink&) = delete;
     HeartbeatLink& operator=(const HeartbeatLink&) = delete;
@@ -117,7 +130,13 @@ private:
         Pulse in{}, out{};
         std::size_t in_len = 0, out_off = kPulseLen;
         uint32_t sequence = 0;
+        std::unique_ptr<TlsSession> tls;
+        bool handshaking = false, handshake_wants_write = false;
+        Clock::time_point handshake_deadline{};
+        std::string peer_name; // for the log
         bool open() const { return fd >= 0; }
+        bool ready() const { return open() && !connecting && !handshaking; }
+        bool tls_pending() const { return tls && !handshaking && tls->pending() > 0; }
     };
     enum class ReadResult { open, closed, bad };
 
@@ -130,6 +149,11 @@ private:
     void connect_failed(const std::string& reason);
     void schedule_reconnect();
     void connected(Conn& c);
+    void handshake(Conn* c);
+    void handshake_failed(Conn* c, std::string reason);
+    void ready(Conn& c);
+    // > 0 bytes, 0 closed, or TlsSession::kAgain / kError (`why` says what).
+    ssize_t receive(Conn& c, uint8_t* buf, std::size_t len, std::string& why);
     void pulse(Conn& c);
     int flush(Conn& c); // 0, or the errno of a failed write
     ReadResult read_pulses(Conn& c, uint64_t& pulses, std::string& why);
@@ -153,6 +177,7 @@ private:
     std::string label_;
     StatusHandler on_status_;
     LogHandler on_log_;
+    std::shared_ptr<const TlsCredentials> tls_creds_;
 
     // The link's thread only (and start()/stop() around it).
     int listen_fd_ = -1;

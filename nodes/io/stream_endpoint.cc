@@ -8,7 +8,6 @@
 #include <system_error>
 #include <utility>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -69,26 +68,6 @@ bool stale_socket_at(const std::string& path, const std::string& label)
     return true;
 }
 
-// "192.0.2.7:41234" for a TCP peer, for the log.
-std::string peer_text(int fd)
-{
-    sockaddr_storage peer{};
-    socklen_t len = sizeof peer;
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return "the peer";
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (peer.ss_family == AF_INET) {
-        const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
-        ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
-    }
-    if (peer.ss_family == AF_INET6) {
-        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
-        ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
-    }
-    return "a local peer";
-}
-
 } // namespace
 
 StreamEndpoint::StreamEndpoint(StreamEndpointConfig config)
@@ -106,19 +85,8 @@ StreamEndpoint::StreamEndpoint(StreamEndpointConfig config)
     if (config_.stall_timeout.count() <= 0 || config_.stop_flush_timeout.count() < 0)
         throw std::invalid_argument(label_ + ": need stall_timeout > 0 and stop_flush_timeout >= 0");
     if (config_.tls.enabled()) {
-        if (config_.tls.handshake_timeout.count() <= 0)
-            throw std::invalid_argument(label_ + ": need a TLS handshake timeout > 0");
-        TlsConfig tls = config_.tls;
-        const bool server = config_.mode == StreamEndpointConfig::Mode::server;
-        // QEMU's chardev client checks the server's certificate against the
-        // host it connects to (chardev/char-socket.c, tcp_chr_tls_init()).
-        if (!server && tls.hostname.empty() && address_.kind == SocketAddress::Kind::tcp) tls.hostname = address_.host;
-        try {
-            tls_creds_ =
-                TlsCredentials::load(tls, server ? TlsCredentials::Role::server : TlsCredentials::Role::client);
-        } catch (const std::exception& e) {
-            throw std::runtime_error(label_ + ": " + e.what());
-        }
+        tls_creds_ = load_endpoint_credentials(config_.tls, config_.mode == StreamEndpointConfig::Mode::server,
+                                               address_, label_);
         tls_out_.resize(kTlsRecordBytes);
     }
 }
@@ -526,7 +494,7 @@ void StreamEndpoint::on_connected(int fd)
     if (!tls_creds_) return peer_ready();
     // The TLS handshake comes first, as on a QEMU chardev with tls-creds;
     // the peer is connected once it is through.
-    peer_name_ = config_.mode == StreamEndpointConfig::Mode::server ? peer_text(fd) : "the server";
+    peer_name_ = tls_peer_name(fd, config_.mode == StreamEndpointConfig::Mode::server);
     try {
         tls_ = std::make_unique<TlsSession>(tls_creds_, fd);
     } catch (const std::exception& e) {
@@ -549,10 +517,6 @@ void StreamEndpoint::continue_handshake()
 
 void StreamEndpoint::handshake_failed(std::string reason) // by value: it may be tls_->error()
 {
-    {
-        std::lock_guard lock(mu_);
-        ++counters_.tls_refused;
-    }
     tls_.reset();
     ::close(conn_fd_);
     conn_fd_ = -1;
@@ -561,13 +525,16 @@ void StreamEndpoint::handshake_failed(std::string reason) // by value: it may be
     if (config_.mode == StreamEndpointConfig::Mode::server) {
         // Anyone may connect to a server: each refusal is worth a line.
         log(LogLevel::warning, message + "; connection closed");
-        return;
+    } else {
+        // A client retries with its backoff, one message per failure streak.
+        if (!connect_failing_) log(LogLevel::warning, message + ", retrying");
+        connect_failing_ = true;
+        next_connect_ = Clock::now() + backoff_;
+        backoff_ = std::min(backoff_ * 2, config_.reconnect_max);
     }
-    // A client retries with its backoff, one message per failure streak.
-    if (!connect_failing_) log(LogLevel::warning, message + ", retrying");
-    connect_failing_ = true;
-    next_connect_ = Clock::now() + backoff_;
-    backoff_ = std::min(backoff_ * 2, config_.reconnect_max);
+    // Counted once logged, so that whoever sees the count finds the line.
+    std::lock_guard lock(mu_);
+    ++counters_.tls_refused;
 }
 
 void StreamEndpoint::peer_ready()

@@ -4,8 +4,11 @@
 #include <cstring>
 #include <stdexcept>
 
+#include <arpa/inet.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,6 +168,39 @@ std::shared_ptr<const TlsCredentials> TlsCredentials::load(const TlsConfig& conf
     }
     c->priority_ = priority;
     return c;
+}
+
+std::shared_ptr<const TlsCredentials> load_endpoint_credentials(TlsConfig config, bool server,
+                                                                const SocketAddress& address, const std::string& label)
+{
+    if (config.handshake_timeout.count() <= 0)
+        throw std::invalid_argument(label + ": need a TLS handshake timeout > 0");
+    if (!server && config.hostname.empty() && address.kind == SocketAddress::Kind::tcp) config.hostname = address.host;
+    try {
+        return TlsCredentials::load(config, server ? TlsCredentials::Role::server : TlsCredentials::Role::client);
+    } catch (const std::runtime_error& e) {
+        throw std::runtime_error(label + ": " + e.what());
+    }
+}
+
+std::string tls_peer_name(int fd, bool server)
+{
+    if (!server) return "the server";
+    sockaddr_storage peer{};
+    socklen_t len = sizeof peer;
+    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return "the peer";
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (peer.ss_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&peer);
+        ::inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+    }
+    if (peer.ss_family == AF_INET6) {
+        const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+        ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+    }
+    return "a local peer";
 }
 
 // ---------------------------------------------------------------- session

@@ -26,6 +26,8 @@
 // receivers at once.
 #pragma once
 
+#include "nodes/io/socket_address.hh"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -82,6 +84,17 @@ private:
     void* x509_ = nullptr;     // gnutls_certificate_credentials_t (kept out of this header)
     void* priority_ = nullptr; // gnutls_priority_t
 };
+
+// The credentials of an endpoint at `address` (server or client), errors
+// prefixed with `label`. A client with no hostname checks the server's
+// certificate against the host of a TCP address, as QEMU's chardev does
+// (chardev/char-socket.c, tcp_chr_tls_init()); a unix socket has none.
+std::shared_ptr<const TlsCredentials> load_endpoint_credentials(TlsConfig config, bool server,
+                                                                const SocketAddress& address, const std::string& label);
+// Who is at the other end of `fd`, for the log: "192.0.2.7:41234" for a
+// server's TCP peer, "a local peer" on a unix socket, "the server" for a
+// client (its address is the endpoint's own).
+std::string tls_peer_name(int fd, bool server);
 
 class TlsSession {
 public:

@@ -6,7 +6,9 @@
 #include <catch2/catch.hpp>
 
 #include "nodes/io/heartbeat_link.hh"
+#include "tests/io/tls_test_creds.hh"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -428,4 +430,105 @@ TEST_CASE("HeartbeatLink: a stray connection does not disturb a healthy peer, an
     REQUIRE(wait_until([&] { return server_seen.logged("replaces the previous connection"); }));
     REQUIRE(wait_until([&] { return disconnects(client_seen) == 1; })); // the replaced connection was closed
     CHECK(disconnects(server_seen) == 0);
+}
+
+// ---------------------------------------------------------------- TLS
+
+namespace {
+
+HeartbeatConfig tls_config(std::string address, Mode mode, const char* creds)
+{
+    HeartbeatConfig c = config(std::move(address), mode);
+    c.tls.creds_dir = colo::test::TlsTestCreds::get().dir(creds);
+    c.tls.handshake_timeout = 300ms;
+    c.timeout = 1000ms; // handshakes share the link's thread with the pulses
+    return c;
+}
+
+} // namespace
+
+TEST_CASE("HeartbeatLink over TLS: pulses both ways; strangers are refused, logged and counted, and never cut off "
+          "the peer",
+          "[heartbeat][tls]")
+{
+    Observer server_seen, client_seen;
+    HeartbeatLink server(tls_config("tcp:127.0.0.1:0", Mode::server, "good"));
+    server_seen.attach(server);
+    server.start();
+    HeartbeatLink client(tls_config(server.address(), Mode::client, "good")); // checks the name 127.0.0.1
+    client_seen.attach(client);
+    client.start();
+    REQUIRE(wait_until([&] { return server.up() && client.up(); }));
+    REQUIRE(
+        wait_until([&] { return server.counters().pulses_received >= 5 && client.counters().pulses_received >= 5; }));
+
+    const std::string refused = server.address() + ": new connection: TLS handshake with 127.0.0.1:";
+    SECTION("a peer without TLS, even one sending valid pulses")
+    {
+        RawPeer stranger(server.address());
+        stranger.pulse(0);
+        CHECK(stranger.closed_by_peer());
+        CHECK(wait_until([&] { return server.counters().tls_refused == 1; }));
+        CHECK(server_seen.logged(refused));
+        CHECK(server_seen.logged("(a peer without TLS?)"));
+    }
+    SECTION("a peer that says nothing")
+    {
+        RawPeer stranger(server.address());
+        CHECK(stranger.closed_by_peer());
+        CHECK(wait_until([&] { return server.counters().tls_refused == 1; }));
+        CHECK(server_seen.logged("failed: no handshake within 300 ms"));
+    }
+    SECTION("a heartbeat with a certificate from another CA")
+    {
+        auto cfg = tls_config(server.address(), Mode::client, "other-ca");
+        cfg.tls.verify_peer = false;
+        Observer stranger_seen;
+        HeartbeatLink stranger(cfg);
+        stranger_seen.attach(stranger);
+        stranger.start();
+        CHECK(wait_until([&] { return server.counters().tls_refused >= 1; }));
+        CHECK(server_seen.logged("failed: the peer's certificate is not signed by our ca-cert.pem (another CA?)"));
+        stranger.stop();
+        CHECK_FALSE(stranger.up());
+    }
+    // The peer kept its first connection all along (a loss by timeout would
+    // be this machine's load, not the stranger's doing).
+    auto disconnects = [](Observer& o) {
+        std::lock_guard lock(o.mu);
+        return std::count_if(o.events.begin(), o.events.end(), [](const auto& e) { return e.reason == "disconnect"; });
+    };
+    CHECK(disconnects(server_seen) == 0);
+    CHECK(disconnects(client_seen) == 0);
+    CHECK(client.counters().connections == 1);
+    CHECK(wait_until([&] { return server.up() && client.up(); }));
+    const uint64_t before = server.counters().pulses_received;
+    CHECK(wait_until([&] { return server.counters().pulses_received >= before + 3; }));
+    client.stop();
+    server.stop();
+}
+
+TEST_CASE("HeartbeatLink over TLS: a client refuses a server without TLS or with an expired certificate",
+          "[heartbeat][tls]")
+{
+    for (const char* creds : {"expired", ""}) {
+        CAPTURE(creds);
+        auto server_cfg =
+            *creds ? tls_config("tcp:127.0.0.1:0", Mode::server, creds) : config("tcp:127.0.0.1:0", Mode::server);
+        Observer server_seen, client_seen;
+        HeartbeatLink server(server_cfg);
+        server_seen.attach(server);
+        server.start();
+        HeartbeatLink client(tls_config(server.address(), Mode::client, "good"));
+        client_seen.attach(client);
+        client.start();
+        REQUIRE(wait_until([&] { return client.counters().tls_refused >= 2; }));
+        CHECK(client_seen.logged(client.address() + ": TLS handshake with the server failed: "));
+        if (*creds) CHECK(client_seen.logged("the peer's certificate (or its CA's) has expired"));
+        CHECK_FALSE(client.up());
+        CHECK_FALSE(server.up());
+        CHECK(client.counters().pulses_received == 0);
+        client.stop();
+        server.stop();
+    }
 }
