@@ -380,7 +380,8 @@ void HeartbeatLink::ready(Conn& c)
 {
     connect_failing_ = false;
     count([](HeartbeatCounters& k) { ++k.connections; });
-    log(label_ + ": heartbeat peer connected; up at its first pulse");
+    log(label_ + ": heartbeat peer connected" + (c.tls ? " (" + c.tls->description() + ")" : "") +
+        "; up at its first pulse");
     pulse(c); // at once, so that the peer need not wait an interval
 }
 
