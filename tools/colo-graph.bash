@@ -1,5 +1,5 @@
 # bash completion for colo-graph: commands, each command's options, node types
-# (inspect), a graph file's variables (--set NAME=), --mode values, files, and
+# (inspect), a graph file's variables (--set NAME=), --mode and --sandbox values, files, and
 # for `ctl PATH` its commands and the running graph's node names (--node).
 # Everything is read from colo-graph itself (--help, nodes) or from the graph
 # file being completed, so it follows the program. Installed by cmake --install
@@ -23,6 +23,7 @@ _colo_graph()
     done
     case $prev in
     --mode) COMPREPLY=($(compgen -W "replay live auto" -- "$cur")); return ;;
+    --sandbox) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
     --set)
         compopt -o nospace 2>/dev/null
         COMPREPLY=($(compgen -S = -W "$(_colo_graph_variables "$file")" -- "$cur"))

@@ -15,6 +15,9 @@ apt-get update -qq
 # libgnutls28-dev: TLS on the links between the hosts (nodes/io/tls_session), the library
 # QEMU's tls-creds-x509 uses, so that priorities and certificate checks mean the same on both
 # ends; gnutls-bin: certtool, which the TLS tests generate their certificates with.
+# libseccomp-dev: the system-call filter of `run`'s sandbox (tools/cli/sandbox.cc), the library
+# behind QEMU's -sandbox on. Capabilities are dropped with capset(2) itself: each thread drops its
+# own from a signal handler, where libcap's allocating calls are not allowed, so no libcap.
 # tshark (tests/nodes/test_packet_trace.cc reads the trace comments with it):
 # answer wireshark-common's question (may non-root users capture?) up front.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
@@ -23,5 +26,5 @@ apt-get install -y -qq --no-install-recommends \
     libtbb-dev libyaml-cpp-dev libpcap-dev libboost-program-options-dev catch2 nlohmann-json3-dev libsystemd-dev \
     python3 python3-scapy tcpdump tshark graphviz iproute2 iputils-ping procps curl qemu-system-x86 \
     clang-14 libclang-rt-14-dev clang-format-14 help2man systemd dpkg-dev xz-utils \
-    resource-agents libxml2-utils ethtool libgnutls28-dev gnutls-bin \
+    resource-agents libxml2-utils ethtool libgnutls28-dev gnutls-bin libseccomp-dev \
     >/dev/null

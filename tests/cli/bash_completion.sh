@@ -18,6 +18,7 @@ expect "$(printf 'rewriter\n')" "$BIN" inspect rew
 expect "$(printf 'redirector\n')" "$BIN" inspect red
 expect "$(printf -- '--mode\n')" "$BIN" run g.yaml --mo
 expect "$(printf 'live\n')" "$BIN" run g.yaml --mode l
+expect "$(printf 'off\n')" "$BIN" run g.yaml --sandbox of
 expect "$(printf 'compare_addr=\ncompare_timeout=\n')" "$BIN" run "$SRC/graphs/primary.yaml" --set comp
 expect "$(printf 'checkpoint\n')" "$BIN" ctl /run/x.sock che
 expect "$(printf 'add\n')" "$BIN" ctl /run/x.sock bypass a

@@ -27,7 +27,7 @@ grep -q "latin1.yaml:2:26: error: invalid UTF-8" "$T/err" || fail "non-UTF-8 not
 # The run: options: known ones expanded, an unknown one located (validate and run alike).
 printf 'variables:\n  dir: /tmp\nnodes:\n  g: { type: generator, count: 1 }\n  s: { type: null-sink }\nlinks:\n  - g -> s\nrun:\n  control: "${dir}/c.sock"\n  metric: ":9464"\n' >"$T/run.yaml"
 expect_rc 78 "$BIN" validate "$T/run.yaml"
-grep -q "run.yaml:10:3: error: unknown run option 'metric' (expected control, metrics)" "$T/err" || { cat "$T/err"; fail "run option"; }
+grep -q "run.yaml:10:3: error: unknown run option 'metric' (expected control, metrics, sandbox)" "$T/err" || { cat "$T/err"; fail "run option"; }
 expect_rc 78 "$BIN" run "$T/run.yaml"
 grep -q "run.yaml:10:3: error: unknown run option 'metric'" "$T/err" || fail "run option at run"
 printf 'run: [1]\nnodes:\n  g: { type: generator, count: 1 }\n' >"$T/runlist.yaml"

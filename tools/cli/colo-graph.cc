@@ -8,6 +8,7 @@
 #include "tools/cli/commands.hh"
 #include "tools/cli/operator_endpoints.hh"
 #include "tools/cli/progress.hh"
+#include "tools/cli/sandbox.hh"
 #include "tools/cli/service_notify.hh"
 
 #include <boost/program_options.hpp>
@@ -122,16 +123,21 @@ bool parse(const std::vector<std::string>& args, po::options_description& opts,
     return true;
 }
 
-// The graph file's `run:` options are the run command's --control and --metrics.
+// The graph file's `run:` options are the run command's --control, --metrics
+// and --sandbox.
 bool run_options_known(const GraphDecl& g)
 {
     bool ok = true;
-    for (const auto& [key, option] : g.run_options)
-        if (key != "control" && key != "metrics") {
-            std::cerr << option.loc.file << ":" << option.loc.line << ":" << option.loc.col
-                      << ": error: unknown run option '" << key << "' (expected control, metrics)\n";
-            ok = false;
-        }
+    for (const auto& [key, option] : g.run_options) {
+        std::string error;
+        if (key != "control" && key != "metrics" && key != "sandbox")
+            error = "unknown run option '" + key + "' (expected control, metrics, sandbox)";
+        else if (key == "sandbox" && option.value != "on" && option.value != "off")
+            error = "run option sandbox must be on or off, not '" + option.value + "'";
+        if (error.empty()) continue;
+        std::cerr << option.loc.file << ":" << option.loc.line << ":" << option.loc.col << ": error: " << error << '\n';
+        ok = false;
+    }
     return ok;
 }
 
@@ -273,7 +279,7 @@ int cmd_run(const std::vector<std::string>& args)
     unsigned threads = 0;
     std::size_t batch = 256;
     std::string mode = "auto";
-    std::string control, metrics;
+    std::string control, metrics, sandbox = "on";
     opts.add_options()("file", po::value<std::string>(), "graph file")("set", po::value(&sets)->composing(),
                                                                        "NAME=VALUE: override a variable (repeatable)")(
         "stats", "print a per-node table at exit (like VPP's show runtime)")(
@@ -291,7 +297,10 @@ int cmd_run(const std::vector<std::string>& args)
         "serve the control socket (colo-graph ctl) at this path, mode 0600 (graph file: run: {control: PATH})")(
         "metrics", po::value(&metrics),
         "serve Prometheus metrics at http://HOST:PORT/metrics; PORT alone means loopback (graph file: run: "
-        "{metrics: HOST:PORT})");
+        "{metrics: HOST:PORT})")(
+        "sandbox", po::value(&sandbox),
+        "on (default) or off: once the graph has started, drop every capability and refuse system calls a running "
+        "graph does not make (seccomp), as QEMU's -sandbox on (graph file: run: {sandbox: off})");
     Parsed p;
     if (!parse(args, opts, {"file"}, p, "Usage: colo-graph run FILE [--set NAME=VALUE]... [--stats] [--dot-dir DIR]"))
         return EX_USAGE;
@@ -306,7 +315,10 @@ int cmd_run(const std::vector<std::string>& args)
     // The graph file's `run:` options; the command line wins.
     if (!run_options_known(g)) return EX_CONFIG;
     for (const auto& [key, option] : g.run_options)
-        if (!p.vm.count(key)) *(key == "control" ? &control : &metrics) = option.value;
+        if (!p.vm.count(key)) *(key == "control" ? &control : key == "metrics" ? &metrics : &sandbox) = option.value;
+    if (sandbox != "on" && sandbox != "off")
+        return usage_error("run: --sandbox must be on or off, not '" + sandbox + "'");
+    const bool sandboxed = sandbox == "on";
     if (!dot_dir.empty() && !std::filesystem::is_directory(dot_dir)) {
         std::cerr << dot_dir << ": error: --dot-dir is not a directory\n";
         return EX_CANTCREAT;
@@ -327,7 +339,17 @@ int cmd_run(const std::vector<std::string>& args)
     ro.mode = run_mode->second;
     ro.log = log_line;                      // above the progress bar, if there is one
     std::unique_ptr<ServiceNotify> service; // made once the mode is known, before run()
-    ro.on_running = [&] { service->ready("running " + g.file); };
+    ro.on_running = [&] {
+        // Every node has started: devices, files and listening sockets are open.
+        if (sandboxed) {
+            try {
+                sandbox::install_syscall_filter();
+            } catch (const std::exception& e) {
+                throw std::runtime_error(std::string("sandbox: ") + e.what() + " (--sandbox off runs without it)");
+            }
+        }
+        service->ready("running " + g.file);
+    };
     ro.on_clock = [&] { service->clock_turned(); };
     std::unique_ptr<Runtime> rt;
     try {
@@ -354,6 +376,17 @@ int cmd_run(const std::vector<std::string>& args)
         }
         if (!endpoints->metrics_bound().empty())
             log_line("colo-graph: metrics at http://" + endpoints->metrics_bound() + "/metrics");
+    }
+    // Devices, files and the endpoints' sockets are open, and no oneTBB worker
+    // runs yet; threads made from now on inherit an empty set. The syscall
+    // filter follows once the nodes have started (on_running).
+    if (sandboxed) {
+        try {
+            sandbox::drop_capabilities();
+        } catch (const std::exception& e) {
+            std::cerr << "colo-graph: sandbox: " << e.what() << " (--sandbox off runs without it)\n";
+            return EX_OSERR;
+        }
     }
     std::atomic<bool> finished{false};
     std::thread watcher([&] {

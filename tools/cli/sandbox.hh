@@ -1,0 +1,28 @@
+// The sandbox of `colo-graph run` (issue #18; QEMU's `-sandbox on`): once
+// every node has started, the process gives up every capability and
+// installs a seccomp allow-list of the system calls a running graph makes
+// (docs/reliability.md, Security). A syscall outside the list stops the
+// process with a line naming it.
+#pragma once
+
+namespace colo::sandbox {
+
+// Empties the effective, permitted and inheritable capability sets of every
+// thread of the process (a capability set belongs to a thread, and the
+// process has many by now). Throws std::runtime_error with the reason.
+void drop_capabilities();
+
+// Installs the allow-list on every thread (and sets no_new_privs, which
+// seccomp requires of a process without CAP_SYS_ADMIN). From then on a
+// syscall outside it writes "colo-graph: sandbox: syscall N (NAME) refused"
+// to standard error and exits with EX_SOFTWARE. Throws std::runtime_error.
+void install_syscall_filter();
+
+// Both, capabilities first: what `run --sandbox on` does after start-up.
+inline void enter()
+{
+    drop_capabilities();
+    install_syscall_filter();
+}
+
+} // namespace colo::sandbox
