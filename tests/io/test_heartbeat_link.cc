@@ -447,7 +447,7 @@ HeartbeatConfig tls_config(std::string address, Mode mode, const char* creds)
 
 } // namespace
 
-TEST_CASE("HeartbeatLink over TLS: pulses both ways; strangers are refused, logged and counted, and never cut off "
+TEST_CASE("HeartbeatLink over TLS: pulses both ways, and strangers are refused, logged and counted, never cutting off "
           "the peer",
           "[heartbeat][tls]")
 {
