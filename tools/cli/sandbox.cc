@@ -103,20 +103,11 @@ void add_argument_rules(scmp_filter_ctx ctx, bool any_clone)
 
 // Sanitizer runtimes (tools/test-hardening.sh) make calls of their own: the
 // leak check at exit stops the world with a tracer (clone without
-// CLONE_THREAD, ptrace, waitpid) and reads /proc; reports symbolize.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
-constexpr const char* kSanitizerAllowed[] = {"ptrace",  "wait4",   "waitid", "kill", "tkill", "sched_getparam",
-                                             "getpgid", "setpgid", "execve", "pipe", "vfork"};
+// CLONE_THREAD, ptrace, kill) that lists /proc/self/task with the old open
+// and getdents (seen in the kernel's audit log with SCMP_ACT_LOG); a report's
+// stack trace starts a symbolizer (pipe, vfork, execve, wait4).
+constexpr const char* kSanitizerAllowed[] = {"ptrace", "kill",  "tkill",  "open",   "getdents",
+                                             "pipe",   "vfork", "execve", "waitid", "sched_getparam"};
 
 // ------------------------------------------------------------ refusals
 
@@ -257,7 +248,7 @@ void drop_capabilities()
     // sanitizer's runtime has such a thread of its own (TSan's background
     // thread), which runs none of colo-graph's code.
     for (pid_t tid : threads()) {
-        if (kSanitized && blocks_signal(tid, request)) continue;
+        if (kSanitizerBuild && blocks_signal(tid, request)) continue;
         for (const char* set : {"CapEff", "CapPrm", "CapInh"}) {
             const std::string caps = status_field(tid, set);
             if (!caps.empty() && caps != "0000000000000000")
@@ -288,9 +279,9 @@ void install_syscall_filter()
             must(seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0), name); // else not on this arch
     };
     for (const char* name : kAllowed) allow(name);
-    if (kSanitized)
+    if (kSanitizerBuild)
         for (const char* name : kSanitizerAllowed) allow(name);
-    add_argument_rules(ctx.get(), kSanitized);
+    add_argument_rules(ctx.get(), kSanitizerBuild);
     if (int rc = seccomp_load(ctx.get()); rc != 0)
         throw std::runtime_error(std::string("seccomp: loading the filter: ") +
                                  (rc > 0 ? "thread " + std::to_string(rc) + " could not take it" : std::strerror(-rc)));

@@ -7,6 +7,22 @@
 
 namespace colo::sandbox {
 
+// A sanitizer's runtime needs calls of its own (its leak check at exit
+// ptraces the process from a forked tracer; a report runs a symbolizer), so
+// in ASan and TSan builds the filter also allows clone for processes, ptrace,
+// execve and a few more (tools/cli/sandbox.cc, kSanitizerAllowed).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizerBuild = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+
 // Empties the effective, permitted and inheritable capability sets of every
 // thread of the process (a capability set belongs to a thread, and the
 // process has many by now). Throws std::runtime_error with the reason.
