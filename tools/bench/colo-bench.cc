@@ -582,9 +582,9 @@ int parse(int argc, char** argv, Options& o, bool& keep)
         "perf-dir", po::value(&o.perf_dir), "also record perf profiles of extra colo-graph runs into DIR")(
         "workdir", po::value(&workdir), "scratch directory (default: a new /tmp/colo-bench.XXXXXX, removed at exit)")(
         "colo-graph", po::value(&o.server.colo_graph)->default_value(COLO_BENCH_COLO_GRAPH), "colo-graph binary")(
-        "min-relay", po::value(&o.server.min_relay)->default_value(COLO_BENCH_MIN_RELAY),
-        "min-relay binary")("colo-graph-args", po::value(&colo_graph_args),
-                            "extra options for the colo-graph and relay servers, space-separated (e.g. --threads=1)")(
+        "min-relay", po::value(&o.server.min_relay)->default_value(COLO_BENCH_MIN_RELAY), "min-relay binary")(
+        "colo-graph-args", po::value(&colo_graph_args),
+        "extra options for the colo-graph and graph-relay servers, space-separated (e.g. --threads=1)")(
         "source-dir", po::value(&o.source_dir)->default_value(COLO_BENCH_SOURCE_DIR),
         "colo-graph source tree (graphs/)")("qemu", po::value(&o.server.qemu)->default_value("qemu-system-x86_64"),
                                             "QEMU binary");
