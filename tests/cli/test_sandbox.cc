@@ -201,3 +201,41 @@ TEST_CASE("entering the sandbox empties every thread's capabilities and filters 
     INFO(end.err);
     CHECK(end.exit_code == 0);
 }
+
+TEST_CASE("a thread that cannot be asked to drop its capabilities stops the sandbox", "[sandbox]")
+{
+    if (colo::sandbox::kSanitizerBuild) return; // there such a thread is the runtime's own, passed over
+    INFO("run as root (as CI does): the test needs capabilities to drop");
+    REQUIRE(status_field("/proc/self/status", "CapEff") != kNoCapabilities);
+    const Ending end = in_child([] {
+        // A thread that blocks every signal, as oneTBB's workers do.
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        std::mutex mu;
+        std::condition_variable cv;
+        bool done = false;
+        std::thread deaf([&] {
+            std::unique_lock lock(mu);
+            cv.wait(lock, [&] { return done; });
+        });
+        pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        bool refused = false;
+        try {
+            colo::sandbox::drop_capabilities();
+        } catch (const std::exception& e) {
+            refused = std::string(e.what()).find("kept capabilities (CapEff ") != std::string::npos;
+            std::fprintf(stderr, "%s\n", e.what());
+        }
+        {
+            std::lock_guard lock(mu);
+            done = true;
+        }
+        cv.notify_all();
+        deaf.join();
+        return refused;
+    });
+    INFO(end.err);
+    CHECK(end.exit_code == 0);
+    CHECK(end.err.find("thread ") == 0);
+}

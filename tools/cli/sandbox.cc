@@ -210,12 +210,11 @@ bool blocks_signal(pid_t tid, int sig)
 void drop_capabilities()
 {
     const int request = SIGRTMIN + 3;
-    struct sigaction ask {
-    }, old{};
+    struct sigaction ask {};
     ask.sa_handler = on_drop_request;
     sigemptyset(&ask.sa_mask);
     ask.sa_flags = SA_RESTART;
-    if (::sigaction(request, &ask, &old) != 0)
+    if (::sigaction(request, &ask, nullptr) != 0)
         throw std::runtime_error(std::string("capabilities: sigaction: ") + std::strerror(errno));
     g_capset_errno = 0;
     g_answered = 0;
@@ -238,11 +237,16 @@ void drop_capabilities()
         while (g_answered.load() < expected && std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
             int gone = 0;
-            for (pid_t tid : waiting) gone += !thread_exists(tid);
+            // (A thread blocks every signal while glibc starts it, and then
+            // answers; a sanitizer runtime's own thread never does.)
+            for (pid_t tid : waiting) gone += !thread_exists(tid) || (kSanitizerBuild && blocks_signal(tid, request));
             if (g_answered.load() + gone >= expected) break;
         }
     }
-    ::sigaction(request, &old, nullptr);
+    // Ignored from now on, not restored: a request still pending at a thread
+    // that had it blocked must not end the process (an RT signal's default).
+    ask.sa_handler = SIG_IGN;
+    ::sigaction(request, &ask, nullptr);
     if (int err = g_capset_errno.load()) throw std::runtime_error(std::string("capset: ") + std::strerror(err));
     // Trust, but verify: a thread that blocks the signal kept its sets. A
     // sanitizer's runtime has such a thread of its own (TSan's background
