@@ -30,6 +30,7 @@ while [ $# -gt 1 ]; do
 done
 [ $# -eq 1 ] || { sed -n '2,17p' "$0"; exit 64; }
 BIN=$(realpath "$1")
+if [ "$(id -u)" -ne 0 ]; then echo "== e2e: skipped (needs root: network namespaces, TAP devices)"; exit 0; fi
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
