@@ -365,6 +365,18 @@ int cmd_run(const std::vector<std::string>& args)
             return EX_NOPERM;
         }
     }
+    // Devices and files are open, and no oneTBB worker runs yet; threads made
+    // from now on (the endpoints', the watcher) inherit an empty set. Before
+    // the control socket exists, so that nothing answers on it meanwhile. The
+    // syscall filter follows once the nodes have started (on_running).
+    if (sandboxed) {
+        try {
+            sandbox::drop_capabilities();
+        } catch (const std::exception& e) {
+            std::cerr << "colo-graph: sandbox: " << e.what() << " (--sandbox off runs without it)\n";
+            return EX_OSERR;
+        }
+    }
     service = std::make_unique<ServiceNotify>(rt->mode() == RunMode::live);
     std::unique_ptr<OperatorEndpoints> endpoints; // before the watcher: it may stop the run meanwhile
     if (!control.empty() || !metrics.empty()) {
@@ -376,17 +388,6 @@ int cmd_run(const std::vector<std::string>& args)
         }
         if (!endpoints->metrics_bound().empty())
             log_line("colo-graph: metrics at http://" + endpoints->metrics_bound() + "/metrics");
-    }
-    // Devices, files and the endpoints' sockets are open, and no oneTBB worker
-    // runs yet; threads made from now on inherit an empty set. The syscall
-    // filter follows once the nodes have started (on_running).
-    if (sandboxed) {
-        try {
-            sandbox::drop_capabilities();
-        } catch (const std::exception& e) {
-            std::cerr << "colo-graph: sandbox: " << e.what() << " (--sandbox off runs without it)\n";
-            return EX_OSERR;
-        }
     }
     std::atomic<bool> finished{false};
     std::thread watcher([&] {
