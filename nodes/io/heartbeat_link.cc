@@ -1,5 +1,7 @@
 #include "nodes/io/heartbeat_link.hh"
 
+#include "nodes/io/listen_socket.hh"
+
 #include "nodes/proto/frame_parse.hh" // load_be32, store_be32
 
 #include <algorithm>
@@ -15,7 +17,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace colo {
@@ -39,12 +40,6 @@ std::string hex_bytes(const uint8_t* p, std::size_t n)
         s += digits[p[i] & 15];
     }
     return s;
-}
-
-bool is_socket_file(const std::string& path)
-{
-    struct stat st {};
-    return ::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
 } // namespace
@@ -115,8 +110,7 @@ void HeartbeatLink::stop()
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
         listen_fd_ = -1;
-        if (address_.kind == SocketAddress::Kind::unix_path && is_socket_file(address_.path))
-            ::unlink(address_.path.c_str());
+        if (address_.kind == SocketAddress::Kind::unix_path) remove_socket_file(address_.path);
     }
     if (wake_fd_ >= 0) ::close(wake_fd_);
     wake_fd_ = -1;
@@ -134,45 +128,14 @@ void HeartbeatLink::log(const std::string& message) const
     else std::fprintf(stderr, "%s\n", message.c_str());
 }
 
-// As a chardev server does (StreamEndpoint): replace only a stale socket
-// file, create the socket with mode 0600 before bind() so that no other user
-// can connect in between.
 void HeartbeatLink::open_listener()
 {
-    const bool is_unix = address_.kind == SocketAddress::Kind::unix_path;
-    if (is_unix) {
-        struct stat st {};
-        if (::lstat(address_.path.c_str(), &st) == 0) {
-            if (!S_ISSOCK(st.st_mode))
-                throw std::runtime_error(label_ + ": refusing to replace " + address_.path + ", which is not a socket");
-            ::unlink(address_.path.c_str());
-        } else if (errno != ENOENT) {
-            throw std::runtime_error(label_ + ": cannot inspect socket path: " + errno_text(errno));
-        }
-    }
-    const ResolvedAddress where = resolve(address_);
-    const int fd = ::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), label_ + ": socket");
-    auto fail = [&](const char* what) {
-        const int err = errno;
-        ::close(fd);
-        throw std::runtime_error(label_ + ": " + what + ": " + errno_text(err));
-    };
-    const int on = 1;
-    if (is_unix && ::fchmod(fd, 0600) != 0) fail("fchmod");
-    if (!is_unix) ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    if (::bind(fd, where.get(), where.len) != 0) fail("bind");
-    if (::listen(fd, 4) != 0) fail("listen");
-    if (!is_unix && address_.port == 0) {
-        sockaddr_storage bound{};
-        socklen_t len = sizeof bound;
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) fail("getsockname");
-        address_.port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-        if (address_.host.empty()) address_.host = "127.0.0.1";
+    ListeningSocket listening = listen_socket(address_, label_, 4);
+    listen_fd_ = listening.fd;
+    if (address_.kind == SocketAddress::Kind::tcp && address_.port == 0) {
+        address_ = std::move(listening.address);
         label_ = address_.to_string();
     }
-    listen_fd_ = fd;
     log(label_ + ": heartbeat listening");
 }
 

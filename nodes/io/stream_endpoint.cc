@@ -1,5 +1,7 @@
 #include "nodes/io/stream_endpoint.hh"
 
+#include "nodes/io/listen_socket.hh"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -13,7 +15,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace colo {
@@ -52,20 +53,6 @@ uint64_t now_ns()
 std::string errno_text(int err)
 {
     return std::strerror(err);
-}
-
-// True if `path` exists and is a socket, without following symlinks.
-// Throws if something else (a symlink, a file) is in the way.
-bool stale_socket_at(const std::string& path, const std::string& label)
-{
-    struct stat st {};
-    if (lstat(path.c_str(), &st) != 0) {
-        if (errno == ENOENT) return false;
-        throw std::runtime_error(label + ": cannot inspect socket path: " + errno_text(errno));
-    }
-    if (!S_ISSOCK(st.st_mode))
-        throw std::runtime_error(label + ": refusing to replace " + path + ", which is not a socket");
-    return true;
 }
 
 } // namespace
@@ -322,38 +309,12 @@ void StreamEndpoint::log(LogLevel level, const std::string& message) const
 
 void StreamEndpoint::open_listener()
 {
-    const bool is_unix = address_.kind == SocketAddress::Kind::unix_path;
-    if (is_unix && stale_socket_at(address_.path, label_)) ::unlink(address_.path.c_str());
-
-    const ResolvedAddress where = resolve(address_);
-    const int fd = ::socket(where.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), label_ + ": socket");
-    auto fail = [&](const char* what) {
-        const int err = errno;
-        ::close(fd);
-        throw std::runtime_error(label_ + ": " + what + ": " + errno_text(err));
-    };
-    if (is_unix) {
-        // The socket file takes its mode from the socket inode at bind() time,
-        // so there is no window in which other users could connect.
-        if (::fchmod(fd, 0600) != 0) fail("fchmod");
-    } else {
-        const int on = 1;
-        ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    }
-    if (::bind(fd, where.get(), where.len) != 0) fail("bind");
-    if (::listen(fd, 4) != 0) fail("listen");
-
-    if (!is_unix && address_.port == 0) {
-        sockaddr_storage bound{};
-        socklen_t len = sizeof bound;
-        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len) != 0) fail("getsockname");
-        address_.port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                                          : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-        if (address_.host.empty()) address_.host = "127.0.0.1";
+    ListeningSocket listening = listen_socket(address_, label_, 4);
+    listen_fd_ = listening.fd;
+    if (address_.kind == SocketAddress::Kind::tcp && address_.port == 0) {
+        address_ = std::move(listening.address);
         label_ = address_.to_string();
     }
-    listen_fd_ = fd;
     log(LogLevel::info, label_ + ": listening");
 }
 
@@ -803,10 +764,7 @@ void StreamEndpoint::close_all()
     if (listen_fd_ >= 0) {
         ::close(listen_fd_);
         listen_fd_ = -1;
-        struct stat st {};
-        if (address_.kind == SocketAddress::Kind::unix_path && ::lstat(address_.path.c_str(), &st) == 0 &&
-            S_ISSOCK(st.st_mode))
-            ::unlink(address_.path.c_str());
+        if (address_.kind == SocketAddress::Kind::unix_path) remove_socket_file(address_.path);
     }
 }
 
