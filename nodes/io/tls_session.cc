@@ -198,7 +198,11 @@ std::string tls_peer_name(int fd, bool server)
     if (peer.ss_family == AF_INET6) {
         const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&peer);
         ::inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+        // Appended, not "[" + std::string(...): GCC 12 warns falsely (-Wrestrict) on
+        // operator+ with a literal and a temporary string.
+        std::string name = "[";
+        name.append(host).append("]:").append(std::to_string(ntohs(in6->sin6_port)));
+        return name;
     }
     return "a local peer";
 }

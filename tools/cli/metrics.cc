@@ -86,8 +86,9 @@ std::string prometheus_text(const GraphDecl& graph, const std::vector<NodeStats>
             const CounterSpec& c = spec.counters[i];
             std::string family = c.metric.empty() ? c.name : c.metric.substr(0, c.metric.find('{'));
             std::string labels = node;
+            // Appended: "," + substr() makes GCC 12 warn falsely (-Wrestrict).
             if (const auto brace = c.metric.find('{'); brace != std::string::npos)
-                labels += "," + c.metric.substr(brace + 1, c.metric.size() - brace - 2);
+                labels.append(",").append(c.metric, brace + 1, c.metric.size() - brace - 2);
             else if (families.count(c.name)) continue; // the family's total
             const std::string name = prefix + family + (c.gauge ? "" : "_total");
             const auto f = families.find(family);
