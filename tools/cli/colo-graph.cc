@@ -337,10 +337,14 @@ int cmd_run(const std::vector<std::string>& args)
     ro.threads = threads;
     ro.batch_size = batch;
     ro.mode = run_mode->second;
-    ro.log = log_line;                      // above the progress bar, if there is one
-    std::unique_ptr<ServiceNotify> service; // made once the mode is known, before run()
+    ro.log = log_line;                            // above the progress bar, if there is one
+    std::unique_ptr<ServiceNotify> service;       // made once the mode is known, before run()
+    std::unique_ptr<OperatorEndpoints> endpoints; // made below, before the watcher: it may stop the run meanwhile
     ro.on_running = [&] {
-        // Every node has started: devices, files and listening sockets are open.
+        // Every node has started: devices, files and listening sockets are
+        // open. An answer on the control socket from now on means a running
+        // graph; its threads start before the filter, which allows threads.
+        if (endpoints) endpoints->serve();
         if (sandboxed) {
             try {
                 sandbox::install_syscall_filter();
@@ -378,7 +382,6 @@ int cmd_run(const std::vector<std::string>& args)
         }
     }
     service = std::make_unique<ServiceNotify>(rt->mode() == RunMode::live);
-    std::unique_ptr<OperatorEndpoints> endpoints; // before the watcher: it may stop the run meanwhile
     if (!control.empty() || !metrics.empty()) {
         try {
             endpoints = std::make_unique<OperatorEndpoints>(*rt, control, metrics, log_line);

@@ -3,7 +3,10 @@
 #include "nodes/io/listen_socket.hh"
 #include "tools/cli/metrics.hh"
 
+#include <unistd.h>
+
 #include <stdexcept>
+#include <utility>
 
 namespace colo {
 
@@ -69,36 +72,49 @@ private:
 
 } // namespace
 
+OperatorEndpoints::Listener::~Listener()
+{
+    if (fd >= 0) ::close(fd);
+}
+
 OperatorEndpoints::OperatorEndpoints(Runtime& rt, const std::string& control_path, const std::string& metrics, Log log)
-    : rt_(rt), service_(rt)
+    : rt_(rt), service_(rt), log_(std::move(log))
 {
     if (!metrics.empty()) {
         const ListeningSocket listening = listen_socket(metrics_address(metrics), "--metrics " + metrics, 128);
-        const int fd = listening.fd;
+        metrics_listener_.fd = listening.fd;
         metrics_bound_ = listening.address.to_string().substr(4); // without "tcp:"
-        PollServer::Limits limits;
-        limits.max_request = 8192; // a request head; nothing else is read
-        limits.request_timeout = std::chrono::milliseconds(5000);
-        metrics_ = std::make_unique<PollServer>(
-            fd, "metrics",
-            [this](PollServer&, uint64_t, const std::string&) { return std::make_unique<MetricsSession>(rt_); }, limits,
-            log);
     }
     if (!control_path.empty()) {
         SocketAddress control;
         control.kind = SocketAddress::Kind::unix_path;
         control.path = control_path;
-        const int fd = listen_socket(control, control_path, 128).fd;
+        control_listener_.fd = listen_socket(control, control_path, 128).fd;
         control_path_ = control_path;
+    }
+}
+
+void OperatorEndpoints::serve()
+{
+    if (metrics_listener_.fd >= 0) {
+        PollServer::Limits limits;
+        limits.max_request = 8192; // a request head; nothing else is read
+        limits.request_timeout = std::chrono::milliseconds(5000);
+        metrics_ = std::make_unique<PollServer>(
+            std::exchange(metrics_listener_.fd, -1), "metrics",
+            [this](PollServer&, uint64_t, const std::string&) { return std::make_unique<MetricsSession>(rt_); }, limits,
+            log_);
+    }
+    if (control_listener_.fd >= 0) {
         PollServer::Limits limits;
         limits.max_request = kMaxControlLine;
         control_ = std::make_unique<PollServer>(
-            fd, "control " + control_path,
+            std::exchange(control_listener_.fd, -1), "control " + control_path_,
             [this](PollServer& server, uint64_t id, const std::string&) {
                 return std::make_unique<ControlSession>(
                     service_, [&server, id](std::string reply) { server.send_later(id, std::move(reply)); });
             },
-            limits, log);
+            limits, log_);
     }
 }
 
