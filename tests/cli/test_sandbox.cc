@@ -85,17 +85,7 @@ constexpr const char* kNoCapabilities = "0000000000000000";
 // broadcast), so there the trap comes on that thread and the kernel kills
 // the process with SIGSYS before a handler can name the call. The main stage
 // and the ASan stage run these cases.
-#if defined(__SANITIZE_THREAD__)
-constexpr bool kThreadSanitizerBuild = true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr bool kThreadSanitizerBuild = true;
-#else
-constexpr bool kThreadSanitizerBuild = false;
-#endif
-#else
-constexpr bool kThreadSanitizerBuild = false;
-#endif
+using colo::sandbox::kThreadSanitizerBuild;
 
 } // namespace
 

@@ -7,6 +7,7 @@
 
 #include "nodes/io/heartbeat_link.hh"
 #include "tests/io/tls_test_creds.hh"
+#include "tests/temp_dir.hh"
 
 #include <algorithm>
 #include <chrono>
@@ -32,18 +33,6 @@ namespace {
 constexpr auto kInterval = 20ms;
 constexpr auto kTimeout = 200ms;
 constexpr auto kPatience = 10s; // how long a condition may take on a loaded machine
-
-struct TempDir {
-    std::filesystem::path path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/colo-heartbeat-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string unix_address(const char* name) const { return "unix:" + (path / name).string(); }
-};
 
 template <class Pred>
 bool wait_until(Pred pred, std::chrono::milliseconds limit = kPatience)
@@ -151,7 +140,7 @@ struct RawPeer {
 struct RawServer {
     int fd = -1;
     std::string address;
-    explicit RawServer(const TempDir& dir)
+    explicit RawServer(const testing::TempDir& dir)
     {
         address = dir.unix_address("raw.sock");
         const ResolvedAddress r = resolve(SocketAddress::parse(address));
@@ -205,7 +194,7 @@ TEST_CASE("HeartbeatLink: the timeout must be longer than the interval", "[heart
 
 TEST_CASE("HeartbeatLink: server and client come up once pulses flow, and a closed end is a disconnect", "[heartbeat]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-heartbeat"};
     Observer server_seen, client_seen;
     HeartbeatLink server(config(dir.unix_address("hb.sock"), Mode::server));
     server_seen.attach(server);
@@ -260,7 +249,7 @@ TEST_CASE("HeartbeatLink: server and client come up once pulses flow, and a clos
 
 TEST_CASE("HeartbeatLink: a client waits for a server that is not there yet, logging one failure", "[heartbeat]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-heartbeat"};
     const std::string address = dir.unix_address("late.sock");
     Observer client_seen;
     HeartbeatLink client(config(address, Mode::client));
@@ -286,7 +275,7 @@ TEST_CASE("HeartbeatLink: a peer that stops pulsing but stays connected is lost 
           "pulses again",
           "[heartbeat]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-heartbeat"};
     Observer seen;
     HeartbeatLink server(config(dir.unix_address("frozen.sock"), Mode::server));
     seen.attach(server);
@@ -328,7 +317,7 @@ TEST_CASE("HeartbeatLink: a peer that stops pulsing but stays connected is lost 
 
 TEST_CASE("HeartbeatLink: a client whose server stops pulsing reports heartbeat, not disconnect", "[heartbeat]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-heartbeat"};
     RawServer raw(dir);
     Observer seen;
     HeartbeatLink client(config(raw.address, Mode::client));
@@ -350,7 +339,7 @@ TEST_CASE("HeartbeatLink: a client whose server stops pulsing reports heartbeat,
 
 TEST_CASE("HeartbeatLink: a wrong peer is counted, logged and closed, and never up", "[heartbeat]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-heartbeat"};
     Observer seen;
     HeartbeatLink server(config(dir.unix_address("wrong.sock"), Mode::server));
     seen.attach(server);
@@ -392,7 +381,7 @@ TEST_CASE("HeartbeatLink: a stray connection does not disturb a healthy peer, an
           "the old one without a loss",
           "[heartbeat]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-heartbeat"};
     Observer server_seen, client_seen;
     HeartbeatLink server(config(dir.unix_address("stray.sock"), Mode::server));
     server_seen.attach(server);

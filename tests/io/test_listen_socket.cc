@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "nodes/io/listen_socket.hh"
+#include "tests/temp_dir.hh"
 
 #include <cerrno>
 #include <cstdlib>
@@ -21,17 +22,6 @@
 using namespace colo;
 
 namespace {
-
-struct TempDir {
-    std::filesystem::path path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/colo-listen-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 SocketAddress unix_at(const std::filesystem::path& path)
 {
@@ -92,7 +82,7 @@ TEST_CASE("listen_socket: tcp port 0 comes back as the port bound, non-blocking 
 
 TEST_CASE("listen_socket: a unix socket is mode 0600 from birth, whatever the umask", "[listen]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-listen"};
     const auto path = dir.path / "perm.sock";
     const mode_t old = ::umask(0);
     const ListeningSocket s = listen_socket(unix_at(path), "test", 4);
@@ -106,7 +96,7 @@ TEST_CASE("listen_socket: a unix socket is mode 0600 from birth, whatever the um
 
 TEST_CASE("listen_socket: a stale socket is replaced", "[listen]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-listen"};
     const auto path = dir.path / "stale.sock";
     {
         // Bound and closed without unlinking, as by a process that died.
@@ -123,7 +113,7 @@ TEST_CASE("listen_socket: a stale socket is replaced", "[listen]")
 
 TEST_CASE("listen_socket: a live socket is left alone, even with its backlog full", "[listen]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-listen"};
     const auto path = dir.path / "live.sock";
     const ListeningSocket first = listen_socket(unix_at(path), "test", 0);
     const ino_t inode = inode_of(path);
@@ -161,7 +151,7 @@ TEST_CASE("listen_socket: a live socket is left alone, even with its backlog ful
 
 TEST_CASE("listen_socket: a symbolic link or a regular file at the path is refused and kept", "[listen]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-listen"};
     const auto path = dir.path / "taken.sock";
 
     // A link to where nothing is yet: bind() would create the socket there.
@@ -197,7 +187,7 @@ TEST_CASE("listen_socket: a unix path that does not fit sockaddr_un is an error,
 
 TEST_CASE("remove_socket_file: removes a socket, leaves anything else", "[listen]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-listen"};
     const auto sock = dir.path / "a.sock", file = dir.path / "a.txt";
     const ListeningSocket s = listen_socket(unix_at(sock), "test", 4);
     ::close(s.fd);

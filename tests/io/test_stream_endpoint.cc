@@ -3,6 +3,7 @@
 #include "nodes/io/stream_endpoint.hh"
 #include "nodes/proto/chardev_framing.hh"
 #include "tests/io/tls_test_creds.hh"
+#include "tests/temp_dir.hh"
 
 #include <atomic>
 #include <chrono>
@@ -31,18 +32,6 @@ using Mode = StreamEndpointConfig::Mode;
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-
-struct TempDir {
-    std::filesystem::path path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/colo-endpoint-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-    std::string unix_address(const char* name) const { return "unix:" + (path / name).string(); }
-};
 
 template <class Pred>
 bool wait_until(Pred pred, std::chrono::milliseconds limit = 1500ms)
@@ -160,7 +149,7 @@ Bytes body(std::size_t n, uint8_t seed)
 
 TEST_CASE("StreamEndpoint: 10,000 frames round trip in order (unix and tcp)", "[endpoint]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-endpoint"};
     for (const std::string& address : {dir.unix_address("rt.sock"), std::string("tcp:127.0.0.1:0")}) {
         CAPTURE(address);
         auto server_cfg = config(address, Mode::server);
@@ -215,7 +204,7 @@ TEST_CASE("StreamEndpoint: 10,000 frames round trip in order (unix and tcp)", "[
 
 TEST_CASE("StreamEndpoint: a peer leaving mid-record leaves no stale parser state", "[endpoint]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-endpoint"};
     Sink sink;
     StreamEndpoint server(config(dir.unix_address("mid.sock"), Mode::server));
     sink.attach(server);
@@ -304,7 +293,7 @@ std::vector<Packet> read_slowly(int fd, std::size_t want, std::size_t chunk, std
 
 TEST_CASE("StreamEndpoint: no peer drops, and a full queue waits for a slow reader and drops nothing", "[endpoint]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-endpoint"};
     auto cfg = config(dir.unix_address("q.sock"), Mode::server);
     cfg.send_queue_packets = 16;
     StreamEndpoint server(cfg);
@@ -338,7 +327,7 @@ TEST_CASE("StreamEndpoint: no peer drops, and a full queue waits for a slow read
 
 TEST_CASE("StreamEndpoint: 100,000 packets given at once reach a slow reader, all in order", "[endpoint]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-endpoint"};
     StreamEndpoint server(config(dir.unix_address("burst.sock"), Mode::server)); // default bounds: 8192
     server.start();
     const int peer = raw_connect(server);
@@ -365,7 +354,7 @@ TEST_CASE("StreamEndpoint: 100,000 packets given at once reach a slow reader, al
 // A unix server with a 4-packet output queue and a connected raw peer that
 // reads nothing unless a test does.
 struct TinyQueue {
-    TempDir dir;
+    testing::TempDir dir{"colo-endpoint"};
     Sink sink;
     StreamEndpoint server;
     int peer = -1;
@@ -554,7 +543,7 @@ TEST_CASE(
     "StreamEndpoint: outputs waiting for each other through the shared I/O thread make progress after stall_timeout",
     "[endpoint]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-endpoint"};
     Sink back_sink;
     Sink relay_log;
     auto front_cfg = config(dir.unix_address("front.sock"), Mode::server);
@@ -620,7 +609,7 @@ TEST_CASE(
 
 TEST_CASE("StreamEndpoint: unix socket permissions and stale files", "[endpoint]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-endpoint"};
     const auto path = dir.path / "perm.sock";
 
     // A socket file left behind by a dead process is replaced.
@@ -661,7 +650,7 @@ TEST_CASE("StreamEndpoint: unix socket permissions and stale files", "[endpoint]
 
 TEST_CASE("StreamEndpoint: client retries with backoff and reconnects", "[endpoint]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-endpoint"};
     const std::string address = dir.unix_address("re.sock");
     Sink client_sink;
     StreamEndpoint client(config(address, Mode::client));
@@ -745,7 +734,7 @@ TEST_CASE("StreamEndpoint: VNET_LEN can be inbound only (notify channel)", "[end
 TEST_CASE("StreamEndpoint: all endpoints share one I/O thread, and stopping one leaves the others serving",
           "[endpoint]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-endpoint"};
     std::mutex mu;
     std::vector<std::thread::id> handler_threads;
     auto note_thread = [&](std::vector<Packet>&) {
@@ -779,7 +768,7 @@ TEST_CASE("StreamEndpoint: all endpoints share one I/O thread, and stopping one 
 
 TEST_CASE("StreamEndpoint: with nothing queued, send() has written the record when it returns", "[endpoint]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-endpoint"};
     StreamEndpoint server(config(dir.unix_address("w.sock"), Mode::server));
     server.start();
     const int fd = raw_connect(server);

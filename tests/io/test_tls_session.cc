@@ -2,6 +2,7 @@
 
 #include "nodes/io/tls_session.hh"
 #include "tests/io/tls_test_creds.hh"
+#include "tests/temp_dir.hh"
 
 #include <cstring>
 #include <filesystem>
@@ -91,9 +92,8 @@ TEST_CASE("TlsCredentials: errors name the file and what is wrong with it", "[tl
     CHECK_THAT(load_error(tls("/nonexistent-creds"), Role::server),
                Catch::Contains("/nonexistent-creds: No such file or directory"));
 
-    char tmpl[] = "/tmp/colo-tls-bad-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    const std::filesystem::path dir = tmpl;
+    const testing::TempDir scratch("colo-tls-bad");
+    const std::filesystem::path& dir = scratch.path;
     // No ca-cert.pem.
     CHECK_THAT(load_error(tls(dir), Role::client),
                Catch::Contains((dir / "ca-cert.pem").string() + ": No such file or directory"));
@@ -122,7 +122,6 @@ TEST_CASE("TlsCredentials: errors name the file and what is wrong with it", "[tl
     bad.priority = "NORMAL:+NO-SUCH-THING";
     CHECK_THAT(load_error(bad, Role::server),
                Catch::Contains("TLS priority \"NORMAL:+NO-SUCH-THING\"") && Catch::Contains("+NO-SUCH-THING"));
-    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("TlsSession: mutual authentication, then records both ways", "[tls]")
@@ -239,16 +238,15 @@ TEST_CASE("TlsSession: a client without a certificate, and a peer without TLS", 
     const auto& creds = TlsTestCreds::get();
     SECTION("no client certificate: a verifying server refuses it")
     {
-        char tmpl[] = "/tmp/colo-tls-nocert-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        std::filesystem::copy_file(creds.dir("good") + "/ca-cert.pem", std::string(tmpl) + "/ca-cert.pem");
+        const testing::TempDir scratch("colo-tls-nocert");
+        const std::string dir = scratch.path.string();
+        std::filesystem::copy_file(creds.dir("good") + "/ca-cert.pem", dir + "/ca-cert.pem");
         Pair p;
         TlsSession server(TlsCredentials::load(tls(creds.dir("good")), Role::server), p.fd[0]);
-        TlsSession client(TlsCredentials::load(tls(tmpl, "localhost"), Role::client), p.fd[1]);
+        TlsSession client(TlsCredentials::load(tls(dir, "localhost"), Role::client), p.fd[1]);
         const Outcome o = handshake(server, client);
         CHECK(o.server == TlsSession::Step::failed);
         CHECK_THAT(server.error(), Catch::StartsWith("the peer sent no certificate"));
-        std::filesystem::remove_all(tmpl);
     }
     SECTION("a plaintext chardev record where a ClientHello should be")
     {

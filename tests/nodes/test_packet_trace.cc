@@ -5,6 +5,7 @@
 
 #include "nodes/packet_trace.hh"
 #include "tests/proto/frames.hh"
+#include "tests/temp_dir.hh"
 
 #include <stdlib.h>
 
@@ -23,17 +24,6 @@ using namespace colo;
 namespace {
 
 using Bytes = std::vector<uint8_t>;
-
-struct TempDir {
-    std::filesystem::path path;
-    TempDir()
-    {
-        char tmpl[] = "/tmp/colo-trace-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl) != nullptr);
-        path = tmpl;
-    }
-    ~TempDir() { std::filesystem::remove_all(path); }
-};
 
 // One pcapng block as read back: its type and what lies between the length
 // fields.
@@ -90,7 +80,7 @@ std::vector<std::pair<uint16_t, std::string>> options(const Bytes& body, std::si
 
 // The standard output of a shell command that must succeed; standard error is
 // shown on failure (tshark warns on it when run as root).
-std::string run(const std::string& command, const TempDir& dir)
+std::string run(const std::string& command, const testing::TempDir& dir)
 {
     const std::string err_file = (dir.path / "stderr").string();
     std::FILE* p = ::popen((command + " 2>" + err_file).c_str(), "r");
@@ -143,7 +133,7 @@ struct Written {
 TEST_CASE("PacketTrace: a section, an Ethernet interface in nanoseconds, one commented block per packet",
           "[packet-trace]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-trace"};
     const std::string path = (dir.path / "trace.pcapng").string();
     const std::vector<Written> written = {
         {kTcp, kT0, "redirector.primary_in verdict=pass hold=0.000120s"},
@@ -219,7 +209,7 @@ TEST_CASE("PacketTrace: a section, an Ethernet interface in nanoseconds, one com
 
 TEST_CASE("PacketTrace: the filter is a tcpdump expression", "[packet-trace]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-trace"};
     const std::string path = (dir.path / "trace.pcapng").string();
 
     SECTION("tcp port 80 matches the TCP frame to port 80, not the UDP one")
@@ -250,7 +240,7 @@ TEST_CASE("PacketTrace: the filter is a tcpdump expression", "[packet-trace]")
 
 TEST_CASE("PacketTrace: a file that cannot be created throws naming it", "[packet-trace]")
 {
-    TempDir dir;
+    testing::TempDir dir{"colo-trace"};
     const std::string path = (dir.path / "no-such-dir" / "trace.pcapng").string();
     CHECK_THROWS_WITH(PacketTrace(path, ""), path + ": No such file or directory");
 }
