@@ -8,11 +8,14 @@
 #   tools/bench/e2e.sh [--repeat N] [--configs A,B,...] [--ab COLO_GRAPH_B] COLO_GRAPH
 #
 # Configurations: direct-on, direct-off, pair-vnet-off, pair-vnet-on (all,
-# by default). --repeat: rounds (3). --ab: an A/B of two builds, each pair
-# configuration also runs on COLO_GRAPH_B, right after, as CONFIG-b. Environment: E2E_SIZE_MB, E2E_PAR,
-# E2E_PAR_MB, E2E_REQUESTS (see e2e_round.sh); E2E_PERF=DIR records
-# `perf record -g` of both proxies in each pair round into DIR. Needs root,
-# curl, ethtool and nstat (iproute2). docs/performance.md shows its results.
+# by default), and pair-kernel: the pair's namespaces and guests with the
+# kernel forwarding in place of the proxies, the pair's ceiling on this
+# machine (needs clang, for its tc program). --repeat: rounds (3). --ab: an
+# A/B of two builds, each pair-vnet configuration also runs on COLO_GRAPH_B,
+# right after, as CONFIG-b. Environment: E2E_SIZE_MB, E2E_PAR, E2E_PAR_MB,
+# E2E_REQUESTS (see e2e_round.sh); E2E_PERF=DIR records `perf record -g` of
+# both proxies in each pair round into DIR. Needs root, curl, ethtool and
+# nstat (iproute2). docs/performance.md shows its results.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -28,7 +31,7 @@ while [ $# -gt 1 ]; do
     esac
     shift
 done
-[ $# -eq 1 ] || { sed -n '2,17p' "$0"; exit 64; }
+[ $# -eq 1 ] || { sed -n '2,18p' "$0"; exit 64; }
 BIN=$(realpath "$1")
 if [ "$(id -u)" -ne 0 ]; then echo "== e2e: skipped (needs root: network namespaces, TAP devices)"; exit 0; fi
 OUT=$(mktemp)
@@ -48,7 +51,7 @@ one_round() {
 for round in $(seq 1 "$REPEAT"); do
     for config in ${CONFIGS//,/ }; do
         one_round "$config" "$BIN"
-        if [ -n "$BIN_B" ] && [ "${config#pair-}" != "$config" ]; then one_round "$config-b" "$BIN_B"; fi
+        if [ -n "$BIN_B" ] && [ "${config#pair-vnet}" != "$config" ]; then one_round "$config-b" "$BIN_B"; fi
     done
 done
 rm -f "$OUT.round"

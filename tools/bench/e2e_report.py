@@ -15,10 +15,15 @@ FIGURES = [
     ("p99_us", "p99 us", "{:.0f}", True),
     ("primary_cpu_s_per_GB", "primary CPU s/GB", "{:.2f}", False),
     ("secondary_cpu_s_per_GB", "secondary CPU s/GB", "{:.2f}", False),
+    ("pvm_sent_MB", "PVM MB sent", "{:.0f}", False),
+    ("svm_sent_MB", "SVM MB sent", "{:.0f}", False),
 ]
+# pair-kernel: the pair with the kernel forwarding (e2e_round.sh), the ceiling
+# of the pair configurations, whose ratios to it are printed too.
+CEILING = "pair-kernel"
 # Summed over the rounds: every one must be 0 (intact: yes everywhere).
 CHECKS = ["checkpoint_requests", "checkpoints_answered", "mismatches", "timeouts", "primary_lost_queue_full",
-          "secondary_dropped_queue_full", "client_ofo_segments", "server_retransmits"]
+          "secondary_dropped_queue_full", "client_ofo_segments", "server_retransmits", "svm_retransmits"]
 
 
 def main():
@@ -56,6 +61,18 @@ def main():
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
     print(f"\nratios: median over median of {BASELINE} in the same run")
+    if CEILING in order:
+        print(f"to the ceiling ({CEILING}, same run):")
+        for config in order:
+            if config.startswith("pair-") and config != CEILING:
+                cells = []
+                for name, heading, _, ratio in FIGURES:
+                    m, c = median(config, name), median(CEILING, name)
+                    if ratio and m and c:
+                        cells.append(f"{heading} {m / c:.2f}x")
+                print(f"  {config}: " + ", ".join(cells))
+    if any("svm_sent_MB" in values[config] for config in order):
+        print("MB sent: over the downloads, by each guest's stack to its device (the SVM's must match the PVM's)")
     print("integrity and order, summed over the rounds (all should be 0; every sha256 intact):")
     for config in order:
         sums = []

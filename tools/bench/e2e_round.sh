@@ -10,7 +10,9 @@
 # pair-vnet-on — the COLO pair of tests/e2e/pair_lib.bash (client, pvm and
 # svm namespaces, graphs/primary.yaml and graphs/secondary.yaml on TAPs) with
 # plain frames, or with virtio-net headers on the TAPs and in the socket
-# records (the TAPs then take large segments: the tap node's offload).
+# records (the TAPs then take large segments: the tap node's offload);
+# pair-kernel — the same three namespaces and two guests with no proxy: the
+# kernel forwards (kernel_pair_up), the pair's ceiling on this machine.
 # Same server (e2e_http_server.py), same client (curl), same files in all.
 #
 # Measures: one download of E2E_SIZE_MB (50) MiB; E2E_PAR (20) parallel
@@ -19,7 +21,9 @@
 # Checks every sha256, the client's out-of-order segments (TcpExtTCPOFOQueue)
 # and the server's retransmissions; for the pair, each proxy's CPU
 # (utime+stime of every thread, /proc/PID/stat) over the downloads, and the
-# primary comparator's checkpoint requests, mismatches and timeouts.
+# primary comparator's checkpoint requests, mismatches and timeouts; the
+# bytes each guest's stack handed its device over the downloads (the SVM's
+# too: it must send every byte) and the SVM's TCP segments and retransmissions.
 set -u
 CONFIG=$1
 SIZE_MB=${E2E_SIZE_MB:-50} PAR=${E2E_PAR:-20} PAR_MB=${E2E_PAR_MB:-10} REQUESTS=${E2E_REQUESTS:-1000}
@@ -59,9 +63,71 @@ direct_up() {
     sleep 1
 }
 
+# kernel_pair_up: pair_lib.bash's client, PVM and SVM namespaces, addresses
+# and MACs (the SVM has the PVM's IP and MAC) on veths whose other ends are in
+# a fourth namespace, the host, where tc forwards instead of the proxies: every
+# client frame is mirrored to the SVM and redirected to the PVM (u32 matches
+# all; this kernel has no matchall or gact), the PVM's frames go to the client,
+# the SVM's, addressed to the client's MAC, end in the host's stack (not its
+# MAC: dropped at once) after leaving the SVM's. Offloads as the kernel sets
+# them. The guests' TCP needs two things the pair's rewriter and comparator
+# give it: SYN cookies on both (tcp_syncookies=2) give both the same ISN and
+# timestamp offset for a connection, and e2e_pair_kernel.bpf.c keeps the SVM
+# from getting ACKs for bytes it has not sent (it would discard them and stop):
+# it lowers those in the SVM's copy, and lets through to the client the SVM's
+# frames the PVM has sent already, which the client acknowledges as
+# duplicates. Nothing holds the PVM back for the SVM: the client's figures are
+# the PVM's (an upper bound); the SVM's bytes are counted. Static neighbours.
+kernel_pair_up() {
+    local ns t
+    command -v clang >/dev/null && command -v nsenter >/dev/null || { echo "SKIP: clang or nsenter not installed"; exit 77; }
+    clang -O2 -g -target bpf -I/usr/include/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu) \
+        -c "$SRC/tools/bench/e2e_pair_kernel.bpf.c" -o "$W/pair_kernel.o" || exit 1
+    for ns in $NS_C $NS_P $NS_S $NS_H; do
+        ip netns add $ns || exit 1
+        ip -n $ns link set lo up
+        ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
+    done
+    ip netns exec $NS_H sysctl -qw net.ipv4.ip_forward=0
+    ip link add $TAP_C netns $NS_C type veth peer name $HOST_C netns $NS_H || exit 1
+    ip link add $TAP_P netns $NS_P type veth peer name $HOST_P netns $NS_H || exit 1
+    ip link add $TAP_S netns $NS_S type veth peer name $HOST_S netns $NS_H || exit 1
+    ip -n $NS_C link set $TAP_C address $CLIENT_MAC
+    ip -n $NS_C addr add $CLIENT_IP/24 dev $TAP_C && ip -n $NS_C link set $TAP_C up
+    ip -n $NS_C neigh replace $GUEST_IP lladdr $GUEST_MAC dev $TAP_C nud permanent
+    for ns_tap in "$NS_P $TAP_P" "$NS_S $TAP_S"; do
+        set -- $ns_tap
+        ip -n $1 link set $2 address $GUEST_MAC
+        ip -n $1 addr add $GUEST_IP/24 dev $2 && ip -n $1 link set $2 up
+        ip -n $1 neigh replace $CLIENT_IP lladdr $CLIENT_MAC dev $2 nud permanent
+        ip netns exec $1 sysctl -qw net.ipv4.tcp_syncookies=2
+    done
+    for t in $HOST_C $HOST_P $HOST_S; do ip -n $NS_H link set $t up; done
+    # The programs share their maps through a bpffs of this round's own
+    # (TC_BPF_MNT); nsenter, not ip netns exec, which would mount a new /sys.
+    mkdir -p "$W/bpf" && mount -t bpf bpf "$W/bpf" || exit 1
+    local tc="env TC_BPF_MNT=$W/bpf nsenter --net=/run/netns/$NS_H tc"
+    $tc qdisc add dev $HOST_C ingress && $tc qdisc add dev $HOST_P ingress && $tc qdisc add dev $HOST_S clsact || exit 1
+    $tc filter add dev $HOST_C ingress protocol all u32 match u32 0 0 \
+        action mirred egress mirror dev $HOST_S action mirred egress redirect dev $HOST_P || exit 1
+    $tc filter add dev $HOST_P ingress bpf obj "$W/pair_kernel.o" sec pvm_out action mirred egress redirect dev $HOST_C || exit 1
+    $tc filter add dev $HOST_S ingress bpf obj "$W/pair_kernel.o" sec svm_out action mirred egress redirect dev $HOST_C || exit 1
+    $tc filter add dev $HOST_S egress bpf obj "$W/pair_kernel.o" sec client_in || exit 1
+    say "veth offloads: $(ip netns exec $NS_P ethtool -k $TAP_P | grep -E '^(tcp-segmentation-offload|generic-receive-offload|tx-checksumming):' | tr -s ' \n' ' ')"
+    ip netns exec $NS_P python3 "$PAIR_HTTP_SERVER" "$W/pvm" 8000 & PIDS+=($!)
+    ip netns exec $NS_S python3 "$PAIR_HTTP_SERVER" "$W/svm" 8000 & PIDS+=($!)
+    sleep 1
+}
+NS_H=cgh$ID HOST_C=cgkc$ID HOST_P=cgkp$ID HOST_S=cgks$ID CLIENT_MAC=52:54:00:12:34:01
+pair_on_exit() {
+    ip netns del $NS_H 2>/dev/null
+    if mountpoint -q "$W/bpf"; then umount "$W/bpf"; fi
+}
+
 case ${CONFIG%-b} in   # CONFIG-b: the same on build B (e2e.sh --ab)
     direct-on) direct_up on ;;
     direct-off) direct_up off ;;
+    pair-kernel) kernel_pair_up ;;
     pair-vnet-off | pair-vnet-on)
         if [ ${CONFIG%-b} = pair-vnet-on ]; then vnet=(--set vnet_hdr_len=12 --set vnet_hdr_support=on)
         else vnet=(--set vnet_hdr_len=0 --set vnet_hdr_support=off); fi
@@ -84,10 +150,20 @@ proxy_ticks() { # utime + stime: fields 14 and 15, counted after the ")" ending 
     sed 's/.*) //' /proc/$1/stat | awk '{print $12 + $13}'
 }
 netstat_of() { ip netns exec $1 nstat -asz $2 | awk -v n=$2 '$1 == n {print $2}'; }
+# sent NS DEV: bytes the namespace's stack handed DEV (its tx_bytes), 0 without NS.
+sent() { ip netns exec $1 cat /sys/class/net/$2/statistics/tx_bytes 2>/dev/null || echo 0; }
+has_svm() { ip netns list | grep -qw $NS_S; }
+# let_through: bytes of the SVM's frames sent on to the client (pair-kernel).
+let_through() { nsenter --net=/run/netns/$NS_H tc -s filter show dev $HOST_S ingress | awk '/Sent/ {print $2; exit}'; }
 
 ofo0=$(netstat_of $NS_C TcpExtTCPOFOQueue)
 retrans0=$(netstat_of $NS_P TcpRetransSegs)
 p0=$(proxy_ticks ${PRIMARY:-}) s0=$(proxy_ticks ${SECONDARY:-})
+pvm0=$(sent $NS_P $TAP_P)
+if has_svm; then
+    svm0=$(sent $NS_S $TAP_S) svm_segs0=$(netstat_of $NS_S TcpOutSegs) svm_retrans0=$(netstat_of $NS_S TcpRetransSegs)
+    [ ${CONFIG%-b} = pair-kernel ] && through0=$(let_through)
+fi
 if [ -n "${E2E_PERF:-}" ] && [ -n "${PRIMARY:-}" ]; then
     mkdir -p "$E2E_PERF"
     perf record -q -e cpu-clock -g -p "$PRIMARY,$SECONDARY" -o "$E2E_PERF/$CONFIG.perf.data" 2>/dev/null & PERF=$!
@@ -117,6 +193,13 @@ done
 result parallel_MBps "$(awk -v b=$par_bytes -v ns=$((end - start)) 'BEGIN {printf "%.1f", b / ns * 1e3}')"
 moved=$((moved + par_bytes))
 p1=$(proxy_ticks ${PRIMARY:-}) s1=$(proxy_ticks ${SECONDARY:-})
+result pvm_sent_MB "$(awk -v b=$(($(sent $NS_P $TAP_P) - pvm0)) 'BEGIN {printf "%.1f", b / 1e6}')"
+if has_svm; then
+    result svm_sent_MB "$(awk -v b=$(($(sent $NS_S $TAP_S) - svm0)) 'BEGIN {printf "%.1f", b / 1e6}')"
+    result svm_tcp_out_segs $(($(netstat_of $NS_S TcpOutSegs) - svm_segs0))
+    result svm_retransmits $(($(netstat_of $NS_S TcpRetransSegs) - svm_retrans0))
+    [ ${CONFIG%-b} = pair-kernel ] && result svm_to_client_MB "$(awk -v b=$(($(let_through) - through0)) 'BEGIN {printf "%.1f", b / 1e6}')"
+fi
 hz=$(getconf CLK_TCK)
 if [ -n "${PERF:-}" ]; then kill -INT $PERF; wait $PERF; fi
 if [ -n "${PRIMARY:-}" ]; then
