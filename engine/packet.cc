@@ -10,7 +10,8 @@ namespace colo {
 
 // Three size classes cover every frame: small frames (ACKs, short
 // datagrams: a held 64-byte frame should not pin 2 KiB), MTU-sized ones and
-// the chardev maximum. Each thread keeps a small cache of free buffers and trades them
+// the chardev maximum; a fourth holds the stream endpoints' read chunks,
+// whose packets share them (FrameDecoder). Each thread keeps a small cache of free buffers and trades them
 // with a shared free list in bulk, so the common take/give touches no lock
 // and no shared cache line (a reader thread allocates, a worker frees).
 // The shared list is capped so an idle process gives memory back.
@@ -71,10 +72,10 @@ public:
     }
 
 private:
-    static constexpr uint8_t kClasses = 3; // pooled; larger buffers are malloc'd and freed
-    static constexpr uint32_t kClassSize[kClasses] = {256, 2048, kMaxFrameLen + 64};
-    static constexpr std::size_t kThreadCached[kClasses] = {1024, 512, 16};
-    static constexpr std::size_t kSharedCached[kClasses] = {65536, 65536, 256};
+    static constexpr uint8_t kClasses = 4; // pooled; larger buffers are malloc'd and freed
+    static constexpr uint32_t kClassSize[kClasses] = {256, 2048, kMaxFrameLen + 64, 256u << 10};
+    static constexpr std::size_t kThreadCached[kClasses] = {1024, 512, 16, 8};
+    static constexpr std::size_t kSharedCached[kClasses] = {65536, 65536, 256, 32};
 
     struct ThreadCache {
         std::vector<Buffer*> free[kClasses];

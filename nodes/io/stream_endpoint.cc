@@ -91,7 +91,6 @@ void StreamEndpoint::start()
     wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), label_ + ": eventfd");
     if (config_.mode == StreamEndpointConfig::Mode::server) open_listener();
-    read_buf_.resize(config_.read_chunk);
     backoff_ = config_.reconnect_min;
     next_connect_ = Clock::now();
     loop_ = IoLoop::shared();
@@ -570,9 +569,16 @@ bool StreamEndpoint::read_available()
     for (int i = 0; i < kReadsPerWake; ++i) {
         std::size_t n = 0;
         std::string why;
-        const Input input = read_input(n, why);
+        const std::span<uint8_t> space = read_space();
+        const Input input = read_input(space, n, why);
         if (input == Input::data) {
-            const bool ok = decoder_.feed({read_buf_.data(), n}, now_ns(), frames_);
+            bool ok;
+            if (read_shared_) {
+                ok = decoder_.feed(read_chunks_[read_current_], read_fill_, uint32_t(n), now_ns(), frames_);
+                read_fill_ += uint32_t(n);
+            } else {
+                ok = decoder_.feed(space.first(n), now_ns(), frames_);
+            }
             publish_decoder_counters();
             if (!frames_.empty()) {
                 if (on_frames_) on_frames_(frames_);
@@ -583,7 +589,7 @@ bool StreamEndpoint::read_available()
                 return false;
             }
             if (tls_) tls_pending_ = tls_->pending() > 0;
-            if (n < read_buf_.size() && !tls_pending_) return true; // drained
+            if (n < space.size() && !tls_pending_) return true; // drained
             continue;
         }
         if (input == Input::again) return true;
@@ -597,11 +603,42 @@ bool StreamEndpoint::read_available()
     return true;
 }
 
-StreamEndpoint::Input StreamEndpoint::read_input(std::size_t& n, std::string& why)
+// Where the next read goes: after what the current chunk's packets hold, or
+// to the start of a chunk no packet holds any more (still warm in the cache),
+// or a new chunk; copy_buf_ once kReadChunks are all held.
+std::span<uint8_t> StreamEndpoint::read_space()
 {
-    if (tls_) return read_tls(n, why);
+    const std::size_t min_room = std::max<std::size_t>(config_.read_chunk / 4, 1);
+    auto room = [&](const BufRef& c) { return c.get()->capacity() - read_fill_; };
+    read_shared_ = true;
+    if (!read_chunks_.empty() && read_chunks_[read_current_].unique()) {
+        read_fill_ = 0;
+    } else if (read_chunks_.empty() || room(read_chunks_[read_current_]) < min_room) {
+        // (read_fill_ stays when all are held: the current chunk stays full.)
+        const auto unheld =
+            std::find_if(read_chunks_.begin(), read_chunks_.end(), [](const BufRef& c) { return c.unique(); });
+        if (unheld != read_chunks_.end()) {
+            read_current_ = std::size_t(unheld - read_chunks_.begin());
+            read_fill_ = 0;
+        } else if (read_chunks_.size() < kReadChunks) {
+            read_chunks_.push_back(BufRef::allocate(uint32_t(config_.read_chunk)));
+            read_current_ = read_chunks_.size() - 1;
+            read_fill_ = 0;
+        } else {
+            read_shared_ = false;
+            copy_buf_.resize(config_.read_chunk);
+            return copy_buf_;
+        }
+    }
+    const BufRef& chunk = read_chunks_[read_current_];
+    return {chunk.get()->data() + read_fill_, room(chunk)};
+}
+
+StreamEndpoint::Input StreamEndpoint::read_input(std::span<uint8_t> into, std::size_t& n, std::string& why)
+{
+    if (tls_) return read_tls(into, n, why);
     for (;;) {
-        const ssize_t r = ::recv(conn_fd_, read_buf_.data(), read_buf_.size(), 0);
+        const ssize_t r = ::recv(conn_fd_, into.data(), into.size(), 0);
         if (r > 0) {
             n = std::size_t(r);
             return Input::data;
@@ -614,17 +651,17 @@ StreamEndpoint::Input StreamEndpoint::read_input(std::size_t& n, std::string& wh
     }
 }
 
-// Fills read_buf_ with as many TLS records as are there (one record holds at
+// Fills `into` with as many TLS records as are there (one record holds at
 // most 16 KiB), so that a batch is as large as without TLS.
-StreamEndpoint::Input StreamEndpoint::read_tls(std::size_t& n, std::string& why)
+StreamEndpoint::Input StreamEndpoint::read_tls(std::span<uint8_t> into, std::size_t& n, std::string& why)
 {
     if (tls_deferred_ != Input::again) {
         why = tls_deferred_why_;
         return std::exchange(tls_deferred_, Input::again);
     }
     n = 0;
-    while (n < read_buf_.size()) {
-        const ssize_t r = tls_->recv(read_buf_.data() + n, read_buf_.size() - n);
+    while (n < into.size()) {
+        const ssize_t r = tls_->recv(into.data() + n, into.size() - n);
         if (r > 0) {
             n += std::size_t(r);
             continue;

@@ -114,6 +114,9 @@ struct StreamEndpointCounters {
 
 class StreamEndpoint : private IoLoop::Client {
 public:
+    // Read chunks (of read_chunk bytes) that received packets may hold at once.
+    static constexpr std::size_t kReadChunks = 16;
+
     enum class LogLevel { info, warning };
     // Receives one batch per read(), in arrival order. It runs on the I/O
     // thread and may move the packets out; the vector is cleared afterwards.
@@ -201,8 +204,9 @@ private:
     void publish_decoder_counters();
     bool read_available();
     enum class Input { data, again, closed, failed };
-    Input read_input(std::size_t& n, std::string& why);
-    Input read_tls(std::size_t& n, std::string& why);
+    std::span<uint8_t> read_space();
+    Input read_input(std::span<uint8_t> into, std::size_t& n, std::string& why);
+    Input read_tls(std::span<uint8_t> into, std::size_t& n, std::string& why);
     enum class WriteResult { done, would_block, failed };
     WriteResult write_queued_locked(int& error); // mu_ held
     WriteResult write_tls_locked();              // mu_ held
@@ -235,7 +239,16 @@ private:
     bool first_connect_ = true;
     std::chrono::milliseconds backoff_{0};
     Clock::time_point next_connect_{};
-    std::vector<uint8_t> read_buf_;
+    // Reads land in pooled chunks that the packets of large records share
+    // (FrameDecoder), as a NIC's receive ring lends its buffers: the next read
+    // goes after the bytes they hold, or to the start of a chunk no packet
+    // holds any more. At most kReadChunks are lent out; past that, reads go to
+    // copy_buf_ and records are copied, so held packets pin a bounded amount.
+    std::vector<BufRef> read_chunks_;
+    std::size_t read_current_ = 0; // the chunk being filled
+    uint32_t read_fill_ = 0;       // its bytes already read
+    bool read_shared_ = false;     // the last read_space() is in read_chunks_
+    std::vector<uint8_t> copy_buf_;
     std::vector<Packet> frames_;
     FrameDecoder decoder_;
     FrameDecoderCounters decoder_published_; // decoder counts already in counters_

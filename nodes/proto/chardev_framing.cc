@@ -9,9 +9,18 @@ namespace colo {
 
 bool FrameDecoder::feed(std::span<const uint8_t> input, uint64_t ts_ns, std::vector<Packet>& out)
 {
-    const uint8_t* p = input.data();
-    const uint8_t* const end = p + input.size();
+    return feed_from(input.data(), input.data() + input.size(), nullptr, ts_ns, out);
+}
 
+bool FrameDecoder::feed(const BufRef& chunk, uint32_t offset, uint32_t n, uint64_t ts_ns, std::vector<Packet>& out)
+{
+    const uint8_t* p = chunk.get()->data() + offset;
+    return feed_from(p, p + n, &chunk, ts_ns, out);
+}
+
+bool FrameDecoder::feed_from(const uint8_t* p, const uint8_t* const end, const BufRef* chunk, uint64_t ts_ns,
+                             std::vector<Packet>& out)
+{
     while (p < end) {
         switch (state_) {
         case State::failed: return false;
@@ -36,6 +45,16 @@ bool FrameDecoder::feed(std::span<const uint8_t> input, uint64_t ts_ns, std::vec
         }
 
         case State::payload: {
+            if (!packet_.buf) {
+                if (chunk && record_len_ >= kMinSharedRecord && std::size_t(end - p) >= record_len_) {
+                    packet_.buf = *chunk;
+                    packet_.head = uint32_t(p - chunk->get()->data());
+                    p += record_len_;
+                    finish_payload(ts_ns, out);
+                    break;
+                }
+                packet_ = Packet::with_capacity(record_len_);
+            }
             const auto n = std::min<std::size_t>(record_len_ - payload_have_, std::size_t(end - p));
             std::memcpy(packet_.buf.get()->data() + payload_have_, p, n);
             payload_have_ += uint32_t(n);
@@ -76,7 +95,6 @@ void FrameDecoder::on_header(const uint8_t* header)
         state_ = State::skip;
         return;
     }
-    packet_ = Packet::with_capacity(record_len_);
     state_ = State::payload;
 }
 

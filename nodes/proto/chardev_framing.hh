@@ -34,9 +34,13 @@ struct FrameDecoderCounters {
 
 // Incremental record decoder. Feed it whatever the socket returned, split
 // anywhere; it emits each complete record as one Packet. The payload is copied
-// once, straight from the input into a pooled packet buffer; a header that
-// arrives split is gathered in an 8-byte array, so decoding needs no heap
-// allocation besides the packet buffers (and growth of the caller's vector).
+// once, straight from the input into a pooled packet buffer, unless the input
+// is a pooled buffer itself (the chunk overload): then a record that lies whole
+// in it and is at least kMinSharedRecord long is not copied at all, its packet
+// shares the chunk (Packet::head at the payload), as a DPDK mbuf attaches to
+// another's data. A header that arrives split is gathered in an 8-byte array,
+// so decoding needs no heap allocation besides the packet buffers (and growth
+// of the caller's vector).
 //
 // Differences from QEMU's net_fill_rstate(), on purpose (docs/reliability.md,
 // "Bad input"):
@@ -56,6 +60,14 @@ public:
     // earlier in the same input are still appended. While failed, feed() consumes
     // nothing and returns false.
     bool feed(std::span<const uint8_t> input, uint64_t ts_ns, std::vector<Packet>& out);
+    // The same for bytes [offset, offset + n) of `chunk`, sharing it with the
+    // packets of large records. The caller must not write to those bytes again
+    // while the chunk is shared (BufRef::unique() says when it is not).
+    bool feed(const BufRef& chunk, uint32_t offset, uint32_t n, uint64_t ts_ns, std::vector<Packet>& out);
+
+    // Below this size a record is copied: the copy is cheaper than sharing, and
+    // a small held packet (an ACK) should not keep a whole chunk alive.
+    static constexpr uint32_t kMinSharedRecord = 512;
 
     bool failed() const { return state_ == State::failed; }
     // Why the decoder failed, e.g. "oversized record (70000 bytes > 69632)".
@@ -70,6 +82,7 @@ public:
 private:
     enum class State : uint8_t { header, payload, skip, failed };
 
+    bool feed_from(const uint8_t* p, const uint8_t* end, const BufRef* chunk, uint64_t ts_ns, std::vector<Packet>& out);
     void on_header(const uint8_t* header);
     void finish_payload(uint64_t ts_ns, std::vector<Packet>& out);
 
@@ -80,7 +93,7 @@ private:
     uint32_t record_len_ = 0;   // LEN of the current record
     uint32_t record_vnet_ = 0;  // VNET_LEN of the current record
     uint32_t payload_have_ = 0; // payload bytes copied or skipped so far
-    Packet packet_;             // being filled while state_ == payload
+    Packet packet_;             // being filled while state_ == payload (allocated at its first byte)
     FrameDecoderCounters counters_;
 };
 

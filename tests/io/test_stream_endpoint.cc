@@ -99,6 +99,16 @@ uint32_t index_of(const Packet& p)
     return load_be32(p.data());
 }
 
+// Every byte of a numbered() frame is as written (held frames share read
+// chunks that later reads must not overwrite).
+bool intact(const Packet& p, uint32_t index)
+{
+    const uint8_t* d = p.data();
+    for (uint32_t i = 4; i < p.len; ++i)
+        if (d[i] != uint8_t(i * 7 + index)) return false;
+    return index_of(p) == index;
+}
+
 StreamEndpointConfig config(std::string address, Mode mode)
 {
     StreamEndpointConfig c;
@@ -183,7 +193,7 @@ TEST_CASE("StreamEndpoint: 10,000 frames round trip in order (unix and tcp)", "[
             for (uint32_t i = 0; i < kFrames; ++i) {
                 REQUIRE(index_of(back.frames[i]) == i);
                 REQUIRE(back.frames[i].len == 60 + i % 1400);
-                REQUIRE(back.frames[i].data()[5] == uint8_t(5 * 7 + i));
+                REQUIRE(intact(back.frames[i], i));
                 REQUIRE(back.frames[i].ts_ns > 0);
             }
         }
@@ -232,6 +242,45 @@ TEST_CASE("StreamEndpoint: a peer leaving mid-record leaves no stale parser stat
     CHECK(c.connections == 2);
     CHECK(c.mid_record_disconnects == 1);
     CHECK(c.frames_in == 1);
+}
+
+TEST_CASE("StreamEndpoint: packets held from many reads pin at most kReadChunks read chunks", "[endpoint]")
+{
+    // Every 200th 1400-byte record is held, one in each 280 KB of input: if
+    // each kept its whole read chunk alive, 150 would pin 150 chunks.
+    constexpr uint32_t kRecords = 30000, kEvery = 200, kLen = 1400;
+    std::mutex mu;
+    std::vector<Packet> held;
+    std::atomic<uint32_t> seen{0};
+    StreamEndpoint server(config("tcp:127.0.0.1:0", Mode::server));
+    server.on_frames([&](std::vector<Packet>& batch) {
+        std::lock_guard lock(mu);
+        for (auto& p : batch)
+            if (seen++ % kEvery == 0) held.push_back(std::move(p));
+    });
+    server.start();
+    const uint64_t before = buffer_pool_stats().bytes_in_use;
+
+    const int fd = raw_connect(server);
+    Bytes wire;
+    for (uint32_t i = 0; i < kRecords; ++i) {
+        const Packet p = numbered(i, kLen);
+        const Bytes r = record(Bytes(p.data(), p.data() + p.len), kLen);
+        wire.insert(wire.end(), r.begin(), r.end());
+    }
+    raw_write(fd, wire);
+    REQUIRE(wait_until([&] { return seen == kRecords; }, 5000ms));
+
+    // Pinned chunks would take 150 x 256 KiB; the cap allows 16 of them plus
+    // the copies made once all 16 are held.
+    const uint64_t grown = buffer_pool_stats().bytes_in_use - before;
+    const uint64_t all_pinned = uint64_t(kRecords / kEvery) * StreamEndpointConfig{}.read_chunk;
+    CAPTURE(grown);
+    CHECK(grown < all_pinned / 4);
+    std::lock_guard lock(mu);
+    REQUIRE(held.size() == kRecords / kEvery);
+    for (uint32_t i = 0; i < held.size(); ++i) REQUIRE(intact(held[i], i * kEvery));
+    ::close(fd);
 }
 
 TEST_CASE("StreamEndpoint: an oversized record closes only that connection", "[endpoint]")
@@ -836,7 +885,7 @@ TEST_CASE("StreamEndpoint over TLS: 100000 frames both ways in order through sho
         for (uint32_t i = 0; i < kFrames; ++i) {
             REQUIRE(index_of(back.frames[i]) == i);
             REQUIRE(back.frames[i].len == 60 + (i * 37) % 1455);
-            REQUIRE(back.frames[i].data()[5] == uint8_t(5 * 7 + i));
+            REQUIRE(intact(back.frames[i], i));
         }
     }
     const auto cc = client.counters();
