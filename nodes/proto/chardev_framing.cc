@@ -152,19 +152,40 @@ bool FrameEncoder::push(Packet packet)
     return true;
 }
 
-std::size_t FrameEncoder::fill_iov(std::span<iovec> iov) const
+std::size_t FrameEncoder::fill_iov(std::span<iovec> iov)
 {
-    std::size_t used = 0;
+    if (!gather_) gather_ = std::make_unique<uint8_t[]>(kGatherBytes);
+    std::size_t used = 0, gathered = 0;
+    // Appends bytes to the gather buffer, extending the last entry when it
+    // ends there. False when there is no room: the entries so far stand.
+    auto gather = [&](const uint8_t* p, std::size_t n) {
+        uint8_t* const at = gather_.get() + gathered;
+        if (gathered + n > kGatherBytes) return false;
+        if (used > 0 && static_cast<uint8_t*>(iov[used - 1].iov_base) + iov[used - 1].iov_len == at) {
+            iov[used - 1].iov_len += n;
+        } else {
+            if (used == iov.size()) return false;
+            iov[used++] = {at, n};
+        }
+        std::memcpy(at, p, n);
+        gathered += n;
+        return true;
+    };
     std::size_t offset = head_offset_;
-    for (std::size_t i = head_; i < records_.size() && used < iov.size(); ++i, offset = 0) {
+    for (std::size_t i = head_; i < records_.size(); ++i, offset = 0) {
         const Record& r = records_[i];
         if (offset < header_len_) {
-            iov[used++] = {const_cast<uint8_t*>(r.header.data()) + offset, header_len_ - offset};
+            if (!gather(r.header.data() + offset, header_len_ - offset)) break;
             offset = header_len_;
-            if (used == iov.size()) break;
         }
-        const std::size_t data_off = offset - header_len_;
-        iov[used++] = {const_cast<uint8_t*>(r.packet.data()) + data_off, r.packet.len - data_off};
+        const uint8_t* const payload = r.packet.data() + (offset - header_len_);
+        const std::size_t left = r.packet.len - (offset - header_len_);
+        if (r.packet.len <= kGatherRecord) {
+            if (!gather(payload, left)) break;
+        } else {
+            if (used == iov.size()) break;
+            iov[used++] = {const_cast<uint8_t*>(payload), left};
+        }
     }
     return used;
 }

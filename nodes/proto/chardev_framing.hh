@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -97,11 +98,14 @@ private:
     FrameDecoderCounters counters_;
 };
 
-// Turns packets into records for writev/sendmsg without copying payloads:
-// each record's header lives in a small array next to its Packet handle and
-// the payload iovec points into the packet buffer. A non-blocking writer calls
-// fill_iov(), writes, and reports what the kernel took with advance(); a
-// partial write resumes mid-record on the next fill_iov().
+// Turns packets into records for writev/sendmsg without copying large
+// payloads: each record's header lives in a small array next to its Packet
+// handle and a large payload's iovec points into the packet buffer. Small
+// records (payload up to kGatherRecord) and headers are copied into one
+// gather buffer instead, so a run of them is one iovec: at 64-byte records the
+// kernel's cost per iovec, not per byte, dominated sendmsg(). A non-blocking
+// writer calls fill_iov(), writes, and reports what the kernel took with
+// advance(); a partial write resumes mid-record on the next fill_iov().
 class FrameEncoder {
 public:
     // With vnet_hdr, VNET_LEN is written as each packet's vnet_len.
@@ -113,8 +117,12 @@ public:
     bool push(Packet packet);
 
     // Fills `iov` with the unwritten bytes, oldest first; returns the number
-    // of entries used (0 when nothing is pending).
-    std::size_t fill_iov(std::span<iovec> iov) const;
+    // of entries used (0 when nothing is pending). The entries are valid until
+    // the next fill_iov() (some point into the gather buffer).
+    std::size_t fill_iov(std::span<iovec> iov);
+
+    static constexpr uint32_t kGatherRecord = 256;        // largest payload copied into the gather buffer
+    static constexpr std::size_t kGatherBytes = 64 << 10; // the gather buffer's size
 
     struct Records {
         std::size_t count = 0;
@@ -144,8 +152,9 @@ private:
 
     const uint32_t header_len_;
     std::vector<Record> records_;
-    std::size_t head_ = 0;        // first record not completely written
-    std::size_t head_offset_ = 0; // bytes of records_[head_] already written
+    std::unique_ptr<uint8_t[]> gather_; // kGatherBytes, allocated at the first fill_iov()
+    std::size_t head_ = 0;              // first record not completely written
+    std::size_t head_offset_ = 0;       // bytes of records_[head_] already written
     uint64_t pending_wire_bytes_ = 0;
     uint64_t pending_payload_bytes_ = 0;
     uint64_t skipped_empty_ = 0;
