@@ -6,7 +6,8 @@
 // turn) split the rest of the input, the stream, into feed() calls.
 //
 // Checked: the records do not depend on the chunking (one feed() of the whole
-// stream gives the same records and counters); each record is within the
+// stream gives the same records and counters), nor on whether the input is a
+// pooled chunk whose large records are shared rather than copied; each record is within the
 // limits the decoder promises; a failed decoder consumes nothing more; and the
 // records survive a round trip through FrameEncoder written in the same
 // chunks, as a non-blocking writer would.
@@ -101,6 +102,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size)
 
     check(chunked_ok == whole_ok);
     check(same_records(chunked_out, whole_out));
+
+    // The same stream read into one pooled chunk, whole and in the same pieces.
+    BufRef chunk = BufRef::allocate(uint32_t(stream.size()) + 1);
+    if (!stream.empty()) std::memcpy(chunk.get()->data(), stream.data(), stream.size());
+    FrameDecoder shared_whole(vnet), shared_chunked(vnet);
+    std::vector<Packet> shared_whole_out, shared_chunked_out;
+    check(shared_whole.feed(chunk, 0, uint32_t(stream.size()), 0, shared_whole_out) == whole_ok);
+    for (std::size_t pos = 0, i = 0; pos < stream.size(); ++i) {
+        const std::size_t n = std::min(chunks[i % chunks.size()], stream.size() - pos);
+        shared_chunked.feed(chunk, uint32_t(pos), uint32_t(n), 0, shared_chunked_out);
+        pos += n;
+    }
+    check(same_records(shared_whole_out, whole_out) && same_records(shared_chunked_out, whole_out));
+    check(same_counters(shared_whole.counters(), whole.counters()));
+    check(same_counters(shared_chunked.counters(), whole.counters()));
+    for (const Packet& p : shared_whole_out)
+        check((p.buf.get() == chunk.get()) == (p.len >= FrameDecoder::kMinSharedRecord));
     check(same_counters(chunked.counters(), whole.counters()));
     check(chunked.mid_record() == whole.mid_record());
     check(whole.counters().frames == whole_out.size());
