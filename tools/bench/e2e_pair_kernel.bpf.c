@@ -1,35 +1,32 @@
-/* pair-kernel's tc programs (tools/bench/e2e_round.sh): what little the
- * guests' TCP needs once no proxy stands between them and the client.
+/* pair-kernel's tc programs (tools/bench/e2e_round.sh): the COLO pair's
+ * release rule with nothing compared, copied or held.
  *
- * In the COLO pair the client sees one stream, and the comparator releases a
- * PVM segment only once the SVM has sent the same, so the client never
- * acknowledges bytes the SVM has not sent. With the kernel forwarding the
- * PVM's frames to the client and mirroring the client's to both guests, the
- * client's ACKs follow the PVM alone: once the SVM lags by more than its
- * window, every ACK it gets is for data it has not sent, Linux discards those
- * (RFC 5961), and the SVM stops for good (seen: 0.1 of 31 MB sent). Lowering
- * those ACKs to what the SVM has sent is not enough: behind at the end of a
- * reply, the SVM waits for ACKs that never come (seen: 28 of 42 MB). So:
+ * In the COLO pair the comparator releases a segment to the client once both
+ * guests have sent it, so the client never acknowledges bytes one guest has
+ * not sent, and a reply reaches the client when the later guest sends it.
+ * With the kernel forwarding the PVM's frames to the client and mirroring the
+ * client's to both guests, the client's ACKs would follow the PVM alone: once
+ * the SVM lags by more than its window, every ACK it gets is for data it has
+ * not sent, Linux discards those (RFC 5961), and the SVM stops for good (seen:
+ * 0.1 of 31 MB sent); and the SVM, never waited for, falls behind (seen: 400
+ * replies behind after 1,000 requests). Both guests have the same sequence
+ * numbers (SYN cookies, see e2e_round.sh) and send the same bytes, so instead:
  *
  * - pvm_out and svm_out (ingress of the host's ends of the guests' veths)
- *   record per connection (key: the client's port) the sequence number just
- *   past what each guest has sent; pvm_out's filter then redirects the frame
- *   to the client; svm_out's does so only for a frame the PVM has sent in full
- *   already (the client drops it as a duplicate, and acknowledges it at once),
- *   and never a reset (the SVM resets the connections it failed to accept,
- *   see e2e_round.sh), a SYN or a frame without data: every other SVM frame
- *   goes to the host's stack, which drops it. A frame let through carries at
- *   most the PVM's latest acknowledgement and timestamp (TSval): the SVM's
- *   ACK of a request the PVM has not accepted would stop the client from
- *   sending it again (seen: downloads that never started), and the client
- *   would take the SVM's TSval, later by the SVM's lag, for its PAWS check;
- * - client_in (egress towards the SVM) lowers the ACK in the SVM's copy of a
- *   client frame to what the SVM has sent.
- *
- * The client's stream is the PVM's, and the PVM is never held back for the
- * SVM, so the client's figures are those of the PVM's path with the SVM's work
- * beside it, an upper bound for the pair; the SVM gets every request and sends
- * every byte (e2e_round.sh counts them). Nothing is copied, compared or held.
+ *   record per connection (key: the client's port) how far each guest has
+ *   sent, its latest ACK and timestamp (TSval), and send a data or FIN frame on
+ *   to the client only when it starts before the other guest's end: the later
+ *   copy of a range goes, the earlier is dropped (a TSO frame that overlaps
+ *   goes whole: the guests cut their frames differently); a frame sent on
+ *   carries the lower of the two guests' ACKs and TSvals (a request is
+ *   acknowledged once both have it; the client's PAWS check sees no TSval go
+ *   back). The PVM's SYN-ACK, resets and pure ACKs go on (with that ACK), the
+ *   SVM's are dropped, in the host's stack (they are not for its MAC). Once
+ *   the SVM resets a connection (with the servers' listen backlog of 5, it
+ *   sometimes never accepts one of 20 at once), the PVM's frames go alone;
+ * - client_in_pvm and client_in_svm (egress towards each guest) lower the ACK
+ *   in a guest's copy of a client frame to what that guest has sent, for the
+ *   bytes of an overlapping frame the other guest sent first.
  *
  * Built by e2e_round.sh: clang -O2 -g -target bpf -c (no libbpf headers needed).
  */
@@ -58,6 +55,7 @@ struct sent {
     __u32 end;   /* sequence number just past the guest's last byte (SYN, FIN count) */
     __u32 tsval; /* the guest's latest timestamp, host order; 0: none seen */
     __u32 ack;   /* the guest's latest acknowledgement number, host order */
+    __u32 gone;  /* the SVM reset the connection (e.g. it never accepted it) */
 };
 /* client port -> struct sent */
 #define SENT_MAP(name)                                                                             \
@@ -132,45 +130,55 @@ static __attribute__((always_inline)) void rewrite(struct __sk_buff *skb, struct
     bpf_skb_store_bytes(skb, offset, &to, sizeof to, 0);
 }
 
-SEC("pvm_out") int note_pvm_sent(struct __sk_buff *skb) {
-    struct headers h;
-    if (!parse(skb, &h, 0))
-        note_sent(&pvm_sent, &h);
-    return MATCH;
-}
-
-SEC("svm_out") int note_svm_sent(struct __sk_buff *skb) {
+/* a guest's frame: MATCH sends it on to the client (the filter's redirect) */
+static __attribute__((always_inline)) int guest_out(struct __sk_buff *skb, void *self, void *other, int primary) {
     struct headers h;
     if (parse(skb, &h, 0))
-        return NO_MATCH;
-    note_sent(&svm_sent, &h);
-    struct sent *pvm = bpf_map_lookup_elem(&pvm_sent, &h.key);
+        return primary ? MATCH : NO_MATCH;
+    if (h.th.rst) { /* its sequence number may be anything: not recorded */
+        struct sent *me = bpf_map_lookup_elem(self, &h.key);
+        if (!primary && me)
+            me->gone = 1;
+        return primary ? MATCH : NO_MATCH;
+    }
+    note_sent(self, &h);
     __u32 seq = __builtin_bswap32(h.th.seq), ack = __builtin_bswap32(h.th.ack_seq);
-    if (h.th.rst || h.th.syn || h.end == seq || !pvm || AFTER(h.end, pvm->end))
-        return NO_MATCH;
-    if (AFTER(ack, pvm->ack))
-        rewrite(skb, &h, h.tcp + 8, ack, pvm->ack);
-    if (h.tsval && pvm->tsval && AFTER(h.tsval, pvm->tsval))
-        rewrite(skb, &h, h.tcp + 24, h.tsval, pvm->tsval);
+    struct sent *o = bpf_map_lookup_elem(other, &h.key);
+    if (o && o->gone)
+        o = 0; /* the PVM alone, as a pair whose SVM has failed */
+    if (h.th.syn || h.end == seq) { /* SYN-ACK, pure ACK: the PVM's */
+        if (!primary)
+            return NO_MATCH;
+    } else if (o ? !AFTER(o->end, seq) : !primary) {
+        return NO_MATCH; /* the first copy of this range: the other guest's goes */
+    }
+    if (o && h.th.ack && AFTER(ack, o->ack))
+        rewrite(skb, &h, h.tcp + 8, ack, o->ack);
+    if (o && h.tsval && o->tsval && AFTER(h.tsval, o->tsval))
+        rewrite(skb, &h, h.tcp + 24, h.tsval, o->tsval);
     return MATCH;
 }
 
-SEC("client_in") int clamp_client_ack(struct __sk_buff *skb) {
+SEC("pvm_out") int from_pvm(struct __sk_buff *skb) { return guest_out(skb, &pvm_sent, &svm_sent, 1); }
+SEC("svm_out") int from_svm(struct __sk_buff *skb) { return guest_out(skb, &svm_sent, &pvm_sent, 0); }
+
+/* a guest's copy of a client frame: its ACK lowered to what the guest has sent */
+static __attribute__((always_inline)) int client_in(struct __sk_buff *skb, void *self) {
     struct headers h;
     if (parse(skb, &h, 1))
         return NO_MATCH;
     if (h.th.syn && !h.th.ack) { /* a new connection: forget an old one on this port */
-        bpf_map_delete_elem(&pvm_sent, &h.key);
-        bpf_map_delete_elem(&svm_sent, &h.key);
+        bpf_map_delete_elem(self, &h.key);
         return NO_MATCH;
     }
-    struct sent *sent = bpf_map_lookup_elem(&svm_sent, &h.key);
-    if (!h.th.ack || !sent)
-        return NO_MATCH;
+    struct sent *sent = bpf_map_lookup_elem(self, &h.key);
     __u32 ack = __builtin_bswap32(h.th.ack_seq);
-    if (AFTER(ack, sent->end))
+    if (h.th.ack && sent && AFTER(ack, sent->end))
         rewrite(skb, &h, h.tcp + 8, ack, sent->end);
-    return NO_MATCH;
+    return NO_MATCH; /* no verdict: on to the guest */
 }
+
+SEC("client_in_pvm") int to_pvm(struct __sk_buff *skb) { return client_in(skb, &pvm_sent); }
+SEC("client_in_svm") int to_svm(struct __sk_buff *skb) { return client_in(skb, &svm_sent); }
 
 char _license[] SEC("license") = "GPL";

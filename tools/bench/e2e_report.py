@@ -17,6 +17,8 @@ FIGURES = [
     ("secondary_cpu_s_per_GB", "secondary CPU s/GB", "{:.2f}", False),
     ("pvm_sent_MB", "PVM MB sent", "{:.0f}", False),
     ("svm_sent_MB", "SVM MB sent", "{:.0f}", False),
+    ("pvm_requests_sent_kB", "PVM kB sent, requests", "{:.0f}", False),
+    ("svm_requests_sent_kB", "SVM kB sent, requests", "{:.0f}", False),
 ]
 # pair-kernel: the pair with the kernel forwarding (e2e_round.sh), the ceiling
 # of the pair configurations, whose ratios to it are printed too.
@@ -72,7 +74,8 @@ def main():
                         cells.append(f"{heading} {m / c:.2f}x")
                 print(f"  {config}: " + ", ".join(cells))
     if any("svm_sent_MB" in values[config] for config in order):
-        print("MB sent: over the downloads, by each guest's stack to its device (the SVM's must match the PVM's)")
+        print("MB, kB sent: over the downloads, the requests, by each guest's stack to its device"
+              " (the SVM's must match the PVM's)")
     print("integrity and order, summed over the rounds (all should be 0; every sha256 intact):")
     for config in order:
         sums = []

@@ -22,8 +22,9 @@
 # and the server's retransmissions; for the pair, each proxy's CPU
 # (utime+stime of every thread, /proc/PID/stat) over the downloads, and the
 # primary comparator's checkpoint requests, mismatches and timeouts; the
-# bytes each guest's stack handed its device over the downloads (the SVM's
-# too: it must send every byte) and the SVM's TCP segments and retransmissions.
+# bytes each guest's stack handed its device over the downloads and over the
+# requests (the SVM's too: it must send every byte) and the SVM's TCP
+# segments and retransmissions.
 set -u
 CONFIG=$1
 SIZE_MB=${E2E_SIZE_MB:-50} PAR=${E2E_PAR:-20} PAR_MB=${E2E_PAR_MB:-10} REQUESTS=${E2E_REQUESTS:-1000}
@@ -67,19 +68,16 @@ direct_up() {
 # and MACs (the SVM has the PVM's IP and MAC) on veths whose other ends are in
 # a fourth namespace, the host, where tc forwards instead of the proxies: every
 # client frame is mirrored to the SVM and redirected to the PVM (u32 matches
-# all; this kernel has no matchall or gact), the PVM's frames go to the client,
-# the SVM's, addressed to the client's MAC, end in the host's stack (not its
-# MAC: dropped at once) after leaving the SVM's. Offloads as the kernel sets
-# them. The guests' TCP needs two things the pair's rewriter and comparator
-# give it: SYN cookies on both (tcp_syncookies=2) give both the same ISN and
-# timestamp offset for a connection, and e2e_pair_kernel.bpf.c keeps the SVM
-# from getting ACKs for bytes it has not sent (it would discard them and stop):
-# it lowers those in the SVM's copy, and lets through to the client the SVM's
-# frames the PVM has sent already, which the client acknowledges as
-# duplicates. Nothing holds the PVM back for the SVM: the client's figures are
-# the PVM's (an upper bound); the SVM's bytes are counted. Static neighbours.
+# all; this kernel has no matchall or gact), the guests' frames go to the
+# client or, addressed to the client's MAC, into the host's stack, which drops
+# them. Offloads as the kernel sets them. Which frames go is the pair's
+# release rule, e2e_pair_kernel.bpf.c: a range of the reply goes once both
+# guests have sent it, the later copy, with the lower of their ACKs. It needs
+# both guests' TCP to agree on sequence numbers, as the pair's rewriter makes
+# them: SYN cookies (tcp_syncookies=2) give both the same ISN and timestamp
+# offset for a connection. No ARP: static neighbours.
 kernel_pair_up() {
-    local ns t
+    local ns t g
     command -v clang >/dev/null && command -v nsenter >/dev/null || { echo "SKIP: clang or nsenter not installed"; exit 77; }
     clang -O2 -g -target bpf -I/usr/include/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu) \
         -c "$SRC/tools/bench/e2e_pair_kernel.bpf.c" -o "$W/pair_kernel.o" || exit 1
@@ -107,12 +105,14 @@ kernel_pair_up() {
     # (TC_BPF_MNT); nsenter, not ip netns exec, which would mount a new /sys.
     mkdir -p "$W/bpf" && mount -t bpf bpf "$W/bpf" || exit 1
     local tc="env TC_BPF_MNT=$W/bpf nsenter --net=/run/netns/$NS_H tc"
-    $tc qdisc add dev $HOST_C ingress && $tc qdisc add dev $HOST_P ingress && $tc qdisc add dev $HOST_S clsact || exit 1
+    $tc qdisc add dev $HOST_C ingress && $tc qdisc add dev $HOST_P clsact && $tc qdisc add dev $HOST_S clsact || exit 1
     $tc filter add dev $HOST_C ingress protocol all u32 match u32 0 0 \
         action mirred egress mirror dev $HOST_S action mirred egress redirect dev $HOST_P || exit 1
-    $tc filter add dev $HOST_P ingress bpf obj "$W/pair_kernel.o" sec pvm_out action mirred egress redirect dev $HOST_C || exit 1
-    $tc filter add dev $HOST_S ingress bpf obj "$W/pair_kernel.o" sec svm_out action mirred egress redirect dev $HOST_C || exit 1
-    $tc filter add dev $HOST_S egress bpf obj "$W/pair_kernel.o" sec client_in || exit 1
+    for g in pvm:$HOST_P svm:$HOST_S; do
+        $tc filter add dev ${g#*:} ingress bpf obj "$W/pair_kernel.o" sec ${g%:*}_out \
+            action mirred egress redirect dev $HOST_C || exit 1
+        $tc filter add dev ${g#*:} egress bpf obj "$W/pair_kernel.o" sec client_in_${g%:*} || exit 1
+    done
     say "veth offloads: $(ip netns exec $NS_P ethtool -k $TAP_P | grep -E '^(tcp-segmentation-offload|generic-receive-offload|tx-checksumming):' | tr -s ' \n' ' ')"
     ip netns exec $NS_P python3 "$PAIR_HTTP_SERVER" "$W/pvm" 8000 & PIDS+=($!)
     ip netns exec $NS_S python3 "$PAIR_HTTP_SERVER" "$W/svm" 8000 & PIDS+=($!)
@@ -208,6 +208,8 @@ if [ -n "${PRIMARY:-}" ]; then
 fi
 
 say "$REQUESTS sequential requests on one connection"
+pvm0=$(sent $NS_P $TAP_P)
+if has_svm; then svm0=$(sent $NS_S $TAP_S); fi
 for i in $(seq 1 "$REQUESTS"); do echo "url = http://$GUEST_IP:8000/small.bin"; echo "output = /dev/null"; done >"$W/req.cfg"
 $C curl -s --max-time 300 -K "$W/req.cfg" -w '%{time_total} %{num_connects} %{size_download} %{http_code}\n' >"$W/req.out"
 # Every reply complete, all on one connection (curl connects once).
@@ -215,6 +217,9 @@ $C curl -s --max-time 300 -K "$W/req.cfg" -w '%{time_total} %{num_connects} %{si
 result connections "$(awk '{s += $2} END {print s}' "$W/req.out")"
 sort -g "$W/req.out" | awk -v n="$REQUESTS" '{t[NR] = $1 * 1e6}
     END {printf "result '"$CONFIG"' p50_us %.0f\nresult '"$CONFIG"' p99_us %.0f\n", t[int(n * 0.50)], t[int(n * 0.99)]}'
+
+result pvm_requests_sent_kB "$(awk -v b=$(($(sent $NS_P $TAP_P) - pvm0)) 'BEGIN {printf "%.0f", b / 1e3}')"
+if has_svm; then result svm_requests_sent_kB "$(awk -v b=$(($(sent $NS_S $TAP_S) - svm0)) 'BEGIN {printf "%.0f", b / 1e3}')"; fi
 
 result intact $([ $intact -eq 0 ] && echo yes || echo NO)
 result client_ofo_segments $(($(netstat_of $NS_C TcpExtTCPOFOQueue) - ofo0))
