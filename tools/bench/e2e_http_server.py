@@ -7,7 +7,10 @@ two guests send the same bytes) made fast enough not to be what is measured.
 - the head and a small body leave in one write, with Nagle off, so a small
   reply is one segment that never waits for a delayed ACK;
 - bodies go out with sendfile(2): no copy through Python, well over 1 GB/s
-  on a veth link (a read/write loop tops out below that).
+  on a veth link (a read/write loop tops out below that);
+- a listen backlog of 128: with socketserver's default of 5, most of the 20
+  parallel downloads' SYNs overflowed the queue and were sent again a second
+  later, so that case measured the SYN retry, not the link.
 
 Usage: e2e_http_server.py ROOT PORT"""
 import os
@@ -32,10 +35,14 @@ class Handler(http_server.Handler):
         self.connection.sendfile(source)
 
 
+class Server(http_server.http.server.ThreadingHTTPServer):
+    request_queue_size = 128
+
+
 def main():
     root, port = sys.argv[1], int(sys.argv[2])
     os.chdir(root)
-    http_server.http.server.ThreadingHTTPServer(("0.0.0.0", port), Handler).serve_forever()
+    Server(("0.0.0.0", port), Handler).serve_forever()
 
 
 if __name__ == "__main__":
