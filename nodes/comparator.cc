@@ -70,17 +70,18 @@ ComparatorNode::ComparatorNode(const Properties& p)
 void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
 {
     result_.released.reserve(batch.size()); // emit() hands the vector on, capacity included
-    for (const auto& p : batch.packets) {
-        if (in_port == port::control) {
-            apply(control_.command(p), p.ts_ns, out);
-        } else if (in_port == port::secondary_status) {
-            if (const auto status = parse_peer_status(p)) secondary_status(*status, p.ts_ns, out);
-        } else {
-            control_.check_vnet(p);
-            if (in_port == port::primary) core_.primary(p, p.ts_ns, result_);
-            else core_.secondary(p, p.ts_ns, result_);
+    if (in_port == port::primary || in_port == port::secondary) {
+        for (const auto& p : batch.packets) control_.check_vnet(p);
+        // The whole batch at once, so that the core can look ahead; each
+        // packet's releases are timed at its arrival, as one by one.
+        core_.arrive_batch(in_port == port::primary ? CompareSide::primary : CompareSide::secondary, batch.packets,
+                           result_, [this](const Packet& p) { timed_release(p.ts_ns); });
+    } else {
+        for (const auto& p : batch.packets) {
+            if (in_port == port::control) apply(control_.command(p), p.ts_ns, out);
+            else if (const auto status = parse_peer_status(p)) secondary_status(*status, p.ts_ns, out);
+            timed_release(p.ts_ns);
         }
-        timed_release(p.ts_ns);
     }
     emit(out);
 }

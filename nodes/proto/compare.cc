@@ -54,7 +54,16 @@ void Comparator::pass_or_drop(CompareSide side, Packet&& pkt, CompareOutput& out
     }
 }
 
-void Comparator::ingress(CompareSide side, Packet pkt, uint64_t now_ns, CompareOutput& out)
+// The members are initialised in place and the hash is left for later:
+// reading a frame or a key back right after writing it, before the stores
+// have left the store buffer, costs as much again as the parse (store
+// forwarding fails on the mixed sizes).
+Comparator::Arrival::Arrival(const Comparator& c, const Packet& pkt)
+    : frame(c.passthrough_ || !pkt.buf ? ParsedFrame{} : parse_frame(pkt.data(), pkt.len, pkt.vnet_len)),
+      key(c.supported(frame) ? FlowKey::from_frame(frame) : FlowKey{})
+{}
+
+void Comparator::ingress(CompareSide side, Packet pkt, const Arrival& a, uint64_t now_ns, CompareOutput& out)
 {
     ++(side == CompareSide::primary ? counters_.primary_packets_in : counters_.secondary_packets_in);
     if (passthrough_) {
@@ -62,19 +71,18 @@ void Comparator::ingress(CompareSide side, Packet pkt, uint64_t now_ns, CompareO
                      counters_.secondary_dropped_passthrough);
         return;
     }
-    const ParsedFrame f = pkt.buf ? parse_frame(pkt.data(), pkt.len, pkt.vnet_len) : ParsedFrame{};
+    const ParsedFrame& f = a.frame;
     if (!supported(f)) {
         pass_or_drop(side, std::move(pkt), out, counters_.released_unsupported,
                      counters_.secondary_dropped_unsupported);
         return;
     }
-    const FlowKey key = FlowKey::from_frame(f);
-    if (bypassed(config_.bypass, key)) {
+    if (bypassed(config_.bypass, a.key)) {
         pass_or_drop(side, std::move(pkt), out, counters_.released_bypass, counters_.secondary_dropped_bypass);
         return;
     }
     const CompareKind kind = kind_of(f);
-    const uint32_t id = connection_for(key, kind, now_ns, out);
+    const uint32_t id = connection_for(a.key, kind, now_ns, out);
     if (table_[id].kind != kind) {
         // Only a malformed TCP packet whose key collides with a port-0 stream.
         pass_or_drop(side, std::move(pkt), out, counters_.released_unsupported,
