@@ -133,8 +133,8 @@ Trace run(const Workload& w, bool batched, uint32_t idle_connections)
         t.released_ts.push_back(p.ts_ns);
     }
     for (const CheckpointRequest& e : out.events)
-        t.events.push_back(std::string(to_string(e.reason)) + " " + to_string(e.side) + " " + e.flow.to_string() +
-                           " " + std::to_string(e.time_ns));
+        t.events.push_back(std::string(to_string(e.reason)) + " " + to_string(e.side) + " " + e.flow.to_string() + " " +
+                           std::to_string(e.time_ns));
     for (const CounterInfo& info : compare_counter_info()) t.counters.push_back(cmp.counters().*info.field);
     for (const ConnectionReport& c : cmp.report())
         t.connections.push_back(c.key.to_string() + (c.active ? " active " : " gone ") +
