@@ -50,7 +50,11 @@ void ReadAhead::run()
             std::lock_guard lock(mu_);
             if (!chunk.empty()) ready_.push_back(std::move(chunk));
             ended_ = !more;
-            error_ = error;
+            // Moved, not copied: this thread keeps no reference to drop after
+            // the lock, so only the consumer releases the exception.
+            // ThreadSanitizer cannot see the count's atomics in libstdc++ and
+            // reported that release racing with the consumer's what().
+            error_ = std::move(error);
             wake = consumer_waiting_;
         }
         if (wake) ready_cv_.notify_one();
