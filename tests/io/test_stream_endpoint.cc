@@ -932,8 +932,10 @@ TEST_CASE("StreamEndpoint over TLS: a server logs and counts each refusal and go
     }
     // A peer that says nothing.
     {
-        const int fd = raw_connect(server);
+        // Taken before connecting: the server may accept, and start its
+        // handshake clock, before connect() returns here.
         const auto started = std::chrono::steady_clock::now();
+        const int fd = raw_connect(server);
         REQUIRE(wait_until([&] { return refusals() == 2; }));
         CHECK(std::chrono::steady_clock::now() - started >= 300ms);
         ::close(fd);
