@@ -12,7 +12,8 @@
 #              profiles of colo-graph (one throughput case per kind, the
 #              replay graphs) and print their top entries
 #   --e2e      also the e2e section (root): HTTP through a COLO pair in
-#              network namespaces against a direct veth (tools/bench/e2e.sh);
+#              network namespaces against a direct veth (tools/bench/e2e.sh),
+#              and the pair without proxies when clang is there (pair-kernel);
 #              with --profile, perf profiles of both proxies in the pair
 #
 # Environment: BUILD (default: build-bench in the source tree), JOBS (2).
@@ -107,7 +108,10 @@ if [ $E2E -eq 1 ]; then
     echo
     E2E_REPEAT=3
     [ $QUICK -eq 1 ] && E2E_REPEAT=1
-    "$SRC/tools/bench/e2e.sh" --repeat $E2E_REPEAT "$BUILD/tools/colo-graph"
+    # pair-kernel, the pair's ceiling without proxies, needs clang for its tc program.
+    CONFIGS=direct-on,direct-off,pair-vnet-off,pair-vnet-on
+    if command -v clang >/dev/null; then CONFIGS=$CONFIGS,pair-kernel; else echo "== e2e: no clang, so no pair-kernel"; fi
+    "$SRC/tools/bench/e2e.sh" --repeat $E2E_REPEAT --configs $CONFIGS "$BUILD/tools/colo-graph"
     if [ $PROFILE -eq 1 ]; then
         FP=$BUILD-fp
         PERF_DIR=$FP/profiles-e2e
