@@ -105,17 +105,23 @@ pair_start_secondary() {
 
 # pair_up [--set NAME=VALUE]... : namespaces, TAPs, both graphs (the arguments
 # go to the primary), the COLO frame, addresses and the three HTTP servers.
-pair_up() {
-    local ns t
-    say "namespaces and TAP devices"
-    # No IPv6 on the TAPs, ever: the graphs bring them up in this namespace,
-    # where MLD reports with each TAP's own random MAC would reach the
-    # comparator as a (false) mismatch before the TAPs move.
-    for ns in $NS_C $NS_P $NS_S; do
+# netns_add NS...: new namespaces with loopback up and no IPv6 (exits on failure).
+netns_add() {
+    local ns
+    for ns in "$@"; do
         ip netns add $ns || exit 1
         ip -n $ns link set lo up
         ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
     done
+}
+
+pair_up() {
+    local t
+    say "namespaces and TAP devices"
+    # No IPv6 on the TAPs, ever: the graphs bring them up in this namespace,
+    # where MLD reports with each TAP's own random MAC would reach the
+    # comparator as a (false) mismatch before the TAPs move.
+    netns_add $NS_C $NS_P $NS_S
     for t in $TAP_C $TAP_P $TAP_S $TAP_SC; do
         ip tuntap add dev $t mode tap || exit 1
         sysctl -qw net.ipv6.conf.$t.disable_ipv6=1

@@ -46,12 +46,7 @@ for f in big.bin par.bin small.bin; do ln "$W/pvm/$f" "$W/svm/$f"; done
 
 # direct_up on|off: client and server namespaces joined by a veth.
 direct_up() {
-    local ns
-    for ns in $NS_C $NS_P; do
-        ip netns add $ns || exit 1
-        ip -n $ns link set lo up
-        ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
-    done
+    netns_add $NS_C $NS_P
     ip link add $TAP_C netns $NS_C type veth peer name $TAP_P netns $NS_P || exit 1
     ip -n $NS_C addr add $CLIENT_IP/24 dev $TAP_C && ip -n $NS_C link set $TAP_C up
     ip -n $NS_P addr add $GUEST_IP/24 dev $TAP_P && ip -n $NS_P link set $TAP_P up
@@ -77,15 +72,11 @@ direct_up() {
 # them: SYN cookies (tcp_syncookies=2) give both the same ISN and timestamp
 # offset for a connection. No ARP: static neighbours.
 kernel_pair_up() {
-    local ns t g
+    local t g
     command -v clang >/dev/null && command -v nsenter >/dev/null || { echo "SKIP: clang or nsenter not installed"; exit 77; }
     clang -O2 -g -target bpf -I/usr/include/$(gcc -dumpmachine 2>/dev/null || echo x86_64-linux-gnu) \
         -c "$SRC/tools/bench/e2e_pair_kernel.bpf.c" -o "$W/pair_kernel.o" || exit 1
-    for ns in $NS_C $NS_P $NS_S $NS_H; do
-        ip netns add $ns || exit 1
-        ip -n $ns link set lo up
-        ip netns exec $ns sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
-    done
+    netns_add $NS_C $NS_P $NS_S $NS_H
     ip netns exec $NS_H sysctl -qw net.ipv4.ip_forward=0
     ip link add $TAP_C netns $NS_C type veth peer name $HOST_C netns $NS_H || exit 1
     ip link add $TAP_P netns $NS_P type veth peer name $HOST_P netns $NS_H || exit 1
