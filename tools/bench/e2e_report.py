@@ -10,11 +10,14 @@ BASELINE = "direct-on"
 # name, heading, format, ratio to the baseline?
 FIGURES = [
     ("single_MBps", "1 download MB/s", "{:.0f}", True),
+    ("single_busy_pct", "busy % (1 download)", "{:.0f}", False),
     ("parallel_MBps", "20 parallel MB/s", "{:.0f}", True),
     ("p50_us", "p50 us", "{:.0f}", True),
     ("p99_us", "p99 us", "{:.0f}", True),
     ("primary_cpu_s_per_GB", "primary CPU s/GB", "{:.2f}", False),
     ("secondary_cpu_s_per_GB", "secondary CPU s/GB", "{:.2f}", False),
+    ("primary_switches_per_MB", "primary switches/MB", "{:.1f}", False),
+    ("secondary_switches_per_MB", "secondary switches/MB", "{:.1f}", False),
     ("pvm_sent_MB", "PVM MB sent", "{:.0f}", False),
     ("svm_sent_MB", "SVM MB sent", "{:.0f}", False),
     ("pvm_requests_sent_kB", "PVM kB sent, requests", "{:.0f}", False),

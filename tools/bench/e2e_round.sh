@@ -140,6 +140,13 @@ proxy_ticks() { # utime + stime: fields 14 and 15, counted after the ")" ending 
     [ -n "${1:-}" ] && [ -r /proc/$1/stat ] || { echo 0; return; }
     sed 's/.*) //' /proc/$1/stat | awk '{print $12 + $13}'
 }
+# proxy_switches PID: context switches of all the proxy's threads (voluntary: it slept and was woken).
+proxy_switches() {
+    [ -n "${1:-}" ] && [ -d /proc/$1/task ] || { echo 0; return; }
+    cat /proc/$1/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s + 0}'
+}
+# cpu_busy_idle: the machine's busy and idle jiffies so far (/proc/stat, all CPUs; iowait counts as idle).
+cpu_busy_idle() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat; }
 netstat_of() { ip netns exec $1 nstat -asz $2 | awk -v n=$2 '$1 == n {print $2}'; }
 # sent NS DEV: bytes the namespace's stack handed DEV (its tx_bytes), 0 without NS.
 sent() { ip netns exec $1 cat /sys/class/net/$2/statistics/tx_bytes 2>/dev/null || echo 0; }
@@ -150,6 +157,7 @@ let_through() { nsenter --net=/run/netns/$NS_H tc -s filter show dev $HOST_S ing
 ofo0=$(netstat_of $NS_C TcpExtTCPOFOQueue)
 retrans0=$(netstat_of $NS_P TcpRetransSegs)
 p0=$(proxy_ticks ${PRIMARY:-}) s0=$(proxy_ticks ${SECONDARY:-})
+pw0=$(proxy_switches ${PRIMARY:-}) sw0=$(proxy_switches ${SECONDARY:-})
 pvm0=$(sent $NS_P $TAP_P)
 if has_svm; then
     svm0=$(sent $NS_S $TAP_S) svm_segs0=$(netstat_of $NS_S TcpOutSegs) svm_retrans0=$(netstat_of $NS_S TcpRetransSegs)
@@ -161,9 +169,14 @@ if [ -n "${E2E_PERF:-}" ] && [ -n "${PRIMARY:-}" ]; then
 fi
 
 say "one ${SIZE_MB} MiB download"
+read -r busy0 idle0 < <(cpu_busy_idle)
 read -r bytes secs < <($C curl -s --max-time 300 -o "$W/client/big.bin" -w '%{size_download} %{time_total}' \
     http://$GUEST_IP:8000/big.bin)
+read -r busy1 idle1 < <(cpu_busy_idle)
 result single_MBps "$(awk -v b="$bytes" -v s="$secs" 'BEGIN {printf "%.1f", b / s / 1e6}')"
+# How busy the whole machine was meanwhile: near 100 % the download is bound by
+# CPU, well below by latency (the window over the round trip).
+result single_busy_pct "$(awk -v b=$((busy1 - busy0)) -v i=$((idle1 - idle0)) 'BEGIN {printf "%.0f", b + i ? 100 * b / (b + i) : 0}')"
 moved=$bytes
 [ "$(sha256sum <"$W/client/big.bin" | cut -d' ' -f1)" = "$(sha256sum <"$W/pvm/big.bin" | cut -d' ' -f1)" ]
 intact=$?
@@ -184,6 +197,7 @@ done
 result parallel_MBps "$(awk -v b=$par_bytes -v ns=$((end - start)) 'BEGIN {printf "%.1f", b / ns * 1e3}')"
 moved=$((moved + par_bytes))
 p1=$(proxy_ticks ${PRIMARY:-}) s1=$(proxy_ticks ${SECONDARY:-})
+pw1=$(proxy_switches ${PRIMARY:-}) sw1=$(proxy_switches ${SECONDARY:-})
 result pvm_sent_MB "$(awk -v b=$(($(sent $NS_P $TAP_P) - pvm0)) 'BEGIN {printf "%.1f", b / 1e6}')"
 if has_svm; then
     result svm_sent_MB "$(awk -v b=$(($(sent $NS_S $TAP_S) - svm0)) 'BEGIN {printf "%.1f", b / 1e6}')"
@@ -196,6 +210,8 @@ if [ -n "${PERF:-}" ]; then kill -INT $PERF; wait $PERF; fi
 if [ -n "${PRIMARY:-}" ]; then
     result primary_cpu_s_per_GB "$(awk -v t=$((p1 - p0)) -v hz=$hz -v b=$moved 'BEGIN {printf "%.2f", t / hz / (b / 1e9)}')"
     result secondary_cpu_s_per_GB "$(awk -v t=$((s1 - s0)) -v hz=$hz -v b=$moved 'BEGIN {printf "%.2f", t / hz / (b / 1e9)}')"
+    result primary_switches_per_MB "$(awk -v n=$((pw1 - pw0)) -v b=$moved 'BEGIN {printf "%.1f", n / (b / 1e6)}')"
+    result secondary_switches_per_MB "$(awk -v n=$((sw1 - sw0)) -v b=$moved 'BEGIN {printf "%.1f", n / (b / 1e6)}')"
 fi
 
 say "$REQUESTS sequential requests on one connection"
