@@ -573,7 +573,7 @@ bool StreamEndpoint::read_available()
         const Input input = read_input(space, n, why);
         if (input == Input::data) {
             bool ok;
-            if (read_shared_) {
+            if (space.data() != copy_buf_.data()) { // in a chunk: its packets may share it
                 ok = decoder_.feed(read_chunks_[read_current_], read_fill_, uint32_t(n), now_ns(), frames_);
                 read_fill_ += uint32_t(n);
             } else {
@@ -610,7 +610,6 @@ std::span<uint8_t> StreamEndpoint::read_space()
 {
     const std::size_t min_room = std::max<std::size_t>(config_.read_chunk / 4, 1);
     auto room = [&](const BufRef& c) { return c.get()->capacity() - read_fill_; };
-    read_shared_ = true;
     if (!read_chunks_.empty() && read_chunks_[read_current_].unique()) {
         read_fill_ = 0;
     } else if (read_chunks_.empty() || room(read_chunks_[read_current_]) < min_room) {
@@ -625,7 +624,6 @@ std::span<uint8_t> StreamEndpoint::read_space()
             read_current_ = read_chunks_.size() - 1;
             read_fill_ = 0;
         } else {
-            read_shared_ = false;
             copy_buf_.resize(config_.read_chunk);
             return copy_buf_;
         }

@@ -247,7 +247,6 @@ private:
     std::vector<BufRef> read_chunks_;
     std::size_t read_current_ = 0; // the chunk being filled
     uint32_t read_fill_ = 0;       // its bytes already read
-    bool read_shared_ = false;     // the last read_space() is in read_chunks_
     std::vector<uint8_t> copy_buf_;
     std::vector<Packet> frames_;
     FrameDecoder decoder_;
