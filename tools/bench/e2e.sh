@@ -8,9 +8,10 @@
 #   tools/bench/e2e.sh [--repeat N] [--configs A,B,...] [--ab COLO_GRAPH_B] COLO_GRAPH
 #
 # Configurations: direct-on, direct-off, pair-vnet-off, pair-vnet-on (all,
-# by default), and pair-kernel: the pair's namespaces and guests with the
-# kernel forwarding in place of the proxies, the pair's ceiling on this
-# machine (needs clang, for its tc program). --repeat: rounds (3). --ab: an
+# by default), and two ceilings: pair-kernel, the pair's namespaces and guests
+# with the kernel forwarding in place of the proxies, the pair's ceiling on
+# this machine (needs clang, for its tc program); pair-min, the least a proxy
+# in user space does there (e2e_pair_min.c, built by the round with cc). --repeat: rounds (3). --ab: an
 # A/B of two builds, each pair-vnet configuration also runs on COLO_GRAPH_B,
 # right after, as CONFIG-b. Environment: E2E_SIZE_MB, E2E_PAR, E2E_PAR_MB,
 # E2E_REQUESTS (see e2e_round.sh); E2E_PERF=DIR records `perf record -g` of
@@ -31,7 +32,7 @@ while [ $# -gt 1 ]; do
     esac
     shift
 done
-[ $# -eq 1 ] || { sed -n '2,18p' "$0"; exit 64; }
+[ $# -eq 1 ] || { sed -n '2,19p' "$0"; exit 64; }
 BIN=$(realpath "$1")
 if [ "$(id -u)" -ne 0 ]; then echo "== e2e: skipped (needs root: network namespaces, TAP devices)"; exit 0; fi
 OUT=$(mktemp)

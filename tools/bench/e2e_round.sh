@@ -12,7 +12,10 @@
 # plain frames, or with virtio-net headers on the TAPs and in the socket
 # records (the TAPs then take large segments: the tap node's offload);
 # pair-kernel — the same three namespaces and two guests with no proxy: the
-# kernel forwards (kernel_pair_up), the pair's ceiling on this machine.
+# kernel forwards (kernel_pair_up), the pair's ceiling on this machine;
+# pair-min — the COLO pair with e2e_pair_min.c in colo-graph's place, the least
+# a proxy in user space does on the same TAPs and socket (the release rule, no
+# comparison, no graph): the ceiling for colo-graph's way of doing it.
 # Same server (e2e_http_server.py), same client (curl), same files in all.
 #
 # Measures: one download of E2E_SIZE_MB (50) MiB; E2E_PAR (20) parallel
@@ -119,6 +122,24 @@ case ${CONFIG%-b} in   # CONFIG-b: the same on build B (e2e.sh --ab)
     direct-on) direct_up on ;;
     direct-off) direct_up off ;;
     pair-kernel) kernel_pair_up ;;
+    pair-min)
+        # The least a user-space pair does (e2e_pair_min.c) in colo-graph's
+        # place: the same namespaces, TAPs, ports and socket, vnet headers on.
+        ${CC:-cc} -O2 -Wall -o "$W/e2e-pair-min" "$SRC/tools/bench/e2e_pair_min.c" || exit 1
+        pair_start_primary() {
+            "$W/e2e-pair-min" primary $TAP_C $TAP_P ${MIRROR##*:} ${COMPARE##*:} >"$W/primary.out" 2>"$W/primary.err" &
+            PRIMARY=$!
+            PIDS+=($PRIMARY)
+        }
+        pair_start_secondary() {
+            "$W/e2e-pair-min" secondary $TAP_S ${MIRROR##*:} ${COMPARE##*:} >>"$W/secondary.out" 2>>"$W/secondary.err" &
+            SECONDARY=$!
+            PIDS+=($SECONDARY)
+        }
+        pair_up
+        # Its release rule needs both guests on the same sequence numbers, as pair-kernel's.
+        for ns in $NS_P $NS_S; do ip netns exec $ns sysctl -qw net.ipv4.tcp_syncookies=2; done
+        ;;
     pair-vnet-off | pair-vnet-on)
         if [ ${CONFIG%-b} = pair-vnet-on ]; then vnet=(--set vnet_hdr_len=12 --set vnet_hdr_support=on)
         else vnet=(--set vnet_hdr_len=0 --set vnet_hdr_support=off); fi
@@ -155,6 +176,7 @@ has_svm() { ip netns list | grep -qw $NS_S; }
 let_through() { nsenter --net=/run/netns/$NS_H tc -s filter show dev $HOST_S ingress | awk '/Sent/ {print $2; exit}'; }
 
 ofo0=$(netstat_of $NS_C TcpExtTCPOFOQueue)
+csum0=$(netstat_of $NS_C TcpInCsumErrors)
 retrans0=$(netstat_of $NS_P TcpRetransSegs)
 p0=$(proxy_ticks ${PRIMARY:-}) s0=$(proxy_ticks ${SECONDARY:-})
 pw0=$(proxy_switches ${PRIMARY:-}) sw0=$(proxy_switches ${SECONDARY:-})
@@ -230,10 +252,13 @@ if has_svm; then result svm_requests_sent_kB "$(awk -v b=$(($(sent $NS_S $TAP_S)
 
 result intact $([ $intact -eq 0 ] && echo yes || echo NO)
 result client_ofo_segments $(($(netstat_of $NS_C TcpExtTCPOFOQueue) - ofo0))
+result client_csum_errors $(($(netstat_of $NS_C TcpInCsumErrors) - csum0))
 result server_retransmits $(($(netstat_of $NS_P TcpRetransSegs) - retrans0))
 if [ -n "${PRIMARY:-}" ]; then
     kill -TERM $PRIMARY $SECONDARY 2>/dev/null
     wait $PRIMARY 2>/dev/null
+fi
+if [ ${CONFIG%-b} = pair-vnet-on ] || [ ${CONFIG%-b} = pair-vnet-off ]; then
     for c in checkpoint_requests mismatches timeouts primary_lost_queue_full secondary_dropped_queue_full; do
         # --stats: the comparator's block, indented counters, left out when 0.
         v=$(awk -v c=$c '/^[^ ]/ {node = ($1 == "compare")} node && $1 == c {print $2}' "$W/primary.out")

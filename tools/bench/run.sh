@@ -108,8 +108,9 @@ if [ $E2E -eq 1 ]; then
     echo
     E2E_REPEAT=3
     [ $QUICK -eq 1 ] && E2E_REPEAT=1
-    # pair-kernel, the pair's ceiling without proxies, needs clang for its tc program.
-    CONFIGS=direct-on,direct-off,pair-vnet-off,pair-vnet-on
+    # pair-min, the ceiling of a proxy in user space; pair-kernel, the pair's ceiling
+    # without proxies, needs clang for its tc program.
+    CONFIGS=direct-on,direct-off,pair-vnet-off,pair-vnet-on,pair-min
     if command -v clang >/dev/null; then CONFIGS=$CONFIGS,pair-kernel; else echo "== e2e: no clang, so no pair-kernel"; fi
     "$SRC/tools/bench/e2e.sh" --repeat $E2E_REPEAT --configs $CONFIGS "$BUILD/tools/colo-graph"
     if [ $PROFILE -eq 1 ]; then
