@@ -13,7 +13,9 @@
  * frames are read and dropped. No byte is compared, no frame copied in user
  * space. Both guests need tcp_syncookies=2, the same ISN per connection
  * (colo-graph's rewriter translates instead). One thread per host, poll(),
- * blocking writes; nothing is ever released by a timeout.
+ * blocking writes; nothing is ever released by a timeout. Fit for the bench's
+ * downloads only: with both sockets full in both directions (a large upload
+ * during a download) each host would block writing to the other.
  *
  *   e2e-pair-min primary CLIENT_TAP PVM_TAP MIRROR_PORT COMPARE_PORT
  *   e2e-pair-min secondary SVM_TAP MIRROR_PORT COMPARE_PORT
