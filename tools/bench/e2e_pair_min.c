@@ -147,9 +147,14 @@ static struct conn {
 } conns[65536]; /* by the client's port */
 static int client_tap;
 
+static int may_go(const struct conn* c, uint32_t end)
+{
+    return c->svm == kPvmAlone || (c->svm == kFollowing && !AFTER(end, c->svm_end));
+}
+
 static void release(struct conn* c)
 {
-    while (c->head && (c->svm == kPvmAlone || (c->svm == kFollowing && !AFTER(c->head->end, c->svm_end)))) {
+    while (c->head && may_go(c, c->head->end)) {
         struct held* h = c->head;
         tap_write(client_tap, h->frame, h->len);
         c->head = h->next;
@@ -158,22 +163,26 @@ static void release(struct conn* c)
     if (!c->head) c->tail = NULL;
 }
 
-/* A PVM frame, read into h->frame: goes now, or waits for the SVM. */
-static void from_pvm(struct held* h)
+/* A PVM frame, read into h->frame: goes now, or waits for the SVM. Returns 1
+ * when it waits (h is kept), 0 when h may be read into again. */
+static int from_pvm(struct held* h)
 {
     uint16_t key;
     uint8_t flags;
     if (!tcp_of(h->frame, h->len, 0, &key, &h->end, &flags)) {
         tap_write(client_tap, h->frame, h->len);
-        free(h);
-        return;
+        return 0;
     }
     struct conn* c = &conns[key];
+    if (!c->head && may_go(c, h->end)) {
+        tap_write(client_tap, h->frame, h->len);
+        return 0;
+    }
     h->next = NULL;
     if (c->tail) c->tail->next = h;
     else c->head = h;
     c->tail = h;
-    release(c);
+    return 1;
 }
 
 /* An SVM frame, as the secondary sent it: how far the SVM has sent. */
@@ -236,6 +245,7 @@ static void run_primary(int pvm_tap, int mirror_fd, int compare_fd)
     struct stream compare = {compare_fd, malloc(kSockBuf), 0};
     struct pollfd fds[3] = {{client_tap, POLLIN, 0}, {pvm_tap, POLLIN, 0}, {compare_fd, POLLIN, 0}};
     static uint8_t frame[kMaxFrame];
+    struct held* spare = NULL; /* the buffer the next PVM frame is read into */
     for (;;) {
         if (poll(fds, 3, -1) < 0 && errno != EINTR) die("poll");
         ssize_t n;
@@ -251,14 +261,11 @@ static void run_primary(int pvm_tap, int mirror_fd, int compare_fd)
             send_record(mirror_fd, frame, (uint32_t)n);
             tap_write(pvm_tap, frame, (uint32_t)n);
         }
-        for (;;) {
-            struct held* h = fds[1].revents ? malloc(sizeof *h + kMaxFrame) : NULL;
-            if (!h || (n = read(pvm_tap, h->frame, kMaxFrame)) <= 0) {
-                free(h);
-                break;
-            }
-            h->len = (uint32_t)n;
-            from_pvm(h);
+        while (fds[1].revents) {
+            if (!spare && !(spare = malloc(sizeof *spare + kMaxFrame))) die("malloc");
+            if ((n = read(pvm_tap, spare->frame, kMaxFrame)) <= 0) break;
+            spare->len = (uint32_t)n;
+            if (from_pvm(spare)) spare = NULL; /* held: the next frame needs a buffer of its own */
         }
         if (fds[2].revents && !read_records(&compare, from_svm)) return;
     }

@@ -258,7 +258,7 @@ if [ -n "${PRIMARY:-}" ]; then
     kill -TERM $PRIMARY $SECONDARY 2>/dev/null
     wait $PRIMARY 2>/dev/null
 fi
-if [ ${CONFIG%-b} = pair-vnet-on ] || [ ${CONFIG%-b} = pair-vnet-off ]; then
+if [[ ${CONFIG%-b} == pair-vnet-* ]]; then   # colo-graph's own counters
     for c in checkpoint_requests mismatches timeouts primary_lost_queue_full secondary_dropped_queue_full; do
         # --stats: the comparator's block, indented counters, left out when 0.
         v=$(awk -v c=$c '/^[^ ]/ {node = ($1 == "compare")} node && $1 == c {print $2}' "$W/primary.out")
