@@ -18,7 +18,7 @@ public:
     ~PcapLive() override;
     SourceKind source_kind() const override { return SourceKind::live; }
     void push(int in_port, const Batch& batch, Emit& out) override;
-    void drain(Emit& out) override { reader_.stop(); }
+    void drain(Emit& out) override { reader_.pause(); }
     void finish() override;
 
 protected:

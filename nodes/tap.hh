@@ -20,7 +20,7 @@ public:
     explicit Tap(const Properties& p);
     SourceKind source_kind() const override { return SourceKind::live; }
     void push(int in_port, const Batch& batch, Emit& out) override;
-    void drain(Emit& out) override { reader_.stop(); }
+    void drain(Emit& out) override { reader_.pause(); }
     void finish() override { reader_.stop(); }
 
 protected:

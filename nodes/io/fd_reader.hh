@@ -1,32 +1,47 @@
-// A thread that waits for a file descriptor to become readable and calls a
-// handler, until stop(). Device nodes (tap, pcap-live) read on it.
+// Calls a handler each time a file descriptor is readable, on the process's
+// I/O thread (IoLoop::shared()), the one the stream endpoints use. Device
+// nodes (tap, pcap-live) read on it, so that a COLO host's devices and its
+// socket wake one thread that finds every ready descriptor in one poll,
+// rather than a thread per descriptor that wake each other through the graph.
 #pragma once
+
+#include "nodes/io/io_loop.hh"
 
 #include <atomic>
 #include <functional>
-#include <thread>
+#include <memory>
 
 namespace colo {
 
-class FdReader {
+class FdReader : private IoLoop::Client {
 public:
-    // Called on the reader thread each time `fd` is readable; it should read
-    // until the descriptor would block (or a batch is full).
+    // Called on the I/O thread each time `fd` is readable; it should read
+    // until the descriptor would block or a batch is full, and not block
+    // for long: every other descriptor of the process waits meanwhile.
     using Handler = std::function<void()>;
 
     FdReader() = default;
-    ~FdReader() { stop(); }
+    ~FdReader() override { stop(); }
     FdReader(const FdReader&) = delete;
     FdReader& operator=(const FdReader&) = delete;
 
     void start(int fd, Handler on_readable);
+    // The handler is not called again once the call to it under way (if
+    // any) returns. From any thread, the handler's own included.
+    void pause() { paused_.store(true, std::memory_order_release); }
+    // pause(), and the loop lets go of the reader: after it returns nothing
+    // touches it. Not from the I/O thread (the handler).
     void stop();
-    bool stopping() const { return stop_.load(); }
 
 private:
-    int wake_fd_ = -1;
-    std::atomic<bool> stop_{false};
-    std::thread thread_;
+    std::size_t prepare(std::span<pollfd, kMaxFds> fds) override;
+    int timeout_ms() const override { return -1; }
+    void dispatch(std::span<const pollfd> fds) override;
+
+    int fd_ = -1;
+    Handler on_readable_;
+    std::atomic<bool> paused_{false};
+    std::shared_ptr<IoLoop> loop_; // set while started
 };
 
 } // namespace colo
