@@ -1,47 +1,41 @@
-// Calls a handler each time a file descriptor is readable, on the process's
-// I/O thread (IoLoop::shared()), the one the stream endpoints use. Device
-// nodes (tap, pcap-live) read on it, so that a COLO host's devices and its
-// socket wake one thread that finds every ready descriptor in one poll,
-// rather than a thread per descriptor that wake each other through the graph.
+// A thread that waits for a file descriptor to become readable and calls a
+// handler, until pause() or stop(). Device nodes (tap, pcap-live) read on it.
+//
+// A thread per device, not the sockets' shared IoLoop: on the COLO pair one
+// loop for the primary's devices and socket took 9-14 % less CPU per GB but
+// made the request/response median 14-25 % slower (docs/performance.md).
 #pragma once
-
-#include "nodes/io/io_loop.hh"
 
 #include <atomic>
 #include <functional>
-#include <memory>
+#include <thread>
 
 namespace colo {
 
-class FdReader : private IoLoop::Client {
+class FdReader {
 public:
-    // Called on the I/O thread each time `fd` is readable; it should read
-    // until the descriptor would block or a batch is full, and not block
-    // for long: every other descriptor of the process waits meanwhile.
+    // Called on the reader thread each time `fd` is readable; it should read
+    // until the descriptor would block (or a batch is full).
     using Handler = std::function<void()>;
 
     FdReader() = default;
-    ~FdReader() override { stop(); }
+    ~FdReader() { stop(); }
     FdReader(const FdReader&) = delete;
     FdReader& operator=(const FdReader&) = delete;
 
     void start(int fd, Handler on_readable);
-    // The handler is not called again once the call to it under way (if
-    // any) returns. From any thread, the handler's own included.
-    void pause() { paused_.store(true, std::memory_order_release); }
-    // pause(), and the loop lets go of the reader: after it returns nothing
-    // touches it. Not from the I/O thread (the handler).
+    // The handler is not called again once the call under way (if any)
+    // returns. From any thread, the reader's own included (a node's drain
+    // may run there), but not while stop() runs.
+    void pause();
+    // pause(), and the thread has ended when it returns. Not from the reader
+    // thread.
     void stop();
 
 private:
-    std::size_t prepare(std::span<pollfd, kMaxFds> fds) override;
-    int timeout_ms() const override { return -1; }
-    void dispatch(std::span<const pollfd> fds) override;
-
-    int fd_ = -1;
-    Handler on_readable_;
+    int wake_fd_ = -1;
     std::atomic<bool> paused_{false};
-    std::shared_ptr<IoLoop> loop_; // set while started
+    std::thread thread_;
 };
 
 } // namespace colo
