@@ -1,9 +1,10 @@
 // A thread that waits for a file descriptor to become readable and calls a
 // handler, until pause() or stop(). Device nodes (tap, pcap-live) read on it.
 //
-// A thread per device, not the sockets' shared IoLoop: on the COLO pair one
-// loop for the primary's devices and socket took 9-14 % less CPU per GB but
-// made the request/response median 14-25 % slower (docs/performance.md).
+// A thread per device, not the sockets' shared IoLoop: on the e2e bench, whose
+// two hosts share two CPUs, one loop a process took 9-14 % less CPU per GB but
+// made the request/response median 14-25 % slower; pinned to a CPU each, the
+// two did alike (docs/performance.md).
 #pragma once
 
 #include <atomic>
