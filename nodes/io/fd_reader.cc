@@ -17,8 +17,8 @@ void FdReader::start(int fd, Handler on_readable)
     if (wake_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
     thread_ = std::thread([this, fd, on_readable = std::move(on_readable)] {
         pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-        while (!paused_.load(std::memory_order_acquire)) {
-            const int n = ::poll(fds, 2, -1);
+        for (;;) {
+            const int n = ::poll(fds, 2, -1); // pause() wakes it through wake_fd_
             if (n < 0 && errno != EINTR) break;
             if (paused_.load(std::memory_order_acquire)) break;
             if (n > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP))) on_readable();
