@@ -27,6 +27,7 @@
 #include <linux/if_tun.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,11 +77,11 @@ static int tcp_socket(int port, int listening)
         const int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
         if (c < 0) die("accept");
         close(fd);
-        setsockopt(c, IPPROTO_TCP, 1 /* TCP_NODELAY */, &on, sizeof on);
+        setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
         return c;
     }
     while (connect(fd, (struct sockaddr*)&a, sizeof a)) usleep(50000);
-    setsockopt(fd, IPPROTO_TCP, 1 /* TCP_NODELAY */, &on, sizeof on);
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     return fd;
 }
 
@@ -169,12 +170,8 @@ static int from_pvm(struct held* h)
 {
     uint16_t key;
     uint8_t flags;
-    if (!tcp_of(h->frame, h->len, 0, &key, &h->end, &flags)) {
-        tap_write(client_tap, h->frame, h->len);
-        return 0;
-    }
-    struct conn* c = &conns[key];
-    if (!c->head && may_go(c, h->end)) {
+    struct conn* c = tcp_of(h->frame, h->len, 0, &key, &h->end, &flags) ? &conns[key] : NULL;
+    if (!c || (!c->head && may_go(c, h->end))) {
         tap_write(client_tap, h->frame, h->len);
         return 0;
     }
