@@ -84,7 +84,8 @@ NodeSpec spec()
         .description =
             "Opens /dev/net/tun with IFF_TAP | IFF_NO_PI (and IFF_VNET_HDR when vnet_hdr_len > 0), creating "
             "the device or attaching to an existing one of that name. Frames the kernel transmits on the "
-            "device are read on a thread of their own and leave on `out` with the wall-clock time; frames on "
+            "device are read on the process's I/O thread, with its sockets, and leave on `out` with the wall-clock "
+            "time; frames on "
             "`in` are written to the device, GSO frames included (the kernel segments them). Needs CAP_NET_ADMIN to "
             "create a device.",
         .ports =

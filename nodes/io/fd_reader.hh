@@ -1,42 +1,51 @@
-// A thread that waits for a file descriptor to become readable and calls a
-// handler, until pause() or stop(). Device nodes (tap, pcap-live) read on it.
-//
-// A thread per device, not the sockets' shared IoLoop: on the e2e bench, whose
-// two hosts share two CPUs, one loop a process took 9-14 % less CPU per GB but
-// made the request/response median 14-25 % slower; pinned to a CPU each, the
-// two did alike (docs/performance.md).
+// Calls a handler each time a file descriptor is readable, on the process's
+// I/O thread (IoLoop::shared()), the one the stream endpoints use. Device
+// nodes (tap, pcap-live) read on it, so that a COLO host's devices and its
+// socket wake one thread that finds every ready descriptor in one poll,
+// rather than a thread per descriptor that wake each other through the graph:
+// a quarter of the context switches, and a faster download through the pair
+// at the same request latency, with each host's proxy on a CPU of its own
+// (docs/performance.md). Two proxies floating over the same CPUs are slower
+// per request this way: the one just woken preempts the other's only thread.
 #pragma once
+
+#include "nodes/io/io_loop.hh"
 
 #include <atomic>
 #include <functional>
-#include <thread>
+#include <memory>
 
 namespace colo {
 
-class FdReader {
+class FdReader : private IoLoop::Client {
 public:
-    // Called on the reader thread each time `fd` is readable; it should read
-    // until the descriptor would block (or a batch is full).
+    // Called on the I/O thread each time `fd` is readable; it should read
+    // until the descriptor would block or a batch is full, and not block
+    // for long: every other descriptor of the process waits meanwhile.
     using Handler = std::function<void()>;
 
     FdReader() = default;
-    ~FdReader() { stop(); }
+    ~FdReader() override { stop(); }
     FdReader(const FdReader&) = delete;
     FdReader& operator=(const FdReader&) = delete;
 
     void start(int fd, Handler on_readable);
-    // The handler is not called again once the call under way (if any)
-    // returns. From any thread, the reader's own included (a node's drain
-    // may run there), but not while stop() runs.
-    void pause();
-    // pause(), and the thread has ended when it returns. Not from the reader
-    // thread.
+    // The handler is not called again once the call to it under way (if
+    // any) returns. From any thread, the handler's own included.
+    void pause() { paused_.store(true, std::memory_order_release); }
+    // pause(), and the loop lets go of the reader: after it returns nothing
+    // touches it. Not from the I/O thread (the handler).
     void stop();
 
 private:
-    int wake_fd_ = -1;
+    std::size_t prepare(std::span<pollfd, kMaxFds> fds) override;
+    int timeout_ms() const override { return -1; }
+    void dispatch(std::span<const pollfd> fds) override;
+
+    int fd_ = -1;
+    Handler on_readable_;
     std::atomic<bool> paused_{false};
-    std::thread thread_;
+    std::shared_ptr<IoLoop> loop_; // set while started
 };
 
 } // namespace colo

@@ -1,8 +1,9 @@
-// IoLoop: one thread that polls the sockets of every client registered with
-// it, like QEMU's iothread. All stream endpoints of a process share one
-// (IoLoop::shared()), so a frame from any socket is read, run through the
-// graph and written by the same thread, and a COLO pair (primary and
-// secondary arriving on two sockets) wakes one thread, not one per socket.
+// IoLoop: one thread that polls the descriptors of every client registered
+// with it, like QEMU's iothread. All stream endpoints and device readers of a
+// process share one (IoLoop::shared()), so a frame from any socket or device
+// is read, run through the graph and written by the same thread, and a COLO
+// pair (primary and secondary arriving on two descriptors) wakes one thread,
+// not one per descriptor.
 //
 // A client fills in its pollfds before each poll and handles their events
 // after it, always on the loop thread. Handlers may block briefly (back-

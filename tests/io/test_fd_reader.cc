@@ -1,5 +1,5 @@
-// FdReader: a paused reader's descriptor is no longer handled, a handler may
-// pause its own reader, and a stopped reader's thread has ended.
+// FdReader: readers share the process's one I/O thread, a paused reader's
+// descriptor is no longer handled, and a stopped reader is let go.
 #include <catch2/catch.hpp>
 
 #include "nodes/io/fd_reader.hh"
@@ -24,7 +24,7 @@ struct WatchedPipe {
     std::mutex mu;
     std::condition_variable cv;
     int calls = 0;
-    std::atomic<bool> pause_in_handler{false};
+    std::thread::id handler_thread;
     FdReader reader;
 
     WatchedPipe()
@@ -40,14 +40,11 @@ struct WatchedPipe {
     }
     void on_readable()
     {
-        if (pause_in_handler) {
-            reader.pause(); // leaves the pipe readable: only the pause stops further calls
-        } else {
-            char buf[64];
-            while (::read(fds[0], buf, sizeof buf) > 0) {}
-        }
+        char buf[64];
+        while (::read(fds[0], buf, sizeof buf) > 0) {}
         std::lock_guard lock(mu);
         ++calls;
+        handler_thread = std::this_thread::get_id();
         cv.notify_all();
     }
     void poke() { REQUIRE(::write(fds[1], "x", 1) == 1); }
@@ -67,29 +64,53 @@ struct WatchedPipe {
 
 } // namespace
 
+TEST_CASE("FdReader: every reader's handler runs on the one I/O thread", "[fd-reader]")
+{
+    WatchedPipe a, b;
+    a.poke();
+    REQUIRE(a.wait_for_calls(1));
+    b.poke();
+    REQUIRE(b.wait_for_calls(1));
+    CHECK(a.handler_thread == b.handler_thread);
+    CHECK(a.handler_thread != std::this_thread::get_id());
+}
+
 TEST_CASE("FdReader: after pause() a readable descriptor is not handled", "[fd-reader]")
 {
-    WatchedPipe w;
-    w.poke();
-    REQUIRE(w.wait_for_calls(1));
-    w.reader.pause(); // from another thread than the reader's
-    w.poke();
-    w.reader.stop(); // the thread has ended: no call can be under way or come
-    char c;
-    CHECK(::read(w.fds[0], &c, 1) == 1); // nobody read the second byte
-    CHECK(w.call_count() == 1);
+    WatchedPipe paused, witness;
+    paused.poke();
+    REQUIRE(paused.wait_for_calls(1));
+    paused.reader.pause();
+    paused.poke(); // readable from now on, never read
+    witness.poke();
+    // The loop has polled since the first pipe became readable: the witness's
+    // handler ran in that poll's round or a later one.
+    REQUIRE(witness.wait_for_calls(1));
+    witness.poke();
+    REQUIRE(witness.wait_for_calls(2));
+    CHECK(paused.call_count() == 1);
 }
 
 TEST_CASE("FdReader: a handler may pause its own reader", "[fd-reader]")
 {
-    // A node's drain may run on its reader's thread (a graph task that thread
-    // runs): pausing there must neither deadlock nor call the handler again.
-    WatchedPipe w;
-    w.pause_in_handler = true;
-    w.poke();
-    REQUIRE(w.wait_for_calls(1));
-    w.reader.stop(); // joins: the thread ended by itself after the pause
-    CHECK(w.call_count() == 1);
+    int fds[2];
+    REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0);
+    std::atomic<int> calls{0};
+    FdReader reader;
+    reader.start(fds[0], [&] {
+        ++calls;
+        reader.pause(); // leaves the pipe readable: only the pause stops further calls
+    });
+    REQUIRE(::write(fds[1], "x", 1) == 1);
+    WatchedPipe witness;
+    witness.poke();
+    REQUIRE(witness.wait_for_calls(1));
+    witness.poke();
+    REQUIRE(witness.wait_for_calls(2));
+    reader.stop();
+    CHECK(calls.load() == 1);
+    ::close(fds[0]);
+    ::close(fds[1]);
 }
 
 TEST_CASE("FdReader: stop() returns with the handler never to run again", "[fd-reader]")

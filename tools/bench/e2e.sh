@@ -15,8 +15,10 @@
 # A/B of two builds, each pair-vnet configuration also runs on COLO_GRAPH_B,
 # right after, as CONFIG-b. Environment: E2E_SIZE_MB, E2E_PAR, E2E_PAR_MB,
 # E2E_REQUESTS (see e2e_round.sh); E2E_PERF=DIR records `perf record -g` of
-# both proxies in each pair round into DIR. Needs root, curl, ethtool and
-# nstat (iproute2). docs/performance.md shows its results.
+# both proxies in each pair round into DIR. Each proxy runs on a CPU of its
+# own (primary CPU 0, secondary CPU 1), as on two hosts; E2E_PIN=0 lets them
+# float. Needs root, curl, ethtool, nstat (iproute2) and taskset.
+# docs/performance.md shows its results.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
@@ -32,14 +34,15 @@ while [ $# -gt 1 ]; do
     esac
     shift
 done
-[ $# -eq 1 ] || { sed -n '2,19p' "$0"; exit 64; }
+[ $# -eq 1 ] || { sed -n '2,21p' "$0"; exit 64; }
 BIN=$(realpath "$1")
 if [ "$(id -u)" -ne 0 ]; then echo "== e2e: skipped (needs root: network namespaces, TAP devices)"; exit 0; fi
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
 echo "== e2e: ${E2E_SIZE_MB:-50} MiB download, ${E2E_PAR:-20} x ${E2E_PAR_MB:-10} MiB parallel," \
-    "${E2E_REQUESTS:-1000} requests on one connection; $REPEAT rounds, configurations alternated"
+    "${E2E_REQUESTS:-1000} requests on one connection; $REPEAT rounds, configurations alternated" \
+    "$([ "${E2E_PIN:-1}" = 0 ] && echo '; proxies floating' || echo '; proxies pinned (primary CPU 0, secondary CPU 1)')"
 # one_round LABEL COLO_GRAPH: one configuration once; its figures go to $OUT.
 one_round() {
     echo "-- round $round, $1 (load $(cut -d' ' -f1-3 /proc/loadavg))"
