@@ -42,7 +42,7 @@ trap 'rm -f "$OUT"' EXIT
 
 echo "== e2e: ${E2E_SIZE_MB:-50} MiB download, ${E2E_PAR:-20} x ${E2E_PAR_MB:-10} MiB parallel," \
     "${E2E_REQUESTS:-1000} requests on one connection; $REPEAT rounds, configurations alternated" \
-    "$([ "${E2E_PIN:-1}" = 0 ] && echo '; proxies floating' || echo '; proxies pinned (primary CPU 0, secondary CPU 1)')"
+    "$([ "${E2E_PIN:-1}" = 0 ] || [ "$(nproc)" -lt 2 ] && echo '; proxies floating' || echo '; proxies pinned (primary CPU 0, secondary CPU 1)')"
 # one_round LABEL COLO_GRAPH: one configuration once; its figures go to $OUT.
 one_round() {
     echo "-- round $round, $1 (load $(cut -d' ' -f1-3 /proc/loadavg))"
