@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 
 SKIP = 77
 QEMU = shutil.which("qemu-system-x86_64")
@@ -84,8 +85,10 @@ def run_test(body, needs_qemu=True, budget_s=240):
     workdir = tempfile.mkdtemp(prefix="colo-interop-")
     try:
         body(os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), workdir, checks)
-    except Exception as e:      # a crashed scenario is a failure
-        checks.check(False, "test ran to the end", "%s: %s" % (type(e).__name__, e))
+    except Exception as e:      # a crashed scenario is a failure, named with where it stopped
+        where = " <- ".join("%s:%d %s" % (os.path.basename(f.filename), f.lineno, f.name)
+                            for f in reversed(traceback.extract_tb(e.__traceback__)))
+        checks.check(False, "test ran to the end", "%s: %s (at %s)" % (type(e).__name__, e, where))
     finally:
         signal.alarm(0)
         Process.stop_all()
@@ -579,6 +582,19 @@ class Qemu(Process):
         while True:
             state = {c["label"]: c["filename"] for c in self.qmp.cmd("query-chardev")}
             if all(not state.get(i, "disconnected:").startswith("disconnected:") for i in ids):
+                return True
+            if time.monotonic() > deadline:
+                print("chardevs: %s" % state)
+                return False
+            time.sleep(0.02)
+
+    def chardevs_disconnected(self, ids, timeout=10.0):
+        """Waits until no chardev in `ids` has a peer any more (QEMU has
+        handled the hang-ups); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = {c["label"]: c["filename"] for c in self.qmp.cmd("query-chardev")}
+            if all(state.get(i, "disconnected:").startswith("disconnected:") for i in ids):
                 return True
             if time.monotonic() > deadline:
                 print("chardevs: %s" % state)
