@@ -578,23 +578,18 @@ class Qemu(Process):
     def chardevs_connected(self, ids, timeout=10.0):
         """Waits until every chardev in `ids` has a peer (query-chardev names
         an unconnected socket chardev 'disconnected:...'); False on timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            state = {c["label"]: c["filename"] for c in self.qmp.cmd("query-chardev")}
-            if all(not state.get(i, "disconnected:").startswith("disconnected:") for i in ids):
-                return True
-            if time.monotonic() > deadline:
-                print("chardevs: %s" % state)
-                return False
-            time.sleep(0.02)
+        return self._wait_chardevs(ids, True, timeout)
 
     def chardevs_disconnected(self, ids, timeout=10.0):
         """Waits until no chardev in `ids` has a peer any more (QEMU has
         handled the hang-ups); False on timeout."""
+        return self._wait_chardevs(ids, False, timeout)
+
+    def _wait_chardevs(self, ids, connected, timeout):
         deadline = time.monotonic() + timeout
         while True:
             state = {c["label"]: c["filename"] for c in self.qmp.cmd("query-chardev")}
-            if all(state.get(i, "disconnected:").startswith("disconnected:") for i in ids):
+            if all(state.get(i, "disconnected:").startswith("disconnected:") != connected for i in ids):
                 return True
             if time.monotonic() > deadline:
                 print("chardevs: %s" % state)

@@ -40,9 +40,12 @@ if [ "$(id -u)" -ne 0 ]; then echo "== e2e: skipped (needs root: network namespa
 OUT=$(mktemp)
 trap 'rm -f "$OUT"' EXIT
 
+# Decided once here for every round (e2e_round.sh reads it): with one CPU there is nothing to separate.
+export E2E_PIN=${E2E_PIN:-1}
+[ "$(nproc)" -ge 2 ] || E2E_PIN=0
 echo "== e2e: ${E2E_SIZE_MB:-50} MiB download, ${E2E_PAR:-20} x ${E2E_PAR_MB:-10} MiB parallel," \
-    "${E2E_REQUESTS:-1000} requests on one connection; $REPEAT rounds, configurations alternated" \
-    "$([ "${E2E_PIN:-1}" = 0 ] || [ "$(nproc)" -lt 2 ] && echo '; proxies floating' || echo '; proxies pinned (primary CPU 0, secondary CPU 1)')"
+    "${E2E_REQUESTS:-1000} requests on one connection; $REPEAT rounds, configurations alternated;" \
+    "$([ "$E2E_PIN" = 0 ] && echo 'proxies floating' || echo 'proxies pinned (primary CPU 0, secondary CPU 1)')"
 # one_round LABEL COLO_GRAPH: one configuration once; its figures go to $OUT.
 one_round() {
     echo "-- round $round, $1 (load $(cut -d' ' -f1-3 /proc/loadavg))"
