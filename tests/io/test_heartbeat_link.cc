@@ -8,6 +8,7 @@
 #include "nodes/io/heartbeat_link.hh"
 #include "tests/io/tls_test_creds.hh"
 #include "tests/temp_dir.hh"
+#include "tests/wait_until.hh"
 
 #include <algorithm>
 #include <chrono>
@@ -32,18 +33,8 @@ namespace {
 
 constexpr auto kInterval = 20ms;
 constexpr auto kTimeout = 200ms;
-constexpr auto kPatience = 10s; // how long a condition may take on a loaded machine
-
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds limit = kPatience)
-{
-    const auto deadline = Clock::now() + limit;
-    while (!pred()) {
-        if (Clock::now() > deadline) return false;
-        std::this_thread::sleep_for(2ms);
-    }
-    return true;
-}
+using testing::kPatience;
+using testing::wait_until;
 
 HeartbeatConfig config(std::string address, Mode mode)
 {

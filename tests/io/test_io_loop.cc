@@ -3,16 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include "nodes/io/io_loop.hh"
+#include "tests/wait_until.hh"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
-#include <thread>
 
 using namespace colo;
-using namespace std::chrono_literals;
 
 namespace {
 
@@ -43,14 +41,9 @@ struct PipeClient final : IoLoop::Client {
     void poke() { REQUIRE(::write(fds[1], "x", 1) == 1); }
 };
 
-// Waits until `count` reaches `n`; the bound only ends a broken run.
 bool reaches(const std::atomic<int>& count, int n)
 {
-    for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
-        if (count.load() >= n) return true;
-        std::this_thread::sleep_for(1ms);
-    }
-    return false;
+    return testing::wait_until([&] { return count.load() >= n; });
 }
 
 } // namespace

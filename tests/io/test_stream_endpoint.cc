@@ -4,6 +4,7 @@
 #include "nodes/proto/chardev_framing.hh"
 #include "tests/io/tls_test_creds.hh"
 #include "tests/temp_dir.hh"
+#include "tests/wait_until.hh"
 
 #include <atomic>
 #include <chrono>
@@ -33,15 +34,11 @@ namespace {
 
 using Bytes = std::vector<uint8_t>;
 
+// These endpoints run on loopback alone: 1.5 s, not the general patience.
 template <class Pred>
 bool wait_until(Pred pred, std::chrono::milliseconds limit = 1500ms)
 {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!pred()) {
-        if (std::chrono::steady_clock::now() > deadline) return false;
-        std::this_thread::sleep_for(1ms);
-    }
-    return true;
+    return testing::wait_until(pred, limit);
 }
 
 // Frames and log lines an endpoint produced, readable from the test thread.
