@@ -15,9 +15,10 @@
 # A/B of two builds, each pair-vnet configuration also runs on COLO_GRAPH_B,
 # right after, as CONFIG-b. Environment: E2E_SIZE_MB, E2E_PAR, E2E_PAR_MB,
 # E2E_REQUESTS (see e2e_round.sh); E2E_PERF=DIR records `perf record -g` of
-# both proxies in each pair round into DIR. Each proxy runs on a CPU of its
-# own (primary CPU 0, secondary CPU 1), as on two hosts; E2E_PIN=0 lets them
-# float. Needs root, curl, ethtool, nstat (iproute2) and taskset.
+# both proxies in each pair round into DIR. Each host runs on a CPU of its
+# own (primary proxy and PVM on CPU 0, secondary proxy and SVM on CPU 1), the
+# client on CPU 1 (e2e_round.sh says why); E2E_PIN=0 lets them float. Needs
+# root, curl, ethtool, nstat (iproute2) and taskset.
 # docs/performance.md shows its results.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -45,7 +46,7 @@ export E2E_PIN=${E2E_PIN:-1}
 [ "$(nproc)" -ge 2 ] || E2E_PIN=0
 echo "== e2e: ${E2E_SIZE_MB:-50} MiB download, ${E2E_PAR:-20} x ${E2E_PAR_MB:-10} MiB parallel," \
     "${E2E_REQUESTS:-1000} requests on one connection; $REPEAT rounds, configurations alternated;" \
-    "$([ "$E2E_PIN" = 0 ] && echo 'proxies floating' || echo 'proxies pinned (primary CPU 0, secondary CPU 1)')"
+    "$([ "$E2E_PIN" = 0 ] && echo 'everything floating' || echo 'pinned: primary and PVM CPU 0, secondary, SVM and client CPU 1')"
 # one_round LABEL COLO_GRAPH: one configuration once; its figures go to $OUT.
 one_round() {
     echo "-- round $round, $1 (load $(cut -d' ' -f1-3 /proc/loadavg))"

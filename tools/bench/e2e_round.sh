@@ -23,7 +23,8 @@
 # requests for a 100-byte file on one connection (curl's time_total each).
 # Checks every sha256, the client's out-of-order segments (TcpExtTCPOFOQueue)
 # and the server's retransmissions; for the pair, each proxy's CPU
-# (utime+stime of every thread, /proc/PID/stat) over the downloads, and the
+# (utime+stime of every thread, /proc/PID/stat) over the downloads and its
+# CPU time per request (schedstat) over the requests, and the
 # primary comparator's checkpoint requests, mismatches and timeouts; the
 # bytes each guest's stack handed its device over the downloads and over the
 # requests (the SVM's too: it must send every byte) and the SVM's TCP
@@ -150,13 +151,23 @@ case ${CONFIG%-b} in   # CONFIG-b: the same on build B (e2e.sh --ab)
     *) echo "e2e_round.sh: unknown configuration $CONFIG" >&2; exit 64 ;;
 esac
 $C curl -s --max-time 10 -o /dev/null http://$GUEST_IP:8000/small.bin || { echo "FAIL: no HTTP reply"; exit 1; }
-# Each proxy on a CPU of its own, every thread (the primary on CPU 0, the
-# secondary on CPU 1), as on two hosts; E2E_PIN=0 lets them float. Floating,
-# the two proxies share both CPUs, and the one just woken can preempt the
-# other mid-burst, which two hosts never do (e2e.sh sets 0 on one CPU).
-if [ "${E2E_PIN:-1}" != 0 ] && [ -n "${PRIMARY:-}" ]; then
-    taskset -a -p -c 0 $PRIMARY >/dev/null && taskset -a -p -c 1 $SECONDARY >/dev/null || exit 1
-    say "pinned: primary $(taskset -p $PRIMARY | sed 's/.*: //'), secondary $(taskset -p $SECONDARY | sed 's/.*: //')"
+# Each host on a CPU of its own, every thread: the primary proxy and the PVM's
+# server on CPU 0, the secondary proxy and the SVM's server on CPU 1, as on two
+# hosts; the direct link's server on CPU 0. The client (curl) runs on CPU 1, so
+# that each hop a network would carry crosses CPUs here too: the direct link's
+# two, the pair's four (client, primary, secondary, primary, client). Left to
+# the scheduler, curl landed on either CPU from round to round, and its p50
+# with it: 190-220 us on CPU 0, 330-350 us on CPU 1 (docs/performance.md).
+# Floating, the two proxies also preempt each other mid-burst, which two
+# hosts never do. E2E_PIN=0 lets everything float (e2e.sh sets 0 on one CPU).
+if [ "${E2E_PIN:-1}" != 0 ]; then
+    pin() { taskset -a -p -c "$1" "$2" >/dev/null || exit 1; }
+    [ -n "${PRIMARY:-}" ] && pin 0 $PRIMARY && pin 1 $SECONDARY
+    for p in $(ip netns pids $NS_P); do pin 0 $p; done
+    if ip netns list | grep -qw $NS_S; then for p in $(ip netns pids $NS_S); do pin 1 $p; done; fi
+    C="taskset -c 1 $C"
+    say "pinned (pid:cpus): $(for p in ${PRIMARY:-} ${SECONDARY:-} $(ip netns pids $NS_P) $(ip netns pids $NS_S 2>/dev/null); do
+        echo -n "$p:$(taskset -p $p | sed 's/.*: //') "; done)client:1"
 fi
 
 # cpu_ticks: utime+stime of both proxies (all threads), 0 without a pair.
@@ -173,6 +184,12 @@ proxy_ticks() { # utime + stime: fields 14 and 15, counted after the ")" ending 
 proxy_switches() {
     [ -n "${1:-}" ] && [ -d /proc/$1/task ] || { echo 0; return; }
     cat /proc/$1/task/*/status 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches/ {s += $2} END {print s + 0}'
+}
+# proxy_run_ns PID: time all the proxy's threads ran on a CPU, in ns (the first
+# field of each thread's schedstat: exact, where /proc/PID/stat counts ticks).
+proxy_run_ns() {
+    [ -n "${1:-}" ] && [ -d /proc/$1/task ] || { echo 0; return; }
+    cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f\n", s}'
 }
 # cpu_busy_idle: the machine's busy and idle jiffies so far (/proc/stat, all CPUs; iowait counts as idle).
 cpu_busy_idle() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; exit}' /proc/stat; }
@@ -247,6 +264,8 @@ fi
 say "$REQUESTS sequential requests on one connection"
 pvm0=$(sent $NS_P $TAP_P)
 if has_svm; then svm0=$(sent $NS_S $TAP_S); fi
+pr0=$(proxy_run_ns ${PRIMARY:-}) sr0=$(proxy_run_ns ${SECONDARY:-})
+pw0=$(proxy_switches ${PRIMARY:-}) sw0=$(proxy_switches ${SECONDARY:-})
 for i in $(seq 1 "$REQUESTS"); do echo "url = http://$GUEST_IP:8000/small.bin"; echo "output = /dev/null"; done >"$W/req.cfg"
 $C curl -s --max-time 300 -K "$W/req.cfg" -w '%{time_total} %{num_connects} %{size_download} %{http_code}\n' >"$W/req.out"
 # Every reply complete, all on one connection (curl connects once).
@@ -255,6 +274,12 @@ result connections "$(awk '{s += $2} END {print s}' "$W/req.out")"
 sort -g "$W/req.out" | awk -v n="$REQUESTS" '{t[NR] = $1 * 1e6}
     END {printf "result '"$CONFIG"' p50_us %.0f\nresult '"$CONFIG"' p99_us %.0f\n", t[int(n * 0.50)], t[int(n * 0.99)]}'
 
+if [ -n "${PRIMARY:-}" ]; then   # each proxy's CPU (user and system) per request
+    result primary_cpu_us_per_request "$(awk -v ns=$(($(proxy_run_ns $PRIMARY) - pr0)) -v n="$REQUESTS" 'BEGIN {printf "%.1f", ns / n / 1e3}')"
+    result secondary_cpu_us_per_request "$(awk -v ns=$(($(proxy_run_ns $SECONDARY) - sr0)) -v n="$REQUESTS" 'BEGIN {printf "%.1f", ns / n / 1e3}')"
+    result primary_switches_per_request "$(awk -v s=$(($(proxy_switches $PRIMARY) - pw0)) -v n="$REQUESTS" 'BEGIN {printf "%.2f", s / n}')"
+    result secondary_switches_per_request "$(awk -v s=$(($(proxy_switches $SECONDARY) - sw0)) -v n="$REQUESTS" 'BEGIN {printf "%.2f", s / n}')"
+fi
 result pvm_requests_sent_kB "$(awk -v b=$(($(sent $NS_P $TAP_P) - pvm0)) 'BEGIN {printf "%.0f", b / 1e3}')"
 if has_svm; then result svm_requests_sent_kB "$(awk -v b=$(($(sent $NS_S $TAP_S) - svm0)) 'BEGIN {printf "%.0f", b / 1e3}')"; fi
 
