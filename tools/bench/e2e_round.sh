@@ -151,6 +151,7 @@ case ${CONFIG%-b} in   # CONFIG-b: the same on build B (e2e.sh --ab)
     *) echo "e2e_round.sh: unknown configuration $CONFIG" >&2; exit 64 ;;
 esac
 $C curl -s --max-time 10 -o /dev/null http://$GUEST_IP:8000/small.bin || { echo "FAIL: no HTTP reply"; exit 1; }
+has_svm() { ip netns list | grep -qw $NS_S; }
 # Each host on a CPU of its own, every thread: the primary proxy and the PVM's
 # server on CPU 0, the secondary proxy and the SVM's server on CPU 1, as on two
 # hosts; the direct link's server on CPU 0. The client (curl) runs on CPU 1, so
@@ -164,9 +165,9 @@ if [ "${E2E_PIN:-1}" != 0 ]; then
     pin() { taskset -a -p -c "$1" "$2" >/dev/null || exit 1; }
     [ -n "${PRIMARY:-}" ] && pin 0 $PRIMARY && pin 1 $SECONDARY
     for p in $(ip netns pids $NS_P); do pin 0 $p; done
-    if ip netns list | grep -qw $NS_S; then for p in $(ip netns pids $NS_S); do pin 1 $p; done; fi
+    if has_svm; then for p in $(ip netns pids $NS_S); do pin 1 $p; done; fi
     C="taskset -c 1 $C"
-    say "pinned (pid:cpus): $(for p in ${PRIMARY:-} ${SECONDARY:-} $(ip netns pids $NS_P) $(ip netns pids $NS_S 2>/dev/null); do
+    say "pinned (pid:cpus): $(for p in ${PRIMARY:-} ${SECONDARY:-} $(ip netns pids $NS_P) $(has_svm && ip netns pids $NS_S); do
         echo -n "$p:$(taskset -p $p | sed 's/.*: //') "; done)client:1"
 fi
 
@@ -196,7 +197,6 @@ cpu_busy_idle() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6; 
 netstat_of() { ip netns exec $1 nstat -asz $2 | awk -v n=$2 '$1 == n {print $2}'; }
 # sent NS DEV: bytes the namespace's stack handed DEV (its tx_bytes), 0 without NS.
 sent() { ip netns exec $1 cat /sys/class/net/$2/statistics/tx_bytes 2>/dev/null || echo 0; }
-has_svm() { ip netns list | grep -qw $NS_S; }
 # let_through: bytes of the SVM's frames sent on to the client (pair-kernel).
 let_through() { nsenter --net=/run/netns/$NS_H tc -s filter show dev $HOST_S ingress | awk '/Sent/ {print $2; exit}'; }
 
@@ -264,8 +264,8 @@ fi
 say "$REQUESTS sequential requests on one connection"
 pvm0=$(sent $NS_P $TAP_P)
 if has_svm; then svm0=$(sent $NS_S $TAP_S); fi
-pr0=$(proxy_run_ns ${PRIMARY:-}) sr0=$(proxy_run_ns ${SECONDARY:-})
-pw0=$(proxy_switches ${PRIMARY:-}) sw0=$(proxy_switches ${SECONDARY:-})
+req_pcpu0=$(proxy_run_ns ${PRIMARY:-}) req_scpu0=$(proxy_run_ns ${SECONDARY:-})
+req_pw0=$(proxy_switches ${PRIMARY:-}) req_sw0=$(proxy_switches ${SECONDARY:-})
 for i in $(seq 1 "$REQUESTS"); do echo "url = http://$GUEST_IP:8000/small.bin"; echo "output = /dev/null"; done >"$W/req.cfg"
 $C curl -s --max-time 300 -K "$W/req.cfg" -w '%{time_total} %{num_connects} %{size_download} %{http_code}\n' >"$W/req.out"
 # Every reply complete, all on one connection (curl connects once).
@@ -274,11 +274,12 @@ result connections "$(awk '{s += $2} END {print s}' "$W/req.out")"
 sort -g "$W/req.out" | awk -v n="$REQUESTS" '{t[NR] = $1 * 1e6}
     END {printf "result '"$CONFIG"' p50_us %.0f\nresult '"$CONFIG"' p99_us %.0f\n", t[int(n * 0.50)], t[int(n * 0.99)]}'
 
-if [ -n "${PRIMARY:-}" ]; then   # each proxy's CPU (user and system) per request
-    result primary_cpu_us_per_request "$(awk -v ns=$(($(proxy_run_ns $PRIMARY) - pr0)) -v n="$REQUESTS" 'BEGIN {printf "%.1f", ns / n / 1e3}')"
-    result secondary_cpu_us_per_request "$(awk -v ns=$(($(proxy_run_ns $SECONDARY) - sr0)) -v n="$REQUESTS" 'BEGIN {printf "%.1f", ns / n / 1e3}')"
-    result primary_switches_per_request "$(awk -v s=$(($(proxy_switches $PRIMARY) - pw0)) -v n="$REQUESTS" 'BEGIN {printf "%.2f", s / n}')"
-    result secondary_switches_per_request "$(awk -v s=$(($(proxy_switches $SECONDARY) - sw0)) -v n="$REQUESTS" 'BEGIN {printf "%.2f", s / n}')"
+if [ -n "${PRIMARY:-}" ]; then   # each proxy's CPU (user and system) and wake-ups per request
+    per_request() { awk -v v="$1" -v n="$REQUESTS" -v f="$2" 'BEGIN {printf f, v / n}'; }
+    result primary_cpu_us_per_request "$(per_request $((($(proxy_run_ns $PRIMARY) - req_pcpu0) / 1000)) %.1f)"
+    result secondary_cpu_us_per_request "$(per_request $((($(proxy_run_ns $SECONDARY) - req_scpu0) / 1000)) %.1f)"
+    result primary_switches_per_request "$(per_request $(($(proxy_switches $PRIMARY) - req_pw0)) %.2f)"
+    result secondary_switches_per_request "$(per_request $(($(proxy_switches $SECONDARY) - req_sw0)) %.2f)"
 fi
 result pvm_requests_sent_kB "$(awk -v b=$(($(sent $NS_P $TAP_P) - pvm0)) 'BEGIN {printf "%.0f", b / 1e3}')"
 if has_svm; then result svm_requests_sent_kB "$(awk -v b=$(($(sent $NS_S $TAP_S) - svm0)) 'BEGIN {printf "%.0f", b / 1e3}')"; fi
