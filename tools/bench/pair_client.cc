@@ -16,8 +16,6 @@ namespace colo::bench {
 
 namespace {
 
-constexpr uint64_t kNoFrame = UINT64_MAX;
-
 int64_t monotonic_ns()
 {
     timespec ts;
@@ -38,7 +36,7 @@ PairClient::PairClient(const std::string& primary_in, const std::string& seconda
     : workload_(workload)
 {
     seen_.assign(workload.pairs(), 0);
-    last_of_flow_.assign(workload.flows(), kNoFrame);
+    last_of_flow_.assign(workload.flows(), kNoPair);
     if (measure_latency) {
         sent_ns_ = std::make_unique<std::atomic<int64_t>[]>(workload.pairs());
         tally_.latency_ns.assign(workload.pairs(), -1);
@@ -151,7 +149,8 @@ void PairClient::on_frame(const uint8_t* frame, uint32_t len, double now_s, int6
         return;
     }
     FrameId id;
-    if (!workload_.identify(frame, len, id) || id.pair >= seen_.size() || id.flow >= last_of_flow_.size()) {
+    if (!workload_.identify(frame, len, last_of_flow_, id) || id.pair >= seen_.size() ||
+        id.flow >= last_of_flow_.size()) {
         ++tally_.foreign;
         return;
     }
@@ -164,7 +163,7 @@ void PairClient::on_frame(const uint8_t* frame, uint32_t len, double now_s, int6
         ++tally_.distinct;
     }
     uint64_t& last = last_of_flow_[id.flow];
-    if (last != kNoFrame && id.pair < last) ++tally_.inversions;
+    if (last != kNoPair && id.pair < last) ++tally_.inversions;
     last = id.pair;
     if (sent_ns_) {
         const int64_t sent = sent_ns_[id.pair].load(std::memory_order_acquire);

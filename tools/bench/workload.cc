@@ -141,7 +141,7 @@ void UdpPairs::fill(uint64_t chunk, std::vector<uint8_t>& primary, std::vector<u
     secondary = primary;
 }
 
-bool UdpPairs::identify(const uint8_t* frame, uint32_t len, FrameId& id) const
+bool UdpPairs::identify(const uint8_t* frame, uint32_t len, const std::vector<uint64_t>&, FrameId& id) const
 {
     if (!is_ipv4_to(frame, len, 17, kUdpPayloadOff + 4, kDataPort)) return false;
     id.pair = load_be32(frame + kUdpPayloadOff);
@@ -175,12 +175,21 @@ void TcpResegmented::fill(uint64_t chunk, std::vector<uint8_t>& primary, std::ve
     patch_tcp_chunk(secondary, seq_base, sport);
 }
 
-bool TcpResegmented::identify(const uint8_t* frame, uint32_t len, FrameId& id) const
+bool TcpResegmented::identify(const uint8_t* frame, uint32_t len, const std::vector<uint64_t>& last_of_flow,
+                              FrameId& id) const
 {
     if (!is_ipv4_to(frame, len, 6, kTcpPayloadOff, kDataPort)) return false;
     const uint32_t flow = load_be16(frame + kEthIpLen) - kFirstSourcePort;
-    const uint32_t stream_off = load_be32(frame + kEthIpLen + 4) - kIsn;
-    const uint64_t chunk = uint64_t(stream_off / kChunkBytes) * flows_ + flow;
+    if (flow >= flows_ || flow >= last_of_flow.size()) return false;
+    // The stream offset nearest the flow's last released one that has these
+    // low 32 bits: releases of a flow never jump by 2 GiB.
+    uint64_t near = 0;
+    if (const uint64_t last = last_of_flow[flow]; last != kNoPair)
+        near = last / chunk_pairs() / flows_ * kChunkBytes + last % chunk_pairs() * kPrimarySegment;
+    const uint32_t low = load_be32(frame + kEthIpLen + 4) - kIsn;
+    const int64_t stream_off = int64_t(near) + int32_t(low - uint32_t(near));
+    if (stream_off < 0) return false;
+    const uint64_t chunk = uint64_t(stream_off) / kChunkBytes * flows_ + flow;
     id.flow = flow;
     id.pair = chunk * chunk_pairs() + (stream_off % kChunkBytes) / kPrimarySegment;
     return true;

@@ -22,6 +22,7 @@ struct FrameId {
     uint64_t pair = 0;
     uint32_t flow = 0;
 };
+constexpr uint64_t kNoPair = UINT64_MAX; // no pair identified on a flow yet
 
 class Workload {
 public:
@@ -37,7 +38,10 @@ public:
     // Replaces `primary` and `secondary` with chunk `chunk`'s records.
     virtual void fill(uint64_t chunk, std::vector<uint8_t>& primary, std::vector<uint8_t>& secondary) const = 0;
     // False for frames that are not one of this workload's primaries.
-    virtual bool identify(const uint8_t* frame, uint32_t len, FrameId& id) const = 0;
+    // `last_of_flow` holds each flow's last identified pair (or kNoPair): a
+    // TCP sequence number alone names a stream offset only modulo 4 GiB.
+    virtual bool identify(const uint8_t* frame, uint32_t len, const std::vector<uint64_t>& last_of_flow,
+                          FrameId& id) const = 0;
 };
 
 // UDP pairs: primary and secondary frames are identical, FRAME_SIZE bytes
@@ -53,7 +57,8 @@ public:
     uint64_t chunks() const override { return chunks_; }
     uint32_t flows() const override { return flows_; }
     void fill(uint64_t chunk, std::vector<uint8_t>& primary, std::vector<uint8_t>& secondary) const override;
-    bool identify(const uint8_t* frame, uint32_t len, FrameId& id) const override;
+    bool identify(const uint8_t* frame, uint32_t len, const std::vector<uint64_t>& last_of_flow,
+                  FrameId& id) const override;
 
     // One framed record (length word + frame) of pair `pair`.
     void record(uint64_t pair, std::vector<uint8_t>& out) const;
@@ -70,6 +75,8 @@ private:
 // segments. A chunk is 42,000 stream bytes of one flow (30 primaries, 42
 // secondaries); chunk c belongs to flow c % flows. Every segment has
 // ACK|PSH and the same acknowledgement number (the ACK rule never holds).
+// A flow's stream may run past 4 GiB: its sequence numbers then wrap, as on
+// a real long-lived connection.
 class TcpResegmented : public Workload {
 public:
     static constexpr uint32_t kPrimarySegment = 1400, kSecondarySegment = 1000;
@@ -82,7 +89,8 @@ public:
     uint64_t chunks() const override { return chunks_; }
     uint32_t flows() const override { return flows_; }
     void fill(uint64_t chunk, std::vector<uint8_t>& primary, std::vector<uint8_t>& secondary) const override;
-    bool identify(const uint8_t* frame, uint32_t len, FrameId& id) const override;
+    bool identify(const uint8_t* frame, uint32_t len, const std::vector<uint64_t>& last_of_flow,
+                  FrameId& id) const override;
 
 private:
     static constexpr uint32_t kIsn = 1'000'000;
