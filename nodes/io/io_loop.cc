@@ -12,6 +12,29 @@
 
 namespace colo {
 
+namespace {
+// Set while this thread, a loop's, dispatches: the clients whose output waits.
+thread_local std::vector<IoLoop::Client*>* deferring = nullptr;
+thread_local bool holding = false; // an OutputHold of the dispatch asks for it
+} // namespace
+
+IoLoop::OutputHold::OutputHold(bool more_input_follows) : was_(holding)
+{
+    holding = more_input_follows;
+}
+
+IoLoop::OutputHold::~OutputHold()
+{
+    holding = was_;
+}
+
+bool IoLoop::defer_output(Client* client)
+{
+    if (!deferring || !holding) return false;
+    if (std::find(deferring->begin(), deferring->end(), client) == deferring->end()) deferring->push_back(client);
+    return true;
+}
+
 std::shared_ptr<IoLoop> IoLoop::shared()
 {
     static std::mutex mu;
@@ -73,6 +96,7 @@ void IoLoop::run()
     std::vector<Client*> round;
     std::vector<pollfd> fds;
     std::vector<std::size_t> first_fd; // per client of the round, its first entry in fds
+    std::vector<Client*> deferred;     // clients whose output waits for the dispatch's end
     for (;;) {
         {
             std::lock_guard lock(mu_);
@@ -103,14 +127,20 @@ void IoLoop::run()
             uint64_t count;
             [[maybe_unused]] const auto r = ::read(wake_fd_, &count, sizeof count);
         }
+        // A client removed during this round is skipped; remove() waits for
+        // the round to end, so it cannot leave mid-dispatch.
+        auto still_there = [&](Client* c) {
+            std::lock_guard lock(mu_);
+            return std::find(clients_.begin(), clients_.end(), c) != clients_.end();
+        };
         for (std::size_t i = 0; i < round.size(); ++i) {
-            {
-                // A client removed during this round is skipped; remove()
-                // waits for the round to end, so it cannot leave mid-dispatch.
-                std::lock_guard lock(mu_);
-                if (std::find(clients_.begin(), clients_.end(), round[i]) == clients_.end()) continue;
-            }
+            if (!still_there(round[i])) continue;
+            deferring = &deferred;
             round[i]->dispatch({fds.data() + first_fd[i], first_fd[i + 1] - first_fd[i]});
+            deferring = nullptr;
+            for (Client* c : deferred)
+                if (still_there(c)) c->write_deferred();
+            deferred.clear();
         }
         {
             std::lock_guard lock(mu_);

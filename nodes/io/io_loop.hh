@@ -35,6 +35,33 @@ public:
         virtual int timeout_ms() const = 0;
         // The entries prepare() filled, with their revents.
         virtual void dispatch(std::span<const pollfd> fds) = 0;
+        // Writes the output that defer_output() held back.
+        virtual void write_deferred() {}
+    };
+
+    // Called with output to write: true on a loop thread in a dispatch that
+    // holds output (OutputHold), which then calls `client`'s
+    // write_deferred() when that dispatch ends. False elsewhere: write at once.
+    static bool defer_output(Client* client);
+
+    // Held by a dispatch while it handles input that more input follows (a
+    // read that filled its buffer): the output released from it waits for
+    // the dispatch's end and goes with the rest in one write. One system
+    // call, and the peer is woken when this thread is about to poll rather
+    // than while it goes on reading (the kernel wakes a socket's reader as
+    // if its writer would sleep now, and may move the reader to this
+    // thread's CPU). Output from the last input goes at once: a frame that
+    // another host works on in parallel (the mirror's copy) is not held
+    // back behind the rest of the graph run.
+    class OutputHold {
+    public:
+        explicit OutputHold(bool more_input_follows);
+        ~OutputHold();
+        OutputHold(const OutputHold&) = delete;
+        OutputHold& operator=(const OutputHold&) = delete;
+
+    private:
+        bool was_;
     };
 
     // The process's loop, started on first use; its thread ends when the

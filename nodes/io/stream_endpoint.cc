@@ -179,10 +179,12 @@ std::size_t StreamEndpoint::send(std::span<const Packet> packets)
     }
     // While output is queued the I/O thread is waiting for the socket to
     // take more, and writes these after it; otherwise (or if this call
-    // waited, and the queue may have emptied meanwhile) write them now. What
+    // waited, and the queue may have emptied meanwhile) write them now, or
+    // when the I/O thread's dispatch ends if it holds output (IoLoop::OutputHold). What
     // the socket does not take (or a write error, which the I/O thread then
     // meets and handles) becomes the I/O thread's job: wake it to poll.
-    if ((was_idle || waited) && !encoder_.empty() && write_fd_ >= 0 && connection_ == connection) {
+    if ((was_idle || waited) && !encoder_.empty() && write_fd_ >= 0 && connection_ == connection &&
+        (waited || !IoLoop::defer_output(this))) {
         int error = 0;
         if (write_queued_locked(error) != WriteResult::done) wake();
     }
@@ -362,6 +364,11 @@ void StreamEndpoint::dispatch(std::span<const pollfd> fds)
     if (conn_fd_ >= 0 && !connecting_ && !handshaking_) write_from_io_thread();
     if (config_.mode == StreamEndpointConfig::Mode::client && conn_fd_ < 0 && Clock::now() >= next_connect_)
         start_connect();
+}
+
+void StreamEndpoint::write_deferred()
+{
+    if (conn_fd_ >= 0 && !connecting_ && !handshaking_) write_from_io_thread();
 }
 
 int StreamEndpoint::timeout_ms() const
@@ -581,6 +588,7 @@ bool StreamEndpoint::read_available()
             }
             publish_decoder_counters();
             if (!frames_.empty()) {
+                const IoLoop::OutputHold hold(n == space.size()); // more to read: its output goes with the next's
                 if (on_frames_) on_frames_(frames_);
                 frames_.clear();
             }

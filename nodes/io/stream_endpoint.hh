@@ -16,11 +16,14 @@
 // called from any thread: when nothing is queued it writes at once on the
 // calling thread (a non-blocking writev), so a released frame costs no
 // thread hand-off; whatever the socket does not take is queued and written
-// by the I/O thread. When the queue is full, send() waits for the peer to
-// read (back-pressure, as QEMU blocks in its write) and writes on the
-// calling thread itself, polling the socket: its wait never depends on the
-// I/O thread, which may be the caller or may be waiting for the graph. The
-// handlers run on the I/O thread and must not call stop().
+// by the I/O thread. On the I/O thread, output released from a read that
+// filled its buffer waits for the dispatch's end and goes in one write with
+// the rest of the dispatch's output (IoLoop::OutputHold). When the
+// queue is full, send() waits for the peer to read (back-pressure, as QEMU
+// blocks in its write) and writes on the calling thread itself, polling the
+// socket: its wait never depends on the I/O thread, which may be the caller
+// or may be waiting for the graph. The handlers run on the I/O thread and
+// must not call stop().
 //
 // The wait is bounded by time without progress, not by time: it goes on for
 // as long as the peer keeps reading, but once the peer has read nothing for
@@ -191,6 +194,7 @@ private:
     std::size_t prepare(std::span<pollfd, kMaxFds> fds) override;
     int timeout_ms() const override;
     void dispatch(std::span<const pollfd> fds) override;
+    void write_deferred() override;
     void open_listener();
     void accept_peer();
     void start_connect();

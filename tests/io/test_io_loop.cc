@@ -1,5 +1,6 @@
-// IoLoop: a client with a deadline runs without an event, and a removed
-// client is not dispatched again.
+// IoLoop: a client with a deadline runs without an event, a removed client
+// is not dispatched again, and output deferred in a dispatch is written once
+// when it ends.
 #include <catch2/catch.hpp>
 
 #include "nodes/io/io_loop.hh"
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
+#include <vector>
 
 using namespace colo;
 
@@ -19,6 +22,8 @@ struct PipeClient final : IoLoop::Client {
     int fds[2] = {-1, -1};
     std::atomic<int> dispatched{0};
     std::atomic<int> deadline_ms{-1}; // what timeout_ms() says
+    std::atomic<int> deferred_writes{0};
+    std::function<void()> in_dispatch; // run by dispatch() when it read something, on the loop thread
 
     PipeClient() { REQUIRE(::pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0); }
     ~PipeClient() override
@@ -35,9 +40,12 @@ struct PipeClient final : IoLoop::Client {
     void dispatch(std::span<const pollfd>) override
     {
         char buf[64];
-        while (::read(fds[0], buf, sizeof buf) > 0) {}
+        bool read = false;
+        while (::read(fds[0], buf, sizeof buf) > 0) read = true;
+        if (read && in_dispatch) in_dispatch();
         dispatched.fetch_add(1);
     }
+    void write_deferred() override { deferred_writes.fetch_add(1); }
     void poke() { REQUIRE(::write(fds[1], "x", 1) == 1); }
 };
 
@@ -75,4 +83,44 @@ TEST_CASE("IoLoop: a removed client is not dispatched again", "[io][io_loop]")
     REQUIRE(reaches(stays.dispatched, 2));
     CHECK(gone.dispatched.load() == before);
     loop.remove(&stays);
+}
+
+TEST_CASE("IoLoop: output held in a dispatch is written once, when the dispatch ends", "[io][io_loop]")
+{
+    {
+        const IoLoop::OutputHold hold(true);
+        CHECK_FALSE(IoLoop::defer_output(nullptr)); // not a loop thread: write at once
+    }
+    IoLoop loop;
+    PipeClient input, output;
+    // What the loop thread saw in input's dispatch: defer_output()'s answers
+    // (three releases from reads that more input follows, then one from the
+    // last read) and output's writes meanwhile.
+    std::vector<bool> answers;
+    int writes_during_dispatch = -1;
+    input.in_dispatch = [&] {
+        {
+            const IoLoop::OutputHold hold(true);
+            for (int i = 0; i < 3; ++i) answers.push_back(IoLoop::defer_output(&output));
+        }
+        const IoLoop::OutputHold hold(false);
+        answers.push_back(IoLoop::defer_output(&output));
+        writes_during_dispatch = output.deferred_writes.load();
+    };
+    loop.add(&input);
+    loop.add(&output);
+    input.poke();
+    REQUIRE(reaches(output.deferred_writes, 1));
+    input.poke();
+    REQUIRE(reaches(output.deferred_writes, 2));
+    const int rounds = output.dispatched.load();
+    for (int more = 1; more <= 2; ++more) { // full rounds more: nothing held, nothing written
+        output.poke();
+        REQUIRE(reaches(output.dispatched, rounds + more));
+    }
+    loop.remove(&input);
+    loop.remove(&output);
+    CHECK(answers == std::vector<bool>{true, true, true, false, true, true, true, false});
+    CHECK(writes_during_dispatch == 1); // the second dispatch saw only the first's write
+    CHECK(output.deferred_writes.load() == 2);
 }
