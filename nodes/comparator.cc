@@ -73,9 +73,14 @@ void ComparatorNode::push(int in_port, const Batch& batch, Emit& out)
     if (in_port == port::primary || in_port == port::secondary) {
         for (const auto& p : batch.packets) control_.check_vnet(p);
         // The whole batch at once, so that the core can look ahead; each
-        // packet's releases are timed at its arrival, as one by one.
-        core_.arrive_batch(in_port == port::primary ? CompareSide::primary : CompareSide::secondary, batch.packets,
-                           result_, [this](const Packet& p) { timed_release(p.ts_ns); });
+        // packet's releases are timed at its arrival, as one by one. A batch
+        // this node alone holds gives its packets up rather than sharing
+        // them: two reference counts fewer a packet.
+        const CompareSide side = in_port == port::primary ? CompareSide::primary : CompareSide::secondary;
+        auto timed = [this](const Packet& p) { timed_release(p.ts_ns); };
+        if (Batch* own = out.editable_input())
+            core_.arrive_batch(side, std::span<Packet>(own->packets), result_, timed);
+        else core_.arrive_batch(side, std::span<const Packet>(batch.packets), result_, timed);
     } else {
         for (const auto& p : batch.packets) {
             if (in_port == port::control) apply(control_.command(p), p.ts_ns, out);

@@ -36,6 +36,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -78,12 +79,21 @@ public:
     // prefetched, t - 3 the entry the slot names, and t - 5 is handled; in a
     // large table these cache misses then overlap instead of being paid one
     // after another.
-    template <class Done>
-    void arrive_batch(CompareSide side, std::span<const Packet> pkts, CompareOutput& out, Done&& done)
+    // Packets of a const span are shared (a reference each, as a copy);
+    // those of a mutable span are taken (moved out, no reference counted):
+    // the caller's batch is its own and is dropped afterwards.
+    template <class P, class Done>
+    void arrive_batch(CompareSide side, std::span<P> pkts, CompareOutput& out, Done&& done)
     {
+        static_assert(std::is_same_v<std::remove_const_t<P>, Packet>);
+        auto take = [](P& pkt) -> Packet {
+            if constexpr (std::is_const_v<P>) return Packet(pkt);
+            else return std::move(pkt); // ts_ns, which done() reads, stays
+        };
         if (table_.size() < kLookAheadFrom) {
-            for (const Packet& pkt : pkts) {
-                arrive(side, Packet(pkt), Arrival(*this, pkt), pkt.ts_ns, out);
+            for (P& pkt : pkts) {
+                const Arrival a(*this, pkt);
+                arrive(side, take(pkt), a, pkt.ts_ns, out);
                 done(pkt);
             }
             return;
@@ -103,8 +113,8 @@ public:
             }
             if (Arrival* a = behind(kEntry)) table_.prefetch_entry(a->hash);
             if (Arrival* a = behind(kHandle)) {
-                const Packet& pkt = pkts[t - kHandle];
-                arrive(side, Packet(pkt), *a, pkt.ts_ns, out);
+                P& pkt = pkts[t - kHandle];
+                arrive(side, take(pkt), *a, pkt.ts_ns, out);
                 done(pkt);
             }
         }

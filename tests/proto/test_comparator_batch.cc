@@ -1,7 +1,8 @@
 // Comparator::arrive_batch(): a batch handled with its look-ahead (parse and
 // prefetch a few packets early) gives exactly what primary() / secondary() one
 // packet at a time give, in the same order, however the table changes within
-// the batch (new connections, eviction, queue_full, mismatches).
+// the batch (new connections, eviction, queue_full, mismatches); and so does a
+// batch whose packets it takes instead of sharing.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -87,7 +88,11 @@ Workload make_workload()
     return w;
 }
 
-Trace run(const Workload& w, bool batched, uint32_t idle_connections)
+// How run() hands over the packets: one by one, or in batches whose packets
+// the comparator shares (a const span) or takes (a mutable span).
+enum class Feed { one_by_one, batch_shared, batch_taken };
+
+Trace run(const Workload& w, Feed feed, uint32_t idle_connections)
 {
     CompareConfig config;
     config.max_connections = idle_connections + 40;
@@ -114,11 +119,16 @@ Trace run(const Workload& w, bool batched, uint32_t idle_connections)
     for (std::size_t b = 0; b < w.batches.size(); ++b) {
         const CompareSide side = b % 2 == 0 ? CompareSide::primary : CompareSide::secondary;
         const std::vector<Packet>& batch = w.batches[b];
-        if (batched) {
-            cmp.arrive_batch(side, std::span<const Packet>(batch), out, [&](const Packet& p) {
-                t.done_ts.push_back(p.ts_ns);
-                after_one();
-            });
+        const auto done = [&](const Packet& p) {
+            t.done_ts.push_back(p.ts_ns);
+            after_one();
+        };
+        if (feed == Feed::batch_shared) {
+            cmp.arrive_batch(side, std::span<const Packet>(batch), out, done);
+        } else if (feed == Feed::batch_taken) {
+            std::vector<Packet> own = batch; // this copy's references are the comparator's to take
+            cmp.arrive_batch(side, std::span<Packet>(own), out, done);
+            for (const Packet& p : own) REQUIRE_FALSE(p.buf); // taken, not shared
         } else {
             for (const Packet& p : batch) {
                 if (side == CompareSide::primary) cmp.primary(p, p.ts_ns, out);
@@ -150,7 +160,9 @@ TEST_CASE("compare: a batch gives what its packets one by one give", "[compare]"
     const uint32_t idle = GENERATE(0u, Comparator::kLookAheadFrom);
     CAPTURE(idle);
     const Workload w = make_workload();
-    const Trace one = run(w, false, idle), batch = run(w, true, idle);
+    const Feed feed = GENERATE(Feed::batch_shared, Feed::batch_taken);
+    CAPTURE(feed == Feed::batch_taken);
+    const Trace one = run(w, Feed::one_by_one, idle), batch = run(w, feed, idle);
 
     // The workload reaches what it is meant to.
     const std::vector<uint64_t>& c = one.counters;
