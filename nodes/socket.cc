@@ -130,9 +130,11 @@ void Socket::on_start(Injector& injector)
     endpoint_->start();
 }
 
-void Socket::push(int, const Batch& batch, Emit&)
+void Socket::push(int, const Batch& batch, Emit& out)
 {
-    endpoint_->send(batch.packets);
+    // A batch this node alone holds gives its packets to the send queue.
+    if (Batch* own = out.editable_input()) endpoint_->send_owned(own->packets);
+    else endpoint_->send(batch.packets);
 }
 
 void Socket::drain(Emit&)

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 
 #include <netinet/in.h>
@@ -117,6 +118,17 @@ void StreamEndpoint::wake()
 
 std::size_t StreamEndpoint::send(std::span<const Packet> packets)
 {
+    return queue_and_write(packets);
+}
+
+std::size_t StreamEndpoint::send_owned(std::span<Packet> packets)
+{
+    return queue_and_write(packets);
+}
+
+template <class P>
+std::size_t StreamEndpoint::queue_and_write(std::span<P> packets)
+{
     std::unique_lock lock(mu_);
     if (write_fd_ < 0) {
         counters_.drop_no_peer += packets.size();
@@ -128,7 +140,7 @@ std::size_t StreamEndpoint::send(std::span<const Packet> packets)
     std::size_t accepted = 0;
     std::string warning;
     for (std::size_t i = 0; i < packets.size(); ++i) {
-        const Packet& p = packets[i];
+        P& p = packets[i];
         if (p.len == 0) {
             ++counters_.drop_zero_length;
             continue;
@@ -172,9 +184,11 @@ std::size_t StreamEndpoint::send(std::span<const Packet> packets)
                 break;
             }
         }
-        encoder_.push(p);
+        const uint32_t len = p.len;
+        if constexpr (std::is_const_v<P>) encoder_.push(p);
+        else encoder_.push(std::move(p));
         ++queued_packets_;
-        queued_bytes_ += p.len;
+        queued_bytes_ += len;
         ++accepted;
     }
     // While output is queued the I/O thread is waiting for the socket to

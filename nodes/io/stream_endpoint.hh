@@ -180,6 +180,9 @@ public:
     // warning per stall). After either timeout the peer is stuck: send()
     // drops what does not fit at once, until the peer reads something.
     std::size_t send(std::span<const Packet> packets);
+    // The same for packets the caller gives up: they are moved, not shared
+    // (no reference counted), and left empty.
+    std::size_t send_owned(std::span<Packet> packets);
 
     bool connected() const { return connected_.load(std::memory_order_acquire); }
     StreamEndpointCounters counters() const;
@@ -189,6 +192,9 @@ public:
 
 private:
     using Clock = std::chrono::steady_clock;
+
+    template <class P> // const Packet: shared; Packet: moved
+    std::size_t queue_and_write(std::span<P> packets);
 
     // IoLoop::Client, on the loop thread.
     std::size_t prepare(std::span<pollfd, kMaxFds> fds) override;

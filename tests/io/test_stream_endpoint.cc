@@ -154,7 +154,7 @@ Bytes body(std::size_t n, uint8_t seed)
 
 } // namespace
 
-TEST_CASE("StreamEndpoint: 10,000 frames round trip in order (unix and tcp)", "[endpoint]")
+TEST_CASE("StreamEndpoint: 10,000 frames round trip in order (unix and tcp), shared or moved", "[endpoint]")
 {
     testing::TempDir dir{"colo-endpoint"};
     for (const std::string& address : {dir.unix_address("rt.sock"), std::string("tcp:127.0.0.1:0")}) {
@@ -164,7 +164,7 @@ TEST_CASE("StreamEndpoint: 10,000 frames round trip in order (unix and tcp)", "[
         Sink server_sink;
         StreamEndpoint server(server_cfg);
         server_sink.attach(server);
-        server.on_frames([&](std::vector<Packet>& batch) { server.send(batch); }); // echo
+        server.on_frames([&](std::vector<Packet>& batch) { server.send_owned(batch); }); // echo, moving
         server.start();
 
         auto client_cfg = config(server.address(), Mode::client);
@@ -180,7 +180,13 @@ TEST_CASE("StreamEndpoint: 10,000 frames round trip in order (unix and tcp)", "[
         for (uint32_t i = 0; i < kFrames; ++i) {
             batch.push_back(numbered(i, 60 + i % 1400));
             if (batch.size() == 500) {
-                REQUIRE(client.send(batch) == batch.size());
+                if (i / 500 % 2 == 0) { // shared, and then moved: the bytes must be the same
+                    REQUIRE(client.send(batch) == batch.size());
+                    REQUIRE(batch.front().buf);
+                } else {
+                    REQUIRE(client.send_owned(batch) == batch.size());
+                    for (const Packet& p : batch) REQUIRE_FALSE(p.buf);
+                }
                 batch.clear();
             }
         }
