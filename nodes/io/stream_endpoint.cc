@@ -194,9 +194,10 @@ std::size_t StreamEndpoint::queue_and_write(std::span<P> packets)
     // While output is queued the I/O thread is waiting for the socket to
     // take more, and writes these after it; otherwise (or if this call
     // waited, and the queue may have emptied meanwhile) write them now, or
-    // when the I/O thread's dispatch ends if it holds output (IoLoop::OutputHold). What
-    // the socket does not take (or a write error, which the I/O thread then
-    // meets and handles) becomes the I/O thread's job: wake it to poll.
+    // when the I/O thread's dispatch ends if it holds output
+    // (IoLoop::OutputHold). What the socket does not take (or a write error,
+    // which the I/O thread then meets and handles) becomes the I/O thread's
+    // job: wake it to poll.
     if ((was_idle || waited) && !encoder_.empty() && write_fd_ >= 0 && connection_ == connection &&
         (waited || !IoLoop::defer_output(this))) {
         int error = 0;

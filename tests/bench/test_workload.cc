@@ -3,18 +3,13 @@
 // that no server caused.
 #include "tools/bench/workload.hh"
 
-#include <catch2/catch.hpp>
+#include "nodes/proto/frame_parse.hh"
 
-#include <cstring>
+#include <catch2/catch.hpp>
 
 namespace colo::bench {
 
 namespace {
-
-uint32_t load_be32(const uint8_t* p)
-{
-    return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
-}
 
 // Identifies chunk `chunk`'s primaries in order, as the driver's reader does,
 // updating `last_of_flow`; returns the pair indices.

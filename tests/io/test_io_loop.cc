@@ -1,5 +1,5 @@
 // IoLoop: a client with a deadline runs without an event, a removed client
-// is not dispatched again, and output deferred in a dispatch is written once
+// is not dispatched again, and output held in a dispatch is written once
 // when it ends.
 #include <catch2/catch.hpp>
 

@@ -180,7 +180,7 @@ bool TcpResegmented::identify(const uint8_t* frame, uint32_t len, const std::vec
 {
     if (!is_ipv4_to(frame, len, 6, kTcpPayloadOff, kDataPort)) return false;
     const uint32_t flow = load_be16(frame + kEthIpLen) - kFirstSourcePort;
-    if (flow >= flows_ || flow >= last_of_flow.size()) return false;
+    if (flow >= flows_) return false;
     // The stream offset nearest the flow's last released one that has these
     // low 32 bits: releases of a flow never jump by 2 GiB.
     uint64_t near = 0;

@@ -38,8 +38,9 @@ public:
     // Replaces `primary` and `secondary` with chunk `chunk`'s records.
     virtual void fill(uint64_t chunk, std::vector<uint8_t>& primary, std::vector<uint8_t>& secondary) const = 0;
     // False for frames that are not one of this workload's primaries.
-    // `last_of_flow` holds each flow's last identified pair (or kNoPair): a
-    // TCP sequence number alone names a stream offset only modulo 4 GiB.
+    // `last_of_flow` holds each flow's last identified pair (or kNoPair), one
+    // entry per flow: a TCP sequence number alone names a stream offset only
+    // modulo 4 GiB.
     virtual bool identify(const uint8_t* frame, uint32_t len, const std::vector<uint64_t>& last_of_flow,
                           FrameId& id) const = 0;
 };
