@@ -26,6 +26,14 @@ namespace {
 constexpr std::size_t kMaxIov = 1024;
 // Reads per wake-up, so that a busy input cannot starve output.
 constexpr int kReadsPerWake = 4;
+// Records one read hands to the graph at most (VPP's frame of 256 vectors):
+// a read of small records is cut to about this many, and the wake-up ends
+// there, so that the other inputs' records, which the graph may be waiting
+// for to release these, are read before more of the same.
+constexpr uint32_t kRecordsPerRead = 256;
+// Below this a read costs more in system calls than its earlier release saves
+// (docs/performance.md, 2026-12-07).
+constexpr std::size_t kMinCappedRead = 16u << 10;
 // A send() waiting for room polls its socket this long at a time, then looks
 // again at what else ends the wait (the peer left, stop(), the owner
 // stopping, stall_timeout).
@@ -591,7 +599,9 @@ bool StreamEndpoint::read_available()
     for (int i = 0; i < kReadsPerWake; ++i) {
         std::size_t n = 0;
         std::string why;
-        const std::span<uint8_t> space = read_space();
+        std::span<uint8_t> space = read_space();
+        const bool capped = !tls_ && read_cap_ < space.size();
+        if (capped) space = space.first(read_cap_);
         const Input input = read_input(space, n, why);
         if (input == Input::data) {
             bool ok;
@@ -603,6 +613,9 @@ bool StreamEndpoint::read_available()
             }
             publish_decoder_counters();
             if (!frames_.empty()) {
+                // A read of many records' worth reads the next much like it.
+                read_cap_ =
+                    uint32_t(std::clamp<std::size_t>(n / frames_.size() * kRecordsPerRead, kMinCappedRead, UINT32_MAX));
                 const IoLoop::OutputHold hold(n == space.size()); // more to read: its output goes with the next's
                 if (on_frames_) on_frames_(frames_);
                 frames_.clear();
@@ -613,6 +626,7 @@ bool StreamEndpoint::read_available()
             }
             if (tls_) tls_pending_ = tls_->pending() > 0;
             if (n < space.size() && !tls_pending_) return true; // drained
+            if (capped) return true;                            // the poll comes back for the rest
             continue;
         }
         if (input == Input::again) return true;

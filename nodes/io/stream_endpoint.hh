@@ -255,8 +255,9 @@ private:
     // holds any more. At most kReadChunks are lent out; past that, reads go to
     // copy_buf_ and records are copied, so held packets pin a bounded amount.
     std::vector<BufRef> read_chunks_;
-    std::size_t read_current_ = 0; // the chunk being filled
-    uint32_t read_fill_ = 0;       // its bytes already read
+    std::size_t read_current_ = 0;   // the chunk being filled
+    uint32_t read_fill_ = 0;         // its bytes already read
+    uint32_t read_cap_ = UINT32_MAX; // bytes of kRecordsPerRead records, as the last read's were
     std::vector<uint8_t> copy_buf_;
     std::vector<Packet> frames_;
     FrameDecoder decoder_;

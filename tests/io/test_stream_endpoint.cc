@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <climits>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -814,6 +815,68 @@ TEST_CASE("StreamEndpoint: all endpoints share one I/O thread, and stopping one 
     raw_write(fb, record(body(60, 3), 60));
     REQUIRE(wait_until([&] { return handled(3); }));
     CHECK(b.counters().frames_in == 2);
+    ::close(fa);
+    ::close(fb);
+}
+
+TEST_CASE("StreamEndpoint: a read of small records hands over at most 256 and lets the other inputs in", "[endpoint]")
+{
+    // Both sockets fill while the I/O thread is held in a's handler; then a
+    // must not read all its records before b gets a turn (the comparator
+    // waits for b's records to release a's).
+    constexpr uint32_t kRecords = 1200, kLen = 64;
+    testing::TempDir dir{"colo-endpoint"};
+    std::mutex mu;
+    std::condition_variable cv;
+    bool holding = false, go = false;
+    std::vector<std::pair<char, std::size_t>> batches; // (endpoint, records), in delivery order
+    auto note = [&](char who) {
+        return [&, who](std::vector<Packet>& batch) {
+            std::unique_lock lock(mu);
+            batches.emplace_back(who, batch.size());
+            if (who == 'a' && batches.size() == 1) {
+                holding = true;
+                cv.notify_all();
+                cv.wait_for(lock, 5s, [&] { return go; });
+            }
+        };
+    };
+    StreamEndpoint a(config(dir.unix_address("a.sock"), Mode::server));
+    StreamEndpoint b(config(dir.unix_address("b.sock"), Mode::server));
+    a.on_frames(note('a'));
+    b.on_frames(note('b'));
+    a.start();
+    b.start();
+    const int fa = raw_connect(a), fb = raw_connect(b);
+    raw_write(fa, record(body(kLen, 0), kLen));
+    {
+        std::unique_lock lock(mu);
+        REQUIRE(cv.wait_for(lock, 1500ms, [&] { return holding; }));
+    }
+    Bytes many;
+    for (uint32_t i = 0; i < kRecords; ++i) {
+        const Bytes r = record(body(kLen, uint8_t(i)), kLen);
+        many.insert(many.end(), r.begin(), r.end());
+    }
+    raw_write(fa, many);
+    raw_write(fb, many);
+    {
+        std::lock_guard lock(mu);
+        go = true;
+    }
+    cv.notify_all();
+    REQUIRE(wait_until([&] { return a.counters().frames_in == kRecords + 1 && b.counters().frames_in == kRecords; }));
+
+    std::lock_guard lock(mu);
+    std::size_t a_before_b = 0, largest_a = 0;
+    bool b_seen = false;
+    for (const auto& [who, n] : batches) {
+        b_seen = b_seen || who == 'b';
+        if (who == 'a') largest_a = std::max(largest_a, n);
+        if (who == 'a' && !b_seen) a_before_b += n;
+    }
+    CHECK(largest_a <= 256);
+    CHECK(a_before_b < kRecords / 2);
     ::close(fa);
     ::close(fb);
 }
