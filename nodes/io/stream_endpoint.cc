@@ -617,8 +617,10 @@ bool StreamEndpoint::read_available()
                 read_cap_ =
                     uint32_t(std::clamp<std::size_t>(n / frames_.size() * kRecordsPerRead, kMinCappedRead, UINT32_MAX));
                 const IoLoop::OutputHold hold(n == space.size()); // more to read: its output goes with the next's
+                const std::size_t delivered = frames_.size();
                 if (on_frames_) on_frames_(frames_);
                 frames_.clear();
+                frames_.reserve(delivered); // the handler may take the vector: the next read likely gives as many
             }
             if (!ok) {
                 disconnect(decoder_.error() + ", closing connection", LogLevel::warning);
