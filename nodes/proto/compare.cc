@@ -150,6 +150,11 @@ void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Pa
         }
         if (!is_primary) conn.tcp.note_secondary_sent(q.seq, q.region_len, q.tcp_flags);
         queue.insert_by_seq(std::move(q));
+    } else if (!is_primary) {
+        ++counters_.queued_secondary;
+        account(conn, compare_arriving_secondary(conn.primary, conn.secondary, std::move(q), out.released), now_ns,
+                out);
+        return;
     } else {
         queue.push_back(std::move(q));
     }
@@ -166,8 +171,14 @@ void Comparator::compare(CompareConnection& conn, uint64_t now_ns, CompareOutput
     const bool tcp = conn.kind == CompareKind::tcp;
     if (tcp ? conn.tcp.nothing_to_do(conn.primary, conn.secondary) : conn.primary.empty() || conn.secondary.empty())
         return;
-    const CompareProgress progress = tcp ? conn.tcp.run(conn.primary, conn.secondary, out.released)
-                                         : compare_datagrams(conn.primary, conn.secondary, out.released);
+    account(conn,
+            tcp ? conn.tcp.run(conn.primary, conn.secondary, out.released)
+                : compare_datagrams(conn.primary, conn.secondary, out.released),
+            now_ns, out);
+}
+
+void Comparator::account(CompareConnection& conn, const CompareProgress& progress, uint64_t now_ns, CompareOutput& out)
+{
     counters_.released_matched += progress.released;
     counters_.released_retransmit += progress.retransmits;
     counters_.released_tso_fronts += progress.cuts;

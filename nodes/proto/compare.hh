@@ -240,6 +240,8 @@ private:
     void enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Packet&& pkt, uint64_t now_ns,
                  CompareOutput& out);
     void compare(CompareConnection& conn, uint64_t now_ns, CompareOutput& out);
+    // What a comparison pass did: the counters, and a request on a mismatch.
+    void account(CompareConnection& conn, const CompareProgress& progress, uint64_t now_ns, CompareOutput& out);
     void request(CheckpointReason reason, CompareSide side, const FlowKey& key, uint64_t now_ns,
                  const std::optional<Divergence>& divergence, CompareOutput& out);
 

@@ -43,4 +43,20 @@ CompareProgress compare_datagrams(PacketQueue& primary, PacketQueue& secondary, 
     return progress;
 }
 
+CompareProgress compare_arriving_secondary(PacketQueue& primary, PacketQueue& secondary, QueuedPacket&& arriving,
+                                           std::vector<Packet>& released)
+{
+    if (!secondary.empty() || primary.empty() || !same_region(primary.front(), arriving)) {
+        secondary.push_back(std::move(arriving));
+        return compare_datagrams(primary, secondary, released);
+    }
+    CompareProgress progress;
+    progress.bytes_matched = arriving.region_len;
+    progress.secondaries_consumed = 1;
+    progress.released = 1;
+    released.push_back(primary.pop_front());
+    // A second primary can only match a secondary still to come.
+    return progress;
+}
+
 } // namespace colo

@@ -23,4 +23,12 @@ namespace colo {
 
 CompareProgress compare_datagrams(PacketQueue& primary, PacketQueue& secondary, std::vector<Packet>& released);
 
+// compare_datagrams() after `arriving` joined an empty secondary queue, for a
+// non-empty primary queue: a datagram pair's usual order. When it equals the
+// oldest primary, that primary is released and `arriving` never enters the
+// queue (no ring taken and given back per pair); otherwise it is queued and
+// the pass runs as usual. The result is the same either way.
+CompareProgress compare_arriving_secondary(PacketQueue& primary, PacketQueue& secondary, QueuedPacket&& arriving,
+                                           std::vector<Packet>& released);
+
 } // namespace colo

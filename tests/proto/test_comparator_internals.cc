@@ -5,7 +5,9 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "nodes/proto/compare_datagram.hh"
 #include "tests/proto/test_comparator_harness.hh"
 
 using namespace colo;
@@ -160,4 +162,69 @@ TEST_CASE("compare: an emptied queue gives its first ring back at once", "[compa
     CHECK(q.capacity() == 8);
     q.release_storage();
     CHECK(q.capacity() == 0);
+}
+
+TEST_CASE("compare: a secondary arriving at an empty queue gives what queueing it gives", "[compare]")
+{
+    // compare_arriving_secondary() skips the secondary's queue when it meets
+    // its primary; the released packets, the progress and the queues left
+    // must be those of push_back() followed by compare_datagrams().
+    const auto datagram = [](const std::string& bytes) {
+        QueuedPacket q;
+        q.packet = Packet::copy_of(reinterpret_cast<const uint8_t*>(bytes.data()), uint32_t(bytes.size()));
+        q.region_len = uint32_t(bytes.size());
+        return q;
+    };
+    const auto contents = [](const PacketQueue& q) {
+        std::string s;
+        for (uint32_t i = 0; i < q.size(); ++i)
+            s += std::string(reinterpret_cast<const char*>(q[i].region()), q[i].region_len) + "|";
+        return s;
+    };
+    struct Case {
+        std::vector<std::string> primaries, secondaries;
+        std::string arriving;
+    };
+    const std::vector<Case> cases = {
+        {{"aa", "bb"}, {}, "aa"},     // meets its primary: the fast path
+        {{"aa", "bb"}, {}, "ax"},     // differs from the oldest primary: a mismatch
+        {{"aa"}, {}, "aaa"},          // same prefix, other length
+        {{}, {}, "aa"},               // no primary yet: queued
+        {{"aa", "bb"}, {"xx"}, "aa"}, // a secondary already waits: the whole pass
+        {{"aa", "bb"}, {"bb"}, "aa"}, // an older secondary pairs a later primary
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.arriving, c.primaries.size(), c.secondaries.size());
+        PacketQueue p1, s1, p2, s2;
+        for (const auto& b : c.primaries) {
+            p1.push_back(datagram(b));
+            p2.push_back(datagram(b));
+        }
+        for (const auto& b : c.secondaries) {
+            s1.push_back(datagram(b));
+            s2.push_back(datagram(b));
+        }
+        std::vector<Packet> fast_released, queued_released;
+        const CompareProgress fast = compare_arriving_secondary(p1, s1, datagram(c.arriving), fast_released);
+        s2.push_back(datagram(c.arriving));
+        const CompareProgress queued = compare_datagrams(p2, s2, queued_released);
+
+        CHECK(fast.released == queued.released);
+        CHECK(fast.secondaries_consumed == queued.secondaries_consumed);
+        CHECK(fast.bytes_matched == queued.bytes_matched);
+        REQUIRE(fast.mismatch.has_value() == queued.mismatch.has_value());
+        if (fast.mismatch) {
+            CHECK(fast.mismatch->offset == queued.mismatch->offset);
+            CHECK(fast.mismatch->primary == queued.mismatch->primary);
+            CHECK(fast.mismatch->secondary == queued.mismatch->secondary);
+        }
+        const auto bytes = [](const std::vector<Packet>& v) {
+            std::string s;
+            for (const Packet& p : v) s += std::string(reinterpret_cast<const char*>(p.data()), p.len) + "|";
+            return s;
+        };
+        CHECK(bytes(fast_released) == bytes(queued_released));
+        CHECK(contents(p1) == contents(p2));
+        CHECK(contents(s1) == contents(s2));
+    }
 }
