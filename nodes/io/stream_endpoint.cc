@@ -32,7 +32,7 @@ constexpr int kReadsPerWake = 4;
 // for to release these, are read before more of the same.
 constexpr uint32_t kRecordsPerRead = 256;
 // Below this a read costs more in system calls than its earlier release saves
-// (docs/performance.md, 2026-12-07).
+// (docs/performance.md, section 2026-12-07 (08:45)).
 constexpr std::size_t kMinCappedRead = 16u << 10;
 // A send() waiting for room polls its socket this long at a time, then looks
 // again at what else ends the wait (the peer left, stop(), the owner

@@ -23,11 +23,10 @@ namespace colo {
 
 CompareProgress compare_datagrams(PacketQueue& primary, PacketQueue& secondary, std::vector<Packet>& released);
 
-// compare_datagrams() after `arriving` joined an empty secondary queue, for a
-// non-empty primary queue: a datagram pair's usual order. When it equals the
-// oldest primary, that primary is released and `arriving` never enters the
-// queue (no ring taken and given back per pair); otherwise it is queued and
-// the pass runs as usual. The result is the same either way.
+// What secondary.push_back(arriving) and then compare_datagrams() give. In a
+// datagram pair's usual order, no secondary waiting and an equal primary the
+// oldest queued, that primary is released and `arriving` never enters the
+// queue (no ring taken from the spares and given back for every pair).
 CompareProgress compare_arriving_secondary(PacketQueue& primary, PacketQueue& secondary, QueuedPacket&& arriving,
                                            std::vector<Packet>& released);
 
