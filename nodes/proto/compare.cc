@@ -140,6 +140,7 @@ void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Pa
     q.enqueued_ns = now_ns;
     set_region(q, f, conn.kind);
     q.packet = std::move(pkt);
+    ++(is_primary ? counters_.queued_primary : counters_.queued_secondary);
     if (conn.kind == CompareKind::tcp) {
         q.seq = f.seq;
         q.ack = f.ack;
@@ -151,14 +152,13 @@ void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Pa
         if (!is_primary) conn.tcp.note_secondary_sent(q.seq, q.region_len, q.tcp_flags);
         queue.insert_by_seq(std::move(q));
     } else if (!is_primary) {
-        ++counters_.queued_secondary;
+        // Usually meets its primary waiting: compared without a trip through its queue.
         account(conn, compare_arriving_secondary(conn.primary, conn.secondary, std::move(q), out.released), now_ns,
                 out);
         return;
     } else {
         queue.push_back(std::move(q));
     }
-    ++(is_primary ? counters_.queued_primary : counters_.queued_secondary);
     compare(conn, now_ns, out);
 }
 

@@ -177,8 +177,7 @@ TEST_CASE("compare: a secondary arriving at an empty queue gives what queueing i
     };
     const auto contents = [](const PacketQueue& q) {
         std::string s;
-        for (uint32_t i = 0; i < q.size(); ++i)
-            s += std::string(reinterpret_cast<const char*>(q[i].region()), q[i].region_len) + "|";
+        for (uint32_t i = 0; i < q.size(); ++i) s += testing::text(q[i].region(), q[i].region_len) + "|";
         return s;
     };
     struct Case {
@@ -220,7 +219,7 @@ TEST_CASE("compare: a secondary arriving at an empty queue gives what queueing i
         }
         const auto bytes = [](const std::vector<Packet>& v) {
             std::string s;
-            for (const Packet& p : v) s += std::string(reinterpret_cast<const char*>(p.data()), p.len) + "|";
+            for (const Packet& p : v) s += testing::text(p.data(), p.len) + "|";
             return s;
         };
         CHECK(bytes(fast_released) == bytes(queued_released));
