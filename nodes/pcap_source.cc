@@ -2,14 +2,11 @@
 
 #include "engine/registry.hh"
 
-#include "nodes/io/buffered_file.hh"
+#include "nodes/io/pcap_reader.hh"
 
 #include <pcap/pcap.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <cstring>
 #include <stdexcept>
 
 namespace colo {
@@ -47,20 +44,12 @@ PcapSource::~PcapSource()
 
 void PcapSource::open()
 {
-    char err[PCAP_ERRBUF_SIZE] = {};
-    FILE* f = fopen_buffered(file_, "rb", read_buffer_);
-    if (!f) throw std::runtime_error(file_ + ": " + std::strerror(errno));
-    pcap_ = pcap_fopen_offline_with_tstamp_precision(f, PCAP_TSTAMP_PRECISION_NANO, err);
-    if (!pcap_) {
-        std::fclose(f);
-        throw std::runtime_error(file_ + ": " + err);
-    }
-    if (pcap_datalink(pcap_) != DLT_EN10MB) {
-        const char* name = pcap_datalink_val_to_name(pcap_datalink(pcap_));
-        std::string msg = file_ + ": link type " + (name ? name : std::to_string(pcap_datalink(pcap_))) +
-                          " is not supported (need EN10MB, Ethernet)";
-        pcap_close(pcap_);
-        pcap_ = nullptr;
+    reader_ = std::make_unique<PcapReader>(file_, vnet_len_);
+    if (reader_->link_type() != DLT_EN10MB) {
+        const char* name = pcap_datalink_val_to_name(reader_->link_type());
+        const std::string msg = file_ + ": link type " + (name ? name : std::to_string(reader_->link_type())) +
+                                " is not supported (need EN10MB, Ethernet)";
+        reader_.reset();
         throw std::runtime_error(msg);
     }
 }
@@ -68,29 +57,21 @@ void PcapSource::open()
 bool PcapSource::read_one(Packet& out)
 {
     while (!eof_) {
-        pcap_pkthdr* hdr = nullptr;
-        const u_char* data = nullptr;
-        const int rc = pcap_next_ex(pcap_, &hdr, &data);
-        if (rc == 1) {
-            uint64_t ts = uint64_t(hdr->ts.tv_sec) * 1'000'000'000ull + uint64_t(hdr->ts.tv_usec);
+        bool snapped = false;
+        const PcapReader::Next next = reader_->next(out, snapped);
+        if (next == PcapReader::Next::frame) {
+            uint64_t ts = out.ts_ns;
             if (first_ts_ == 0 && pass_ == 0) first_ts_ = ts;
             ts += pass_offset_ns_;
             last_ts_ = ts;
-            const uint32_t n = std::min<uint32_t>(hdr->caplen, kMaxFrameLen - vnet_len_);
-            out = Packet::with_capacity(n + vnet_len_);
-            if (vnet_len_) std::memset(out.buf.get()->data(), 0, vnet_len_);
-            std::memcpy(out.buf.get()->data() + vnet_len_, data, n);
-            out.len = n + vnet_len_;
-            out.vnet_len = vnet_len_;
             out.ts_ns = ts;
             out.seq = seq_++;
-            if (hdr->caplen < hdr->len) count(counter::snapped);
+            if (snapped) count(counter::snapped);
             return true;
         }
-        if (rc == -1) {
-            // libpcap reports a record cut short as an error; the file ends here.
+        if (next == PcapReader::Next::truncated) {
             count(counter::truncated_files);
-            log(file_ + ": " + pcap_geterr(pcap_) + "; the rest of the file is ignored");
+            log(reader_->error() + "; the rest of the file is ignored");
             eof_ = true;
             break;
         }
@@ -101,9 +82,8 @@ bool PcapSource::read_one(Packet& out)
         }
         ++pass_;
         pass_offset_ns_ = last_ts_ + 1'000'000 - first_ts_;
-        passes_bytes_ += file_position();
-        pcap_close(pcap_);
-        pcap_ = nullptr;
+        passes_bytes_ += reader_->position();
+        reader_.reset();
         open();
     }
     return false;
@@ -111,8 +91,7 @@ bool PcapSource::read_one(Packet& out)
 
 uint64_t PcapSource::file_position() const
 {
-    const long pos = pcap_ ? std::ftell(pcap_file(pcap_)) : -1; // what libpcap consumed, not what stdio buffered
-    return pos < 0 ? 0 : uint64_t(pos);
+    return reader_ ? reader_->position() : 0;
 }
 
 bool PcapSource::fill(ReadAhead::Chunk& chunk, std::size_t max_bytes)
@@ -216,8 +195,7 @@ void PcapSource::finish()
 {
     stop_thread();
     ahead_.reset(); // before the file it reads is closed
-    if (pcap_) pcap_close(pcap_);
-    pcap_ = nullptr;
+    reader_.reset();
 }
 
 namespace {

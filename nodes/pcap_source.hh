@@ -11,6 +11,7 @@
 #pragma once
 
 #include "engine/node.hh"
+#include "nodes/io/pcap_reader.hh"
 #include "nodes/io/read_ahead.hh"
 
 #include <atomic>
@@ -18,8 +19,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-typedef struct pcap pcap_t;
 
 namespace colo {
 
@@ -53,8 +52,7 @@ private:
     bool read_ahead_;
     int64_t passes_; // 0 = forever
     uint32_t vnet_len_;
-    pcap_t* pcap_ = nullptr;
-    std::vector<char> read_buffer_; // the stdio buffer of pcap_'s file
+    std::unique_ptr<PcapReader> reader_;
     int64_t pass_ = 0;
     uint64_t passes_bytes_ = 0; // file bytes read in the passes before this one
     uint64_t pass_offset_ns_ = 0, first_ts_ = 0, last_ts_ = 0;

@@ -58,7 +58,7 @@ stage_fuzz() {
     dir=${FUZZ_BUILD_DIR:-$src/build-fuzz}
     configure "$dir" -DCMAKE_CXX_COMPILER=clang++-14 -DCOLO_SANITIZE=address,undefined -DCOLO_FUZZ=ON &&
         build "$dir" fuzz_chardev_framing fuzz_frame_parse fuzz_comparator fuzz_tcp_rewriter fuzz_graph_file \
-            fuzz_control_request fuzz_metrics_request &&
+            fuzz_control_request fuzz_metrics_request fuzz_pcap_reader &&
         (cd "$dir" && ctest -j2 -L fuzz --output-on-failure --timeout $((FUZZ_SECONDS * 2 + 300)))
 }
 

@@ -1,7 +1,7 @@
 // ReadAhead: a producer thread that keeps a few chunks of packets ready.
 //
-// Replay reads a capture (a read() copy, libpcap's copy, ours into a pooled
-// buffer) and then runs the graph on what it read; both are CPU-bound, so on
+// Replay reads a capture (PcapReader: a read() into pooled chunks, records
+// parsed in place) and then runs the graph on what it read; both are CPU-bound, so on
 // one thread they add up. With the reading on its own thread they overlap,
 // and a replay takes as long as the slower of the two. Chunks come out in the
 // order `fill` made them, so what the graph sees is unchanged.
