@@ -229,7 +229,7 @@ NodeSpec spec()
                      .doc =
                          "read on a thread of its own, up to 1 MiB ahead: a replay through a graph that does real work "
                          "(a comparator) finishes sooner on a second core, for more CPU in all (docs/performance.md); "
-                         "a graph that only moves packets is slower"}),
+                         "a graph that only moves packets may be slower"}),
             },
         .counters =
             {
