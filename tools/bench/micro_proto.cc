@@ -10,7 +10,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstring>
+#include <span>
 #include <string>
 
 using namespace colo;
@@ -164,5 +166,39 @@ void BM_ComparatorPair(benchmark::State& state)
     state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_ComparatorPair)->ArgNames({"size", "tcp"})->Args({64, 0})->Args({1400, 0})->Args({1454, 1});
+
+// Pairs as colo-bench's udp64 cases bring them: chunks of 32 primaries, then
+// their 32 secondaries (copies in buffers of their own), each a batch, the
+// pairs spread over `flows` connections in turn. Per pair.
+void BM_ComparatorChunks(benchmark::State& state)
+{
+    constexpr uint32_t kChunk = 32;
+    const uint32_t flows = uint32_t(state.range(0));
+    const uint64_t pairs = uint64_t(std::max(flows, kChunk)) * 8; // whole chunks
+    const bench::UdpPairs workload(64, flows, pairs, kChunk);
+    std::vector<Packet> primaries, secondaries;
+    std::vector<uint8_t> record;
+    for (uint64_t pair = 0; pair < pairs; ++pair) {
+        workload.record(pair, record);
+        primaries.push_back(Packet::copy_of(record.data() + 4, uint32_t(record.size() - 4)));
+        secondaries.push_back(Packet::copy_of(record.data() + 4, uint32_t(record.size() - 4)));
+    }
+    Comparator comparator{CompareConfig{}};
+    CompareOutput out;
+    std::size_t at = 0;
+    for (auto _ : state) {
+        const std::span<const Packet> p(primaries.data() + at, kChunk), s(secondaries.data() + at, kChunk);
+        comparator.arrive_batch(CompareSide::primary, p, out, [](const Packet&) {});
+        comparator.arrive_batch(CompareSide::secondary, s, out, [](const Packet&) {});
+        if (out.released.size() != kChunk) {
+            state.SkipWithError("chunk not released");
+            break;
+        }
+        out.clear();
+        at = (at + kChunk) % primaries.size();
+    }
+    state.SetItemsProcessed(state.iterations() * kChunk);
+}
+BENCHMARK(BM_ComparatorChunks)->ArgName("flows")->Arg(1)->Arg(256);
 
 } // namespace
