@@ -168,34 +168,40 @@ void BM_ComparatorPair(benchmark::State& state)
 BENCHMARK(BM_ComparatorPair)->ArgNames({"size", "tcp"})->Args({64, 0})->Args({1400, 0})->Args({1454, 1});
 
 // Pairs as colo-bench's udp64 cases bring them: chunks of 32 primaries, then
-// their 32 secondaries (copies in buffers of their own), each a batch, the
-// pairs spread over `flows` connections in turn. Per pair.
+// their 32 secondaries, each a batch, the pairs spread over `flows`
+// connections in turn. Each packet is a fresh pooled copy, taken by the
+// comparator, as the socket's decoder hands over small records. Per pair.
 void BM_ComparatorChunks(benchmark::State& state)
 {
     constexpr uint32_t kChunk = 32;
     const uint32_t flows = uint32_t(state.range(0));
     const uint64_t pairs = uint64_t(std::max(flows, kChunk)) * 8; // whole chunks
     const bench::UdpPairs workload(64, flows, pairs, kChunk);
-    std::vector<Packet> primaries, secondaries;
+    std::vector<std::vector<uint8_t>> frames;
     std::vector<uint8_t> record;
     for (uint64_t pair = 0; pair < pairs; ++pair) {
+        record.clear(); // record() appends
         workload.record(pair, record);
-        primaries.push_back(Packet::copy_of(record.data() + 4, uint32_t(record.size() - 4)));
-        secondaries.push_back(Packet::copy_of(record.data() + 4, uint32_t(record.size() - 4)));
+        frames.emplace_back(record.begin() + 4, record.end());
     }
     Comparator comparator{CompareConfig{}};
     CompareOutput out;
+    std::vector<Packet> primaries(kChunk), secondaries(kChunk);
     std::size_t at = 0;
     for (auto _ : state) {
-        const std::span<const Packet> p(primaries.data() + at, kChunk), s(secondaries.data() + at, kChunk);
-        comparator.arrive_batch(CompareSide::primary, p, out, [](const Packet&) {});
-        comparator.arrive_batch(CompareSide::secondary, s, out, [](const Packet&) {});
+        for (uint32_t i = 0; i < kChunk; ++i) {
+            const auto& f = frames[at + i];
+            primaries[i] = Packet::copy_of(f.data(), uint32_t(f.size()));
+            secondaries[i] = Packet::copy_of(f.data(), uint32_t(f.size()));
+        }
+        comparator.arrive_batch(CompareSide::primary, std::span<Packet>(primaries), out, [](const Packet&) {});
+        comparator.arrive_batch(CompareSide::secondary, std::span<Packet>(secondaries), out, [](const Packet&) {});
         if (out.released.size() != kChunk) {
             state.SkipWithError("chunk not released");
             break;
         }
         out.clear();
-        at = (at + kChunk) % primaries.size();
+        at = (at + kChunk) % frames.size();
     }
     state.SetItemsProcessed(state.iterations() * kChunk);
 }
