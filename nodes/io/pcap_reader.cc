@@ -61,6 +61,7 @@ PcapReader::PcapReader(const std::string& path, uint32_t vnet_len) : path_(path)
     chunk_file_offset_ = kFileHeaderLen;
     pcap_close(pcap_);
     pcap_ = nullptr;
+    stdio_buffer_ = {}; // its FILE is closed
 }
 
 PcapReader::~PcapReader()
