@@ -45,8 +45,8 @@ PcapReader::PcapReader(const std::string& path, uint32_t vnet_len) : path_(path)
         throw std::runtime_error(path_ + ": " + err);
     }
     link_type_ = pcap_datalink(pcap_);
-    // In place: classic Ethernet captures of version 2.4, what every writer
-    // since 1998 writes, which libpcap reads without a quirk (older versions
+    // In place: classic Ethernet captures of version 2.4 (what libpcap and
+    // Wireshark write), which libpcap reads without a quirk (older versions
     // may have their lengths swapped; other link types have other bounds).
     uint32_t magic = 0;
     if (link_type_ != DLT_EN10MB || pcap_major_version(pcap_) != 2 || pcap_minor_version(pcap_) != 4) return;

@@ -2,9 +2,10 @@
 //
 // libpcap opens the file: it checks the header and names what it rejects.
 // A classic pcap file of Ethernet frames (either byte order, micro- or
-// nanosecond stamps) is then read with read() into pooled 256 KiB chunks and its records are parsed
-// where they lie: a packet is a slice of its chunk, and the virtio-net header
-// asked for takes the place of the record header before it. That is one copy
+// nanosecond stamps) is then read with pread() into pooled 256 KiB chunks
+// and its records are parsed where they lie: a packet is a slice of its
+// chunk, and the virtio-net header asked for takes the place of the record
+// header before it. That is one copy
 // of each byte, the kernel's, where reading through libpcap makes three (into
 // the stdio buffer, into libpcap's, into a packet), and the copies, not the
 // parsing, are what a replay's reading costs (docs/performance.md). Other
