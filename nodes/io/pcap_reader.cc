@@ -32,6 +32,17 @@ uint32_t load32(const uint8_t* p, bool swapped)
     return swapped ? __builtin_bswap32(v) : v;
 }
 
+// A packet of its own: vnet_len zero bytes, then the frame's n bytes.
+void copy_frame(Packet& out, const uint8_t* frame, uint32_t n, uint32_t vnet_len)
+{
+    out.buf = BufRef::allocate(n + vnet_len);
+    out.head = 0;
+    std::memset(out.buf.get()->data(), 0, vnet_len);
+    std::memcpy(out.buf.get()->data() + vnet_len, frame, n);
+    out.len = n + vnet_len;
+    out.vnet_len = vnet_len;
+}
+
 } // namespace
 
 PcapReader::PcapReader(const std::string& path, uint32_t vnet_len) : path_(path), vnet_len_(vnet_len)
@@ -97,8 +108,8 @@ bool PcapReader::buffered(uint32_t need)
         const ssize_t n = ::pread(fd_, chunk().get()->data() + end_, chunk().get()->capacity() - end_,
                                   off_t(chunk_file_offset_ + end_));
         if (n < 0 && errno == EINTR) continue;
+        if (n < 0) fail(std::string("read failed: ") + std::strerror(errno));
         if (n <= 0) {
-            if (n < 0) fail(std::string("read failed: ") + std::strerror(errno));
             eof_ = true;
             return false;
         }
@@ -177,14 +188,11 @@ PcapReader::Next PcapReader::next_classic(Packet& out, bool& snapped)
         out.buf = chunk();
         out.head = frame_at - vnet_len_;
         std::memset(chunk().get()->data() + out.head, 0, vnet_len_); // over the record header, parsed already
+        out.len = n + vnet_len_;
+        out.vnet_len = vnet_len_;
     } else {
-        out.buf = BufRef::allocate(n + vnet_len_);
-        out.head = 0;
-        std::memset(out.buf.get()->data(), 0, vnet_len_);
-        std::memcpy(out.buf.get()->data() + vnet_len_, chunk().get()->data() + frame_at, n);
+        copy_frame(out, chunk().get()->data() + frame_at, n, vnet_len_);
     }
-    out.len = n + vnet_len_;
-    out.vnet_len = vnet_len_;
     // libpcap 1.10 takes the stamp's fields as signed in the machine's byte
     // order and as unsigned when it swaps them; they differ only past 2038 or
     // for a fraction above a second, where this reads what libpcap reads.
@@ -206,13 +214,7 @@ PcapReader::Next PcapReader::next_libpcap(Packet& out, bool& snapped)
         eof_ = true;
         return Next::end;
     }
-    const uint32_t n = std::min<uint32_t>(hdr->caplen, kMaxFrameLen - vnet_len_);
-    out.buf = BufRef::allocate(n + vnet_len_);
-    out.head = 0;
-    std::memset(out.buf.get()->data(), 0, vnet_len_);
-    std::memcpy(out.buf.get()->data() + vnet_len_, data, n);
-    out.len = n + vnet_len_;
-    out.vnet_len = vnet_len_;
+    copy_frame(out, data, std::min<uint32_t>(hdr->caplen, kMaxFrameLen - vnet_len_), vnet_len_);
     out.ts_ns = uint64_t(hdr->ts.tv_sec) * 1'000'000'000ull + uint64_t(hdr->ts.tv_usec); // nanoseconds, as opened
     snapped = hdr->caplen < hdr->len;
     return Next::frame;
