@@ -2,6 +2,7 @@
 // eviction are in compare_maintenance.cc.
 #include "nodes/proto/compare.hh"
 
+#include <cstring>
 #include <stdexcept>
 
 #include "nodes/proto/compare_datagram.hh"
@@ -157,9 +158,47 @@ void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Pa
                 out);
         return;
     } else {
+        if (awaited_tail_ - awaited_head_ < kAwaitedRing)
+            awaited_[awaited_tail_++ % kAwaitedRing] = AwaitedPrimary{id, q.packet.data()};
         queue.push_back(std::move(q));
     }
     compare(conn, now_ns, out);
+}
+
+bool Comparator::meets_awaited_primary(const Packet& pkt, uint64_t now_ns, CompareOutput& out)
+{
+    while (awaited_head_ != awaited_tail_) {
+        const AwaitedPrimary w = awaited_[awaited_head_ % kAwaitedRing];
+        CompareConnection& conn = table_[w.id];
+        if (conn.primary.empty() || conn.primary.front().packet.data() != w.data) {
+            ++awaited_head_; // its primary left the queue by another way
+            continue;
+        }
+        // The checks compare_arriving_secondary() makes, and the whole frame:
+        // identical bytes, identical parse.
+        const QueuedPacket& p = conn.primary.front();
+        if (passthrough_ || conn.kind == CompareKind::tcp || !conn.secondary.empty() || p.packet.len != pkt.len ||
+            p.packet.vnet_len != pkt.vnet_len || std::memcmp(p.packet.data(), pkt.data(), pkt.len) != 0)
+            return false;
+        ++awaited_head_;
+        // What ingress() and enqueue() count for it, and the match.
+        ++counters_.secondary_packets_in;
+        ++counters_.queued_secondary;
+        last_id_ = w.id;
+        table_.touch(w.id);
+        conn.last_active_ns = now_ns;
+        ++conn.secondary_packets;
+        conn.secondary_bytes += pkt.frame_len();
+        CompareProgress progress;
+        progress.bytes_matched = p.region_len;
+        progress.secondaries_consumed = 1;
+        progress.released = 1;
+        out.released.push_back(conn.primary.pop_front());
+        account(conn, progress, now_ns, out);
+        if (counters_.queued_primary + counters_.queued_secondary == 0) queued_since_ns_ = UINT64_MAX;
+        return true;
+    }
+    return false;
 }
 
 void Comparator::compare(CompareConnection& conn, uint64_t now_ns, CompareOutput& out)

@@ -32,6 +32,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -68,6 +69,7 @@ public:
     }
     void secondary(Packet pkt, uint64_t now_ns, CompareOutput& out)
     {
+        if (meets_awaited_primary(pkt, now_ns, out)) return;
         const Arrival a(*this, pkt);
         arrive(CompareSide::secondary, std::move(pkt), a, now_ns, out);
     }
@@ -90,8 +92,16 @@ public:
             if constexpr (std::is_const_v<P>) return Packet(pkt);
             else return std::move(pkt); // ts_ns, which done() reads, stays
         };
+        auto drop = [](P& pkt) { // a secondary matched by meets_awaited_primary()
+            if constexpr (!std::is_const_v<P>) Packet(std::move(pkt));
+        };
         if (table_.size() < kLookAheadFrom) {
             for (P& pkt : pkts) {
+                if (side == CompareSide::secondary && meets_awaited_primary(pkt, pkt.ts_ns, out)) {
+                    drop(pkt);
+                    done(pkt);
+                    continue;
+                }
                 const Arrival a(*this, pkt);
                 arrive(side, take(pkt), a, pkt.ts_ns, out);
                 done(pkt);
@@ -114,7 +124,8 @@ public:
             if (Arrival* a = behind(kEntry)) table_.prefetch_entry(a->hash);
             if (Arrival* a = behind(kHandle)) {
                 P& pkt = pkts[t - kHandle];
-                arrive(side, take(pkt), *a, pkt.ts_ns, out);
+                if (side == CompareSide::secondary && meets_awaited_primary(pkt, pkt.ts_ns, out)) drop(pkt);
+                else arrive(side, take(pkt), *a, pkt.ts_ns, out);
                 done(pkt);
             }
         }
@@ -234,6 +245,12 @@ private:
         ingress(side, std::move(pkt), a, now_ns, out);
         if (counters_.queued_primary + counters_.queued_secondary == 0) queued_since_ns_ = UINT64_MAX;
     }
+    // A secondary identical, byte for byte, to the oldest queued datagram
+    // primary still awaiting its secondary is matched with it at once: the
+    // same bytes parse to the same flow and compared region, so the outcome
+    // is ingress()'s, without the parse and the lookup. Most secondaries of
+    // guests in step are such twins. False, changing nothing, otherwise.
+    bool meets_awaited_primary(const Packet& pkt, uint64_t now_ns, CompareOutput& out);
     bool supported(const ParsedFrame& f) const;
     void pass_or_drop(CompareSide side, Packet&& pkt, CompareOutput& out, uint64_t& released, uint64_t& dropped);
     uint32_t connection_for(const FlowKey& key, CompareKind kind, uint64_t now_ns, CompareOutput& out);
@@ -258,7 +275,18 @@ private:
     CompareCounters counters_;
     ConnectionTable table_;
     uint32_t last_id_ = ConnectionTable::npos; // the last connection looked up: runs of one flow are common
-    std::deque<ConnectionReport> history_;     // removed connections, oldest first
+    // Queued datagram primaries in arrival order, for meets_awaited_primary():
+    // a hint, never a promise. An entry whose packet no longer heads its
+    // connection's queue (matched, flushed, the connection gone) is skipped;
+    // a primary that arrives while the ring is full is not recorded.
+    struct AwaitedPrimary {
+        uint32_t id;         // its connection
+        const uint8_t* data; // its bytes' address: identifies it, never read
+    };
+    static constexpr uint32_t kAwaitedRing = 1024;
+    std::unique_ptr<AwaitedPrimary[]> awaited_ = std::make_unique<AwaitedPrimary[]>(kAwaitedRing);
+    uint32_t awaited_head_ = 0, awaited_tail_ = 0; // free-running; tail - head entries
+    std::deque<ConnectionReport> history_;         // removed connections, oldest first
     uint64_t next_serial_ = 0;
     uint64_t next_scan_ns_ = 0;
     uint64_t last_scan_ns_ = 0;

@@ -100,17 +100,8 @@ Trace run(const Workload& w, Feed feed, uint32_t idle_connections)
     config.report_history = 16;
     config.bypass.push_back(BypassRule::parse("udp port 53"));
     Comparator cmp(config);
+    add_idle_connections(cmp, idle_connections, 7);
     CompareOutput out;
-    // Connections that saw one pair long ago, first in line for eviction.
-    Endpoints idle;
-    idle.dport = 7;
-    for (uint32_t i = 0; i < idle_connections; ++i) {
-        idle.sport = uint16_t(i);
-        const auto frame = frames::udp(idle, "idle");
-        cmp.primary(at(frame, 1), 1, out);
-        cmp.secondary(at(frame, 1), 1, out);
-    }
-    out.clear();
     Trace t;
     const auto after_one = [&] {
         t.released_after.push_back(out.released.size());

@@ -14,6 +14,21 @@ constexpr uint64_t kMs = 1'000'000;
 
 using Frames = std::vector<std::vector<uint8_t>>;
 
+// `n` connections that each saw one matched pair at time 1 (the first in
+// line for eviction), then nothing; ports 0..n-1 to `dport`.
+inline void add_idle_connections(Comparator& cmp, uint32_t n, uint16_t dport)
+{
+    CompareOutput out;
+    frames::Endpoints idle;
+    idle.dport = dport;
+    for (uint32_t i = 0; i < n; ++i) {
+        idle.sport = uint16_t(i);
+        const auto frame = frames::udp(idle, "idle");
+        cmp.primary(frames::packet(frame, 0, 1), 1, out);
+        cmp.secondary(frames::packet(frame, 0, 1), 1, out);
+    }
+}
+
 struct CompareHarness {
     Comparator cmp;
     CompareOutput out;
