@@ -176,25 +176,25 @@ bool Comparator::meets_awaited_primary(const Packet& pkt, uint64_t now_ns, Compa
         }
         // The checks compare_arriving_secondary() makes, and the whole frame:
         // identical bytes, identical parse.
-        const QueuedPacket& p = conn.primary.front();
+        QueuedPacket& p = conn.primary.front();
         if (passthrough_ || conn.kind == CompareKind::tcp || !conn.secondary.empty() || p.packet.len != pkt.len ||
             p.packet.vnet_len != pkt.vnet_len || std::memcmp(p.packet.data(), pkt.data(), pkt.len) != 0)
             return false;
         ++awaited_head_;
-        // What ingress() and enqueue() count for it, and the match.
+        // What ingress(), enqueue() and account() count for a matched pair.
         ++counters_.secondary_packets_in;
-        ++counters_.queued_secondary;
+        ++counters_.released_matched;
+        ++counters_.secondary_matched;
+        counters_.bytes_matched += p.region_len;
+        --counters_.queued_primary;
         last_id_ = w.id;
         table_.touch(w.id);
         conn.last_active_ns = now_ns;
         ++conn.secondary_packets;
         conn.secondary_bytes += pkt.frame_len();
-        CompareProgress progress;
-        progress.bytes_matched = p.region_len;
-        progress.secondaries_consumed = 1;
-        progress.released = 1;
+        ++conn.matched_packets;
+        conn.matched_bytes += p.region_len;
         out.released.push_back(conn.primary.pop_front());
-        account(conn, progress, now_ns, out);
         if (counters_.queued_primary + counters_.queued_secondary == 0) queued_since_ns_ = UINT64_MAX;
         return true;
     }
