@@ -10,6 +10,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -140,11 +141,11 @@ inline std::vector<uint8_t> tcp(const Endpoints& ep, uint32_t seq, uint32_t ack,
 
 inline std::vector<uint8_t> udp(const Endpoints& ep, std::string_view payload)
 {
-    std::vector<uint8_t> l4(8, 0);
+    std::vector<uint8_t> l4(8 + payload.size(), 0);
     store_be16(&l4[0], ep.sport);
     store_be16(&l4[2], ep.dport);
-    store_be16(&l4[4], uint16_t(8 + payload.size()));
-    l4.insert(l4.end(), payload.begin(), payload.end());
+    store_be16(&l4[4], uint16_t(l4.size()));
+    std::copy(payload.begin(), payload.end(), l4.begin() + 8);
     return detail::ip_packet(ep, 17, l4);
 }
 
