@@ -54,6 +54,29 @@ public:
     ~BufRef() { release(); }
 
     static BufRef allocate(uint32_t capacity); // from the process-wide pool
+
+    // Many handles to one buffer for one atomic add (a read chunk shared by
+    // the records it holds): next() hands out a handle, the destructor counts
+    // them all. None of them may be dropped before the Sharer is.
+    class Sharer {
+    public:
+        explicit Sharer(const BufRef& of) : b_(of.b_) {}
+        ~Sharer()
+        {
+            if (n_) b_->refs_.fetch_add(n_, std::memory_order_relaxed);
+        }
+        Sharer(const Sharer&) = delete;
+        Sharer& operator=(const Sharer&) = delete;
+        BufRef next()
+        {
+            ++n_;
+            return BufRef(b_);
+        }
+
+    private:
+        Buffer* b_;
+        uint32_t n_ = 0;
+    };
     Buffer* get() const { return b_; }
     explicit operator bool() const { return b_ != nullptr; }
     bool unique() const { return b_ && b_->refs_.load(std::memory_order_acquire) == 1; }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 namespace colo {
 
@@ -21,6 +22,8 @@ bool FrameDecoder::feed(const BufRef& chunk, uint32_t offset, uint32_t n, uint64
 bool FrameDecoder::feed_from(const uint8_t* p, const uint8_t* const end, const BufRef* chunk, uint64_t ts_ns,
                              std::vector<Packet>& out)
 {
+    std::optional<BufRef::Sharer> sharer; // the chunk's references, counted at the end
+    if (chunk) sharer.emplace(*chunk);
     while (p < end) {
         switch (state_) {
         case State::failed: return false;
@@ -46,8 +49,8 @@ bool FrameDecoder::feed_from(const uint8_t* p, const uint8_t* const end, const B
 
         case State::payload: {
             if (!packet_.buf) {
-                if (chunk && record_len_ >= kMinSharedRecord && std::size_t(end - p) >= record_len_) {
-                    packet_.buf = *chunk;
+                if (chunk && std::size_t(end - p) >= record_len_) {
+                    packet_.buf = sharer->next();
                     packet_.head = uint32_t(p - chunk->get()->data());
                     p += record_len_;
                     finish_payload(ts_ns, out);

@@ -37,11 +37,11 @@ struct FrameDecoderCounters {
 // anywhere; it emits each complete record as one Packet. The payload is copied
 // once, straight from the input into a pooled packet buffer, unless the input
 // is a pooled buffer itself (the chunk overload): then a record that lies whole
-// in it and is at least kMinSharedRecord long is not copied at all, its packet
-// shares the chunk (Packet::head at the payload), as a DPDK mbuf attaches to
-// another's data. A header that arrives split is gathered in an 8-byte array,
-// so decoding needs no heap allocation besides the packet buffers (and growth
-// of the caller's vector).
+// in it is not copied at all, its packet shares the chunk (Packet::head at the
+// payload), as a DPDK mbuf attaches to another's data, and the references of
+// one feed are counted with one atomic add. A header that arrives split is
+// gathered in an 8-byte array, so decoding needs no heap allocation besides
+// the packet buffers (and growth of the caller's vector).
 //
 // Differences from QEMU's net_fill_rstate(), on purpose (docs/reliability.md,
 // "Bad input"):
@@ -65,10 +65,6 @@ public:
     // packets of large records. The caller must not write to those bytes again
     // while the chunk is shared (BufRef::unique() says when it is not).
     bool feed(const BufRef& chunk, uint32_t offset, uint32_t n, uint64_t ts_ns, std::vector<Packet>& out);
-
-    // Below this size a record is copied: the copy is cheaper than sharing, and
-    // a small held packet (an ACK) should not keep a whole chunk alive.
-    static constexpr uint32_t kMinSharedRecord = 512;
 
     bool failed() const { return state_ == State::failed; }
     // Why the decoder failed, e.g. "oversized record (70000 bytes > 69632)".

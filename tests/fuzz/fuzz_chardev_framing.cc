@@ -117,8 +117,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size)
     check(same_records(shared_whole_out, whole_out) && same_records(shared_chunked_out, whole_out));
     check(same_counters(shared_whole.counters(), whole.counters()));
     check(same_counters(shared_chunked.counters(), whole.counters()));
-    for (const Packet& p : shared_whole_out)
-        check((p.buf.get() == chunk.get()) == (p.len >= FrameDecoder::kMinSharedRecord));
+    // Fed whole, every record shares the chunk, each with a reference of its own.
+    for (const Packet& p : shared_whole_out) check(p.buf.get() == chunk.get());
+    shared_whole_out.clear();
+    shared_chunked_out.clear();
+    check(chunk.unique());
     check(same_counters(chunked.counters(), whole.counters()));
     check(chunked.mid_record() == whole.mid_record());
     check(whole.counters().frames == whole_out.size());
