@@ -77,6 +77,42 @@ public:
         Buffer* b_;
         uint32_t n_ = 0;
     };
+
+    // The other half: drops many handles for as few atomic subtracts, those
+    // to one buffer in a row counted and let go together (the packets of one
+    // read chunk leaving in one write). Dropping a handle to another buffer,
+    // or the destructor, lets go of the run before.
+    class Releaser {
+    public:
+        Releaser() = default;
+        ~Releaser() { flush(); }
+        Releaser(const Releaser&) = delete;
+        Releaser& operator=(const Releaser&) = delete;
+        void drop(BufRef&& ref)
+        {
+            Buffer* b = std::exchange(ref.b_, nullptr);
+            if (!b) return;
+            if (b != b_) {
+                flush();
+                b_ = b;
+            }
+            ++n_;
+        }
+        void flush()
+        {
+            // As release(): a count equal to the handles held here means no
+            // other handle exists to change it.
+            if (b_ && (b_->refs_.load(std::memory_order_acquire) == n_ ||
+                       b_->refs_.fetch_sub(n_, std::memory_order_acq_rel) == n_))
+                recycle(b_);
+            b_ = nullptr;
+            n_ = 0;
+        }
+
+    private:
+        Buffer* b_ = nullptr;
+        uint32_t n_ = 0;
+    };
     Buffer* get() const { return b_; }
     explicit operator bool() const { return b_ != nullptr; }
     bool unique() const { return b_ && b_->refs_.load(std::memory_order_acquire) == 1; }

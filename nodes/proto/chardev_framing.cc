@@ -196,6 +196,7 @@ std::size_t FrameEncoder::fill_iov(std::span<iovec> iov)
 FrameEncoder::Records FrameEncoder::advance(std::size_t bytes)
 {
     Records done;
+    BufRef::Releaser released; // the buffers go back to the pool now
     pending_wire_bytes_ -= bytes;
     while (bytes > 0) {
         Record& r = records_[head_];
@@ -208,7 +209,7 @@ FrameEncoder::Records FrameEncoder::advance(std::size_t bytes)
         ++done.count;
         done.payload_bytes += r.packet.len;
         pending_payload_bytes_ -= r.packet.len;
-        r.packet = Packet{}; // give the buffer back to the pool now
+        released.drop(std::move(r.packet.buf));
         ++head_;
         head_offset_ = 0;
     }

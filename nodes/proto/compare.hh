@@ -92,8 +92,9 @@ public:
             if constexpr (std::is_const_v<P>) return Packet(pkt);
             else return std::move(pkt); // ts_ns, which done() reads, stays
         };
-        auto drop = [](P& pkt) { // a secondary matched by meets_awaited_primary()
-            if constexpr (!std::is_const_v<P>) Packet(std::move(pkt));
+        BufRef::Releaser released;
+        auto drop = [&released](P& pkt) { // a secondary matched by meets_awaited_primary()
+            if constexpr (!std::is_const_v<P>) released.drop(std::move(pkt.buf));
         };
         if (table_.size() < kLookAheadFrom) {
             for (P& pkt : pkts) {

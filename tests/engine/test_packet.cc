@@ -55,3 +55,44 @@ TEST_CASE("shared packets dropped on several threads are recycled once each", "[
     }
     CHECK(distinct.size() == fresh.size());
 }
+
+// Sharer and Releaser count many handles with one atomic operation each way:
+// the buffer goes back to the pool when the last handle anywhere is gone, no
+// sooner, however the handles were made and dropped.
+TEST_CASE("handles shared and dropped in runs keep the count", "[packet]")
+{
+    const uint64_t before = colo::buffer_pool_stats().allocated;
+    colo::BufRef chunk = colo::BufRef::allocate(1024), other = colo::BufRef::allocate(64);
+    std::vector<colo::BufRef> handles;
+    {
+        colo::BufRef::Sharer sharer(chunk);
+        for (int i = 0; i < 5; ++i) handles.push_back(sharer.next());
+    }
+    handles.push_back(other); // a run of another buffer in between
+    handles.push_back(chunk); // and one counted the ordinary way
+    CHECK_FALSE(chunk.unique());
+    {
+        colo::BufRef::Releaser released;
+        for (int i = 0; i < 3; ++i) released.drop(std::move(handles[i]));
+        released.drop(std::move(handles[5])); // other: ends the chunk's first run
+        released.drop(colo::BufRef{});        // an empty handle changes nothing
+        released.drop(std::move(handles[3]));
+    }
+    CHECK_FALSE(chunk.unique()); // handles[4] and handles[6] still hold it
+    CHECK(other.unique());
+    {
+        colo::BufRef::Releaser released;
+        released.drop(std::move(handles[4]));
+        released.drop(std::move(handles[6]));
+        released.flush();
+        CHECK(chunk.unique());
+    }
+    CHECK(colo::buffer_pool_stats().allocated == before + 2);
+    // The last handles, one run each, go back to the pool.
+    {
+        colo::BufRef::Releaser released;
+        released.drop(std::move(chunk));
+        released.drop(std::move(other));
+    }
+    CHECK(colo::buffer_pool_stats().allocated == before);
+}
