@@ -86,10 +86,13 @@ private:
     const uint32_t header_len_;
     State state_ = State::header;
     std::array<uint8_t, 8> header_buf_{};
-    uint32_t header_have_ = 0;  // bytes gathered in header_buf_
+    uint32_t header_have_ = 0; // bytes gathered in header_buf_
+    // LEN and VNET_LEN apart: adjacent, the compiler reads them back as one
+    // word right after on_header() stored them one by one, which the store
+    // buffer cannot forward (a stall per record).
     uint32_t record_len_ = 0;   // LEN of the current record
-    uint32_t record_vnet_ = 0;  // VNET_LEN of the current record
     uint32_t payload_have_ = 0; // payload bytes copied or skipped so far
+    uint32_t record_vnet_ = 0;  // VNET_LEN of the current record
     Packet packet_;             // being filled while state_ == payload (allocated at its first byte)
     FrameDecoderCounters counters_;
 };
