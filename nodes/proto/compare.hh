@@ -249,8 +249,9 @@ private:
     // A secondary identical, byte for byte, to the oldest queued datagram
     // primary still awaiting its secondary is matched with it at once: the
     // same bytes parse to the same flow and compared region, so the outcome
-    // is ingress()'s, without the parse and the lookup. Most secondaries of
-    // guests in step are such twins. False, changing nothing, otherwise.
+    // is ingress()'s, without the parse and the lookup (guests in step send
+    // the same frame). False, changing nothing, otherwise: a secondary that
+    // differs anywhere, even outside the compared bytes, takes the full path.
     bool meets_awaited_primary(const Packet& pkt, uint64_t now_ns, CompareOutput& out);
     bool supported(const ParsedFrame& f) const;
     void pass_or_drop(CompareSide side, Packet&& pkt, CompareOutput& out, uint64_t& released, uint64_t& dropped);
