@@ -572,7 +572,16 @@ class Qemu(Process):
 
     def start(self):
         super().start()
-        self.qmp = Qmp(self.qmp_path)
+        try:
+            self.qmp = Qmp(self.qmp_path)
+        except (EOFError, OSError) as e:
+            # Say whether QEMU itself went away, and how: a closed monitor
+            # alone does not tell (its stderr may be empty, e.g. on a signal).
+            try:
+                status = "exited with status %d" % self.proc.wait(1.0)
+            except subprocess.TimeoutExpired:
+                status = "still running"
+            raise RuntimeError("%s: QMP at start: %s; QEMU %s" % (self.name, e, status)) from e
         return self
 
     def chardevs_connected(self, ids, timeout=10.0):
