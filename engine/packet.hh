@@ -100,11 +100,7 @@ public:
         }
         void flush()
         {
-            // As release(): a count equal to the handles held here means no
-            // other handle exists to change it.
-            if (b_ && (b_->refs_.load(std::memory_order_acquire) == n_ ||
-                       b_->refs_.fetch_sub(n_, std::memory_order_acq_rel) == n_))
-                recycle(b_);
+            if (b_) let_go(b_, n_);
             b_ = nullptr;
             n_ = 0;
         }
@@ -120,16 +116,19 @@ public:
 private:
     explicit BufRef(Buffer* b) : b_(b) {}
     // Inline: most handles dropped are moved-from or not the last reference.
-    // A count of 1 is ours alone: no other handle exists to change it, so the
-    // last reference is dropped without a locked read-modify-write (one per
-    // packet, ~8 ns on the development VM). The acquire load pairs with the
-    // other holders' releasing decrements.
     void release()
     {
-        if (b_ &&
-            (b_->refs_.load(std::memory_order_acquire) == 1 || b_->refs_.fetch_sub(1, std::memory_order_acq_rel) == 1))
-            recycle(b_);
+        if (b_) let_go(b_, 1);
         b_ = nullptr;
+    }
+    // Drops `n` references held by the caller. A count of n is the caller's
+    // alone: no other handle exists to change it, so the last references go
+    // without a locked read-modify-write (~8 ns each on the development VM).
+    // The acquire load pairs with the other holders' releasing decrements.
+    static void let_go(Buffer* b, uint32_t n)
+    {
+        if (b->refs_.load(std::memory_order_acquire) == n || b->refs_.fetch_sub(n, std::memory_order_acq_rel) == n)
+            recycle(b);
     }
     static void recycle(Buffer* b); // back to the pool
     Buffer* b_ = nullptr;

@@ -111,12 +111,8 @@ uint32_t Comparator::connection_for(const FlowKey& key, CompareKind kind, uint64
 void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Packet&& pkt, uint64_t now_ns,
                          CompareOutput& out)
 {
-    CompareConnection& conn = table_[id];
+    CompareConnection& conn = note_arrival(id, side, pkt.frame_len(), now_ns);
     const bool is_primary = side == CompareSide::primary;
-    table_.touch(id);
-    conn.last_active_ns = now_ns;
-    ++(is_primary ? conn.primary_packets : conn.secondary_packets);
-    (is_primary ? conn.primary_bytes : conn.secondary_bytes) += pkt.frame_len();
 
     if (conn.kind == CompareKind::tcp) {
         // A SYN with a new ISN starts a new incarnation of the tuple (a stale
@@ -165,6 +161,28 @@ void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Pa
     compare(conn, now_ns, out);
 }
 
+CompareConnection& Comparator::note_arrival(uint32_t id, CompareSide side, uint32_t frame_len, uint64_t now_ns)
+{
+    CompareConnection& conn = table_[id];
+    table_.touch(id);
+    conn.last_active_ns = now_ns;
+    const bool is_primary = side == CompareSide::primary;
+    ++(is_primary ? conn.primary_packets : conn.secondary_packets);
+    (is_primary ? conn.primary_bytes : conn.secondary_bytes) += frame_len;
+    return conn;
+}
+
+void Comparator::count_matched(CompareConnection& conn, uint64_t released, uint64_t secondaries, uint64_t bytes)
+{
+    counters_.released_matched += released;
+    counters_.secondary_matched += secondaries;
+    counters_.bytes_matched += bytes;
+    counters_.queued_primary -= released;
+    counters_.queued_secondary -= secondaries;
+    conn.matched_packets += released;
+    conn.matched_bytes += bytes;
+}
+
 bool Comparator::meets_awaited_primary(const Packet& pkt, uint64_t now_ns, CompareOutput& out)
 {
     while (awaited_head_ != awaited_tail_) {
@@ -181,21 +199,14 @@ bool Comparator::meets_awaited_primary(const Packet& pkt, uint64_t now_ns, Compa
             p.packet.vnet_len != pkt.vnet_len || std::memcmp(p.packet.data(), pkt.data(), pkt.len) != 0)
             return false;
         ++awaited_head_;
-        // What ingress(), enqueue() and account() count for a matched pair.
+        // As ingress() and enqueue() count the secondary, and account() the match.
         ++counters_.secondary_packets_in;
-        ++counters_.released_matched;
-        ++counters_.secondary_matched;
-        counters_.bytes_matched += p.region_len;
-        --counters_.queued_primary;
+        ++counters_.queued_secondary; // and consumed at once, below
         last_id_ = w.id;
-        table_.touch(w.id);
-        conn.last_active_ns = now_ns;
-        ++conn.secondary_packets;
-        conn.secondary_bytes += pkt.frame_len();
-        ++conn.matched_packets;
-        conn.matched_bytes += p.region_len;
+        note_arrival(w.id, CompareSide::secondary, pkt.frame_len(), now_ns);
+        count_matched(conn, 1, 1, p.region_len);
         out.released.push_back(conn.primary.pop_front());
-        if (counters_.queued_primary + counters_.queued_secondary == 0) queued_since_ns_ = UINT64_MAX;
+        forget_queued_since_when_empty();
         return true;
     }
     return false;
@@ -218,15 +229,9 @@ void Comparator::compare(CompareConnection& conn, uint64_t now_ns, CompareOutput
 
 void Comparator::account(CompareConnection& conn, const CompareProgress& progress, uint64_t now_ns, CompareOutput& out)
 {
-    counters_.released_matched += progress.released;
     counters_.released_retransmit += progress.retransmits;
     counters_.released_tso_fronts += progress.cuts;
-    counters_.secondary_matched += progress.secondaries_consumed;
-    counters_.bytes_matched += progress.bytes_matched;
-    counters_.queued_primary -= progress.released;
-    counters_.queued_secondary -= progress.secondaries_consumed;
-    conn.matched_packets += progress.released;
-    conn.matched_bytes += progress.bytes_matched;
+    count_matched(conn, progress.released, progress.secondaries_consumed, progress.bytes_matched);
     if (progress.ack_gate_hold) ++counters_.ack_gate_holds;
     if (progress.mismatch) {
         ++counters_.mismatches;

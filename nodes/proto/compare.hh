@@ -244,8 +244,16 @@ private:
     {
         queued_since_ns_ = std::min(queued_since_ns_, now_ns);
         ingress(side, std::move(pkt), a, now_ns, out);
+        forget_queued_since_when_empty();
+    }
+    void forget_queued_since_when_empty()
+    {
         if (counters_.queued_primary + counters_.queued_secondary == 0) queued_since_ns_ = UINT64_MAX;
     }
+    // A packet of `side` reached connection `id`: its activity and traffic.
+    CompareConnection& note_arrival(uint32_t id, CompareSide side, uint32_t frame_len, uint64_t now_ns);
+    // Primaries released and secondaries consumed by a match, and the bytes found equal.
+    void count_matched(CompareConnection& conn, uint64_t released, uint64_t secondaries, uint64_t bytes);
     // A secondary identical, byte for byte, to the oldest queued datagram
     // primary still awaiting its secondary is matched with it at once: the
     // same bytes parse to the same flow and compared region, so the outcome
