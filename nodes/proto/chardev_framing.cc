@@ -155,28 +155,58 @@ bool FrameEncoder::push(Packet packet)
     return true;
 }
 
+// A packet decoded from a read chunk still has, just before its bytes, the
+// header it came with; when that is the header it goes out with (same LEN and
+// VNET_LEN), the record is written from where it lies, and records read
+// together go out as one iovec, as they came in.
+const uint8_t* FrameEncoder::wire_in_place(const Record& r) const
+{
+    if (r.packet.head < header_len_) return nullptr;
+    const uint8_t* const wire = r.packet.data() - header_len_;
+    return std::memcmp(wire, r.header.data(), header_len_) == 0 ? wire : nullptr;
+}
+
 std::size_t FrameEncoder::fill_iov(std::span<iovec> iov)
 {
     if (!gather_) gather_ = std::make_unique<uint8_t[]>(kGatherBytes);
     std::size_t used = 0, gathered = 0;
+    auto ends_at = [&](const uint8_t* p) {
+        return used > 0 && static_cast<uint8_t*>(iov[used - 1].iov_base) + iov[used - 1].iov_len == p;
+    };
+    // Adds bytes that stay where they are, extending the last entry when it
+    // ends there. False when there is no entry left.
+    auto point = [&](const uint8_t* p, std::size_t n) {
+        if (ends_at(p)) {
+            iov[used - 1].iov_len += n;
+        } else {
+            if (used == iov.size()) return false;
+            iov[used++] = {const_cast<uint8_t*>(p), n};
+        }
+        return true;
+    };
     // Appends bytes to the gather buffer, extending the last entry when it
     // ends there. False when there is no room: the entries so far stand.
     auto gather = [&](const uint8_t* p, std::size_t n) {
         uint8_t* const at = gather_.get() + gathered;
-        if (gathered + n > kGatherBytes) return false;
-        if (used > 0 && static_cast<uint8_t*>(iov[used - 1].iov_base) + iov[used - 1].iov_len == at) {
-            iov[used - 1].iov_len += n;
-        } else {
-            if (used == iov.size()) return false;
-            iov[used++] = {at, n};
-        }
+        if (gathered + n > kGatherBytes || !point(at, n)) return false;
         std::memcpy(at, p, n);
         gathered += n;
         return true;
     };
     std::size_t offset = head_offset_;
+    const uint8_t* wire = head_ < records_.size() ? wire_in_place(records_[head_]) : nullptr;
     for (std::size_t i = head_; i < records_.size(); ++i, offset = 0) {
         const Record& r = records_[i];
+        const uint8_t* const next_wire = i + 1 < records_.size() ? wire_in_place(records_[i + 1]) : nullptr;
+        const uint8_t* const end = r.packet.data() + r.packet.len;
+        // In place: a large record always (one entry instead of two), a small
+        // one when it joins the entry before or after (else it is gathered).
+        if (wire && (r.packet.len > kGatherRecord || ends_at(wire + offset) || next_wire == end)) {
+            if (!point(wire + offset, header_len_ + r.packet.len - offset)) break;
+            wire = next_wire;
+            continue;
+        }
+        wire = next_wire;
         if (offset < header_len_) {
             if (!gather(r.header.data() + offset, header_len_ - offset)) break;
             offset = header_len_;
@@ -186,8 +216,7 @@ std::size_t FrameEncoder::fill_iov(std::span<iovec> iov)
         if (r.packet.len <= kGatherRecord) {
             if (!gather(payload, left)) break;
         } else {
-            if (used == iov.size()) break;
-            iov[used++] = {const_cast<uint8_t*>(payload), left};
+            if (!point(payload, left)) break;
         }
     }
     return used;

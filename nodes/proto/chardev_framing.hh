@@ -148,6 +148,7 @@ private:
         Packet packet;
         std::array<uint8_t, 8> header;
     };
+    const uint8_t* wire_in_place(const Record& r) const; // the record's header and payload in its buffer, or null
 
     const uint32_t header_len_;
     std::vector<Record> records_;

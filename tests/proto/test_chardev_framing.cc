@@ -356,6 +356,83 @@ TEST_CASE("FrameEncoder: small records are gathered into one iovec, large payloa
     check_frames(out, want);
 }
 
+TEST_CASE("FrameEncoder: records still in their read chunk are written from there", "[framing]")
+{
+    constexpr uint32_t kSmall = FrameEncoder::kGatherRecord, kLarge = kSmall + 1;
+    for (const bool vnet : {false, true}) {
+        CAPTURE(vnet);
+        const uint32_t header = record_header_len(vnet);
+        const std::vector<Expected> want = {{payload(60, 1), 0},     {payload(1, 3), 0},      {payload(1514, 5), 0},
+                                            {payload(kSmall, 7), 0}, {payload(kLarge, 9), 0}, {payload(64, 11), 0}};
+        const Bytes wire = wire_of(want, vnet);
+        BufRef chunk = BufRef::allocate(uint32_t(wire.size()));
+        std::memcpy(chunk.get()->data(), wire.data(), wire.size());
+        FrameDecoder dec(vnet);
+        std::vector<Packet> in;
+        REQUIRE(dec.feed(chunk, 0, uint32_t(wire.size()), 0, in));
+        const uint8_t* const base = chunk.get()->data();
+
+        SECTION("all of them, in order: the chunk as it was read, one iovec")
+        {
+            FrameEncoder enc(vnet);
+            for (const Packet& p : in) REQUIRE(enc.push(p));
+            iovec iov[8];
+            REQUIRE(enc.fill_iov(iov) == 1);
+            CHECK(iov[0].iov_base == base);
+            CHECK(iov[0].iov_len == wire.size());
+        }
+        SECTION("a gap: a small record alone is gathered, the run after it is in place")
+        {
+            FrameEncoder enc(vnet);
+            for (std::size_t i : {0, 2, 3, 4, 5}) REQUIRE(enc.push(in[i]));
+            iovec iov[8];
+            REQUIRE(enc.fill_iov(iov) == 2);
+            CHECK(iov[0].iov_base != base); // record 0 alone, copied
+            CHECK(iov[0].iov_len == header + 60);
+            CHECK(iov[1].iov_base == in[2].data() - header);
+            CHECK(iov[1].iov_len == std::size_t(base + wire.size() - (in[2].data() - header)));
+        }
+        SECTION("out of order: each large record is one iovec, small ones are gathered")
+        {
+            FrameEncoder enc(vnet);
+            for (std::size_t i : {5, 4, 3, 2, 1, 0}) REQUIRE(enc.push(in[i]));
+            iovec iov[8];
+            REQUIRE(enc.fill_iov(iov) == 5);
+            CHECK(iov[1].iov_base == in[4].data() - header);
+            CHECK(iov[1].iov_len == header + kLarge);
+            CHECK(iov[3].iov_base == in[2].data() - header);
+            CHECK(iov[3].iov_len == header + 1514);
+        }
+        SECTION("another header than the one it came with: not in place")
+        {
+            FrameEncoder enc(!vnet);
+            REQUIRE(enc.push(in[2]));
+            iovec iov[8];
+            REQUIRE(enc.fill_iov(iov) == 2);
+            CHECK(iov[1].iov_base == in[2].data());
+        }
+        // Any order, any gaps, partial writes, few iovecs: the records come
+        // back, and the chunk was never written to.
+        for (const std::size_t max_iov : {1, 2, 64}) {
+            for (const std::size_t limit : {1, 5, 1000}) {
+                FrameEncoder enc(vnet);
+                std::vector<Expected> sent;
+                for (std::size_t i : {0, 1, 2, 4, 3, 5, 5, 0}) {
+                    REQUIRE(enc.push(in[i]));
+                    sent.push_back(want[i]);
+                }
+                Bytes out_wire;
+                drain(enc, out_wire, limit, max_iov);
+                FrameDecoder again(vnet);
+                std::vector<Packet> back;
+                REQUIRE(again.feed(out_wire, 0, back));
+                check_frames(back, sent);
+            }
+        }
+        CHECK(Bytes(base, base + wire.size()) == wire);
+    }
+}
+
 TEST_CASE("FrameEncoder: progress accounting, buffer release and clear()", "[framing]")
 {
     FrameEncoder enc(false);
