@@ -150,12 +150,13 @@ void Comparator::enqueue(uint32_t id, CompareSide side, const ParsedFrame& f, Pa
         queue.insert_by_seq(std::move(q));
     } else if (!is_primary) {
         // Usually meets its primary waiting: compared without a trip through its queue.
+        const uint8_t* const data = q.packet.data();
         account(conn, compare_arriving_secondary(conn.primary, conn.secondary, std::move(q), out.released), now_ns,
                 out);
+        if (!queue.empty() && queue.back().packet.data() == data) waiting_[std::size_t(side)].record(id, data);
         return;
     } else {
-        if (awaited_tail_ - awaited_head_ < kAwaitedRing)
-            awaited_[awaited_tail_++ % kAwaitedRing] = AwaitedPrimary{id, q.packet.data()};
+        waiting_[std::size_t(side)].record(id, q.packet.data());
         queue.push_back(std::move(q));
     }
     compare(conn, now_ns, out);
@@ -183,33 +184,44 @@ void Comparator::count_matched(CompareConnection& conn, uint64_t released, uint6
     conn.matched_bytes += bytes;
 }
 
-bool Comparator::meets_awaited_primary(const Packet& pkt, uint64_t now_ns, CompareOutput& out)
+uint32_t Comparator::waiting_twin(CompareSide side, const Packet& pkt)
 {
-    while (awaited_head_ != awaited_tail_) {
-        const AwaitedPrimary w = awaited_[awaited_head_ % kAwaitedRing];
+    const bool primary = side == CompareSide::primary;
+    WaitingRing& ring = waiting_[std::size_t(primary ? CompareSide::secondary : CompareSide::primary)];
+    while (!ring.empty()) {
+        const WaitingRing::Entry w = ring.oldest();
         CompareConnection& conn = table_[w.id];
-        if (conn.primary.empty() || conn.primary.front().packet.data() != w.data) {
-            ++awaited_head_; // its primary left the queue by another way
+        const PacketQueue& waiting = primary ? conn.secondary : conn.primary;
+        if (waiting.empty() || waiting.front().packet.data() != w.data) {
+            ring.pop(); // its packet left the queue by another way
             continue;
         }
-        // The checks compare_arriving_secondary() makes, and the whole frame:
-        // identical bytes, identical parse.
-        QueuedPacket& p = conn.primary.front();
-        if (passthrough_ || conn.kind == CompareKind::tcp || !conn.secondary.empty() || p.packet.len != pkt.len ||
-            p.packet.vnet_len != pkt.vnet_len || std::memcmp(p.packet.data(), pkt.data(), pkt.len) != 0)
-            return false;
-        ++awaited_head_;
-        // As ingress() and enqueue() count the secondary, and account() the match.
-        ++counters_.secondary_packets_in;
-        ++counters_.queued_secondary; // and consumed at once, below
-        last_id_ = w.id;
-        note_arrival(w.id, CompareSide::secondary, pkt.frame_len(), now_ns);
-        count_matched(conn, 1, 1, p.region_len);
-        out.released.push_back(conn.primary.pop_front());
-        forget_queued_since_when_empty();
-        return true;
+        // The checks the full path makes (a packet of `side` already queued
+        // goes first), and the whole frame: identical bytes, identical parse.
+        const Packet& twin = waiting.front().packet;
+        if (passthrough_ || conn.kind == CompareKind::tcp || !(primary ? conn.primary : conn.secondary).empty() ||
+            twin.len != pkt.len || twin.vnet_len != pkt.vnet_len || std::memcmp(twin.data(), pkt.data(), pkt.len) != 0)
+            return ConnectionTable::npos;
+        ring.pop();
+        return w.id;
     }
-    return false;
+    return ConnectionTable::npos;
+}
+
+void Comparator::match_twin(CompareSide side, uint32_t id, uint32_t frame_len, uint64_t now_ns, CompareOutput& out)
+{
+    const bool primary = side == CompareSide::primary;
+    // As ingress() and enqueue() count the arriving packet (queued, and
+    // consumed at once), and account() the match.
+    ++(primary ? counters_.primary_packets_in : counters_.secondary_packets_in);
+    ++(primary ? counters_.queued_primary : counters_.queued_secondary);
+    last_id_ = id;
+    CompareConnection& conn = note_arrival(id, side, frame_len, now_ns);
+    PacketQueue& waiting = primary ? conn.secondary : conn.primary;
+    count_matched(conn, 1, 1, waiting.front().region_len);
+    if (primary) waiting.erase(0);
+    else out.released.push_back(waiting.pop_front());
+    forget_queued_since_when_empty();
 }
 
 void Comparator::compare(CompareConnection& conn, uint64_t now_ns, CompareOutput& out)

@@ -64,12 +64,13 @@ public:
 
     void primary(Packet pkt, uint64_t now_ns, CompareOutput& out)
     {
+        if (meets_waiting_twin(CompareSide::primary, pkt, now_ns, out, [&] { return std::move(pkt); })) return;
         const Arrival a(*this, pkt);
         arrive(CompareSide::primary, std::move(pkt), a, now_ns, out);
     }
     void secondary(Packet pkt, uint64_t now_ns, CompareOutput& out)
     {
-        if (meets_awaited_primary(pkt, now_ns, out)) return;
+        if (meets_waiting_twin(CompareSide::secondary, pkt, now_ns, out, [] { return Packet{}; })) return;
         const Arrival a(*this, pkt);
         arrive(CompareSide::secondary, std::move(pkt), a, now_ns, out);
     }
@@ -93,13 +94,16 @@ public:
             else return std::move(pkt); // ts_ns, which done() reads, stays
         };
         BufRef::Releaser released;
-        auto drop = [&released](P& pkt) { // a secondary matched by meets_awaited_primary()
-            if constexpr (!std::is_const_v<P>) released.drop(std::move(pkt.buf));
+        // A packet that met its waiting twin: a primary is released, a secondary dropped.
+        auto met_twin = [&](P& pkt) {
+            if (!meets_waiting_twin(side, pkt, pkt.ts_ns, out, [&] { return take(pkt); })) return false;
+            if constexpr (!std::is_const_v<P>)
+                if (side == CompareSide::secondary) released.drop(std::move(pkt.buf));
+            return true;
         };
         if (table_.size() < kLookAheadFrom) {
             for (P& pkt : pkts) {
-                if (side == CompareSide::secondary && meets_awaited_primary(pkt, pkt.ts_ns, out)) {
-                    drop(pkt);
+                if (met_twin(pkt)) {
                     done(pkt);
                     continue;
                 }
@@ -125,8 +129,7 @@ public:
             if (Arrival* a = behind(kEntry)) table_.prefetch_entry(a->hash);
             if (Arrival* a = behind(kHandle)) {
                 P& pkt = pkts[t - kHandle];
-                if (side == CompareSide::secondary && meets_awaited_primary(pkt, pkt.ts_ns, out)) drop(pkt);
-                else arrive(side, take(pkt), *a, pkt.ts_ns, out);
+                if (!met_twin(pkt)) arrive(side, take(pkt), *a, pkt.ts_ns, out);
                 done(pkt);
             }
         }
@@ -254,13 +257,30 @@ private:
     CompareConnection& note_arrival(uint32_t id, CompareSide side, uint32_t frame_len, uint64_t now_ns);
     // Primaries released and secondaries consumed by a match, and the bytes found equal.
     void count_matched(CompareConnection& conn, uint64_t released, uint64_t secondaries, uint64_t bytes);
-    // A secondary identical, byte for byte, to the oldest queued datagram
-    // primary still awaiting its secondary is matched with it at once: the
-    // same bytes parse to the same flow and compared region, so the outcome
-    // is ingress()'s, without the parse and the lookup (guests in step send
-    // the same frame). False, changing nothing, otherwise: a secondary that
-    // differs anywhere, even outside the compared bytes, takes the full path.
-    bool meets_awaited_primary(const Packet& pkt, uint64_t now_ns, CompareOutput& out);
+    // A packet identical, byte for byte, to the oldest queued datagram of
+    // the other side still waiting for its twin is matched with it at once:
+    // the same bytes parse to the same flow and compared region, so the
+    // outcome is ingress()'s, without the parse and the lookup (guests in
+    // step send the same frame, and either may come first). The primary of
+    // the two is released (`take()` hands over an arriving one); the caller
+    // drops an arriving secondary. False, changing nothing, otherwise: a
+    // packet that differs anywhere, even outside the compared bytes, takes
+    // the full path.
+    template <class Take>
+    bool meets_waiting_twin(CompareSide side, const Packet& pkt, uint64_t now_ns, CompareOutput& out, Take&& take)
+    {
+        const uint32_t id = waiting_twin(side, pkt);
+        if (id == ConnectionTable::npos) return false;
+        match_twin(side, id, pkt.frame_len(), now_ns, out);
+        if (side == CompareSide::primary) out.released.push_back(take());
+        return true;
+    }
+    // The connection whose oldest waiting packet of the other side is the
+    // oldest twin-in-waiting and is `pkt`'s twin, or npos.
+    uint32_t waiting_twin(CompareSide side, const Packet& pkt);
+    // A packet of `side` met its twin in connection `id`: counted as ingress()
+    // would count it, and the twin leaves its queue (released if a primary).
+    void match_twin(CompareSide side, uint32_t id, uint32_t frame_len, uint64_t now_ns, CompareOutput& out);
     bool supported(const ParsedFrame& f) const;
     void pass_or_drop(CompareSide side, Packet&& pkt, CompareOutput& out, uint64_t& released, uint64_t& dropped);
     uint32_t connection_for(const FlowKey& key, CompareKind kind, uint64_t now_ns, CompareOutput& out);
@@ -285,18 +305,32 @@ private:
     CompareCounters counters_;
     ConnectionTable table_;
     uint32_t last_id_ = ConnectionTable::npos; // the last connection looked up: runs of one flow are common
-    // Queued datagram primaries in arrival order, for meets_awaited_primary():
-    // a hint, never a promise. An entry whose packet no longer heads its
-    // connection's queue (matched, flushed, the connection gone) is skipped;
-    // a primary that arrives while the ring is full is not recorded.
-    struct AwaitedPrimary {
-        uint32_t id;         // its connection
-        const uint8_t* data; // its bytes' address: identifies it, never read
+    // Queued datagram packets of one side in arrival order, for
+    // waiting_twin(): a hint, never a promise. An entry whose packet no
+    // longer heads its connection's queue (matched, flushed, the connection
+    // gone) is skipped; a packet that arrives while the ring is full is not
+    // recorded.
+    class WaitingRing {
+    public:
+        struct Entry {
+            uint32_t id;         // its connection
+            const uint8_t* data; // its bytes' address: identifies it, never read
+        };
+        void record(uint32_t id, const uint8_t* data)
+        {
+            if (tail_ - head_ < kSize) entries_[tail_++ % kSize] = {id, data};
+        }
+        bool empty() const { return head_ == tail_; }
+        const Entry& oldest() const { return entries_[head_ % kSize]; }
+        void pop() { ++head_; }
+
+    private:
+        static constexpr uint32_t kSize = 1024;
+        std::unique_ptr<Entry[]> entries_ = std::make_unique<Entry[]>(kSize);
+        uint32_t head_ = 0, tail_ = 0; // free-running; tail - head entries
     };
-    static constexpr uint32_t kAwaitedRing = 1024;
-    std::unique_ptr<AwaitedPrimary[]> awaited_ = std::make_unique<AwaitedPrimary[]>(kAwaitedRing);
-    uint32_t awaited_head_ = 0, awaited_tail_ = 0; // free-running; tail - head entries
-    std::deque<ConnectionReport> history_;         // removed connections, oldest first
+    std::array<WaitingRing, 2> waiting_;   // by CompareSide
+    std::deque<ConnectionReport> history_; // removed connections, oldest first
     uint64_t next_serial_ = 0;
     uint64_t next_scan_ns_ = 0;
     uint64_t last_scan_ns_ = 0;

@@ -44,6 +44,8 @@ public:
     QueuedPacket& operator[](uint32_t i) { return slots_[(head_ + i) & (cap_ - 1)]; }
     const QueuedPacket& operator[](uint32_t i) const { return slots_[(head_ + i) & (cap_ - 1)]; }
     QueuedPacket& front() { return (*this)[0]; }
+    const QueuedPacket& front() const { return (*this)[0]; }
+    const QueuedPacket& back() const { return (*this)[size_ - 1]; }
 
     // Arrival order (non-TCP).
     void push_back(QueuedPacket&& p);
