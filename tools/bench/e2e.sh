@@ -15,7 +15,8 @@
 # A/B of two builds, each pair-vnet configuration also runs on COLO_GRAPH_B,
 # right after, as CONFIG-b. Environment: E2E_SIZE_MB, E2E_PAR, E2E_PAR_MB,
 # E2E_REQUESTS (see e2e_round.sh); E2E_PERF=DIR records `perf record -g` of
-# both proxies in each pair round into DIR. Each host runs on a CPU of its
+# both proxies in each pair round into DIR (CONFIG.perf.data over the downloads,
+# CONFIG.requests.perf.data over the requests). Each host runs on a CPU of its
 # own (primary proxy and PVM on CPU 0, secondary proxy and SVM on CPU 1), the
 # client on CPU 1 (e2e_round.sh says why); E2E_PIN=0 lets them float. Needs
 # root, curl, ethtool, nstat (iproute2) and taskset.

@@ -267,7 +267,12 @@ if has_svm; then svm0=$(sent $NS_S $TAP_S); fi
 req_pcpu0=$(proxy_run_ns ${PRIMARY:-}) req_scpu0=$(proxy_run_ns ${SECONDARY:-})
 req_pw0=$(proxy_switches ${PRIMARY:-}) req_sw0=$(proxy_switches ${SECONDARY:-})
 for i in $(seq 1 "$REQUESTS"); do echo "url = http://$GUEST_IP:8000/small.bin"; echo "output = /dev/null"; done >"$W/req.cfg"
+PERF=
+if [ -n "${E2E_PERF:-}" ] && [ -n "${PRIMARY:-}" ]; then
+    perf record -q -e cpu-clock -g -p "$PRIMARY,$SECONDARY" -o "$E2E_PERF/$CONFIG.requests.perf.data" 2>/dev/null & PERF=$!
+fi
 $C curl -s --max-time 300 -K "$W/req.cfg" -w '%{time_total} %{num_connects} %{size_download} %{http_code}\n' >"$W/req.out"
+if [ -n "$PERF" ]; then kill -INT $PERF; wait $PERF; fi
 # Every reply complete, all on one connection (curl connects once).
 [ "$(awk '$3 == 100 && $4 == 200' "$W/req.out" | wc -l)" -eq "$REQUESTS" ] || intact=1
 result connections "$(awk '{s += $2} END {print s}' "$W/req.out")"
