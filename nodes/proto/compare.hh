@@ -275,8 +275,8 @@ private:
         if (side == CompareSide::primary) out.released.push_back(take());
         return true;
     }
-    // The connection whose oldest waiting packet of the other side is the
-    // oldest twin-in-waiting and is `pkt`'s twin, or npos.
+    // The connection of the oldest packet of the other side still waiting,
+    // when that packet is `pkt`'s twin; npos otherwise.
     uint32_t waiting_twin(CompareSide side, const Packet& pkt);
     // A packet of `side` met its twin in connection `id`: counted as ingress()
     // would count it, and the twin leaves its queue (released if a primary).
