@@ -219,8 +219,8 @@ void Comparator::match_twin(CompareSide side, uint32_t id, uint32_t frame_len, u
     CompareConnection& conn = note_arrival(id, side, frame_len, now_ns);
     PacketQueue& waiting = primary ? conn.secondary : conn.primary;
     count_matched(conn, 1, 1, waiting.front().region_len);
-    if (primary) waiting.erase(0);
-    else out.released.push_back(waiting.pop_front());
+    Packet twin = waiting.pop_front(); // a secondary is dropped here
+    if (!primary) out.released.push_back(std::move(twin));
     forget_queued_since_when_empty();
 }
 
