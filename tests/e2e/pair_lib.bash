@@ -29,6 +29,9 @@
 # primary's) and $TAP_SC, and the client's address is on the bridge, as both
 # hosts' client TAPs would be on one client network (tests/e2e/failover.sh).
 # The array PAIR_HTTP_ARGS adds arguments to the guests' HTTP servers.
+# PAIR_START_WAIT: seconds each proxy is given to start and open its TAPs
+# before the next step (0.5 for the primary, 1 for the secondary; more when
+# they run under valgrind).
 
 say() { echo "--- $*"; }
 check() { # check NAME CMD... : run, report PASS/FAIL
@@ -128,11 +131,11 @@ pair_up() {
     done
 
     pair_start_primary "$@"
-    sleep 0.5
+    sleep "${PAIR_START_WAIT:-0.5}"
     pair_start_secondary ${PAIR_SECONDARY_ARGS[@]+"${PAIR_SECONDARY_ARGS[@]}"}
     python3 "$SRC/tests/e2e/colo_frame.py" 127.0.0.1 $NOTIFY_PORT "$W/checkpoints" &
     PIDS+=($!)
-    sleep 1
+    sleep "${PAIR_START_WAIT:-1}"
 
     # Attached devices move into their namespaces; the open file keeps working.
     ip link set $TAP_C netns $NS_C && ip link set $TAP_P netns $NS_P && ip link set $TAP_S netns $NS_S || exit 1

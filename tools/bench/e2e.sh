@@ -16,7 +16,9 @@
 # right after, as CONFIG-b. Environment: E2E_SIZE_MB, E2E_PAR, E2E_PAR_MB,
 # E2E_REQUESTS (see e2e_round.sh); E2E_PERF=DIR records `perf record -g` of
 # both proxies in each pair round into DIR (CONFIG.perf.data over the downloads,
-# CONFIG.requests.perf.data over the requests). Each host runs on a CPU of its
+# CONFIG.requests.perf.data over the requests); E2E_CALLGRIND=DIR runs the
+# proxies under valgrind's callgrind and reports their instructions per
+# request (e2e_round.sh). Each host runs on a CPU of its
 # own (primary proxy and PVM on CPU 0, secondary proxy and SVM on CPU 1), the
 # client on CPU 1 (e2e_round.sh says why); E2E_PIN=0 lets them float. Needs
 # root, curl, ethtool, nstat (iproute2) and taskset.
@@ -36,7 +38,7 @@ while [ $# -gt 1 ]; do
     esac
     shift
 done
-[ $# -eq 1 ] || { sed -n '2,21p' "$0"; exit 64; }
+[ $# -eq 1 ] || { sed -n '2,23p' "$0"; exit 64; }
 BIN=$(realpath "$1")
 if [ "$(id -u)" -ne 0 ]; then echo "== e2e: skipped (needs root: network namespaces, TAP devices)"; exit 0; fi
 OUT=$(mktemp)

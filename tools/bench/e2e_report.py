@@ -18,6 +18,8 @@ FIGURES = [
     ("secondary_cpu_us_per_request", "secondary CPU us/request", "{:.1f}", False),
     ("primary_switches_per_request", "primary switches/request", "{:.2f}", False),
     ("secondary_switches_per_request", "secondary switches/request", "{:.2f}", False),
+    ("primary_instructions_per_request", "primary instructions/request", "{:.0f}", False),  # E2E_CALLGRIND
+    ("secondary_instructions_per_request", "secondary instructions/request", "{:.0f}", False),
     ("primary_cpu_s_per_GB", "primary CPU s/GB", "{:.2f}", False),
     ("secondary_cpu_s_per_GB", "secondary CPU s/GB", "{:.2f}", False),
     ("primary_switches_per_MB", "primary switches/MB", "{:.1f}", False),
@@ -49,11 +51,13 @@ def main():
         v = [float(x) for x in values[config].get(name, []) if x not in ("", "NO", "yes")]
         return statistics.median(v) if v else None
 
-    rows = [["configuration", "rounds"] + [f[1] for f in FIGURES]]
+    # A figure no configuration measured (instructions without E2E_CALLGRIND) gets no column.
+    shown = [f for f in FIGURES if any(median(config, f[0]) is not None for config in order)]
+    rows = [["configuration", "rounds"] + [f[1] for f in shown]]
     for config in order:
         rounds = len(values[config].get("intact", []))
         row = [config, str(rounds)]
-        for name, _, fmt, ratio in FIGURES:
+        for name, _, fmt, ratio in shown:
             m = median(config, name)
             if m is None:
                 row.append("-")

@@ -29,6 +29,13 @@
 # bytes each guest's stack handed its device over the downloads and over the
 # requests (the SVM's too: it must send every byte) and the SVM's TCP
 # segments and retransmissions.
+#
+# E2E_CALLGRIND=DIR (pair-min and pair-vnet-*): both proxies run under
+# valgrind's callgrind, counting only over the sequential requests, and each
+# one's user-space instructions per request are reported: exact where CPU
+# time is noisy. DIR keeps CONFIG.primary.callgrind and
+# CONFIG.secondary.callgrind for callgrind_annotate. Every other figure of
+# such a round is the proxies' under valgrind.
 set -u
 CONFIG=$1
 SIZE_MB=${E2E_SIZE_MB:-50} PAR=${E2E_PAR:-20} PAR_MB=${E2E_PAR_MB:-10} REQUESTS=${E2E_REQUESTS:-1000}
@@ -40,6 +47,18 @@ command -v ethtool >/dev/null || { echo "SKIP: ethtool not installed"; exit 77; 
 command -v nstat >/dev/null || { echo "SKIP: nstat not installed"; exit 77; }
 
 result() { echo "result $CONFIG $1 $2"; }
+
+CALLGRIND=()
+if [ -n "${E2E_CALLGRIND:-}" ] && [[ ${CONFIG%-b} == pair-min || ${CONFIG%-b} == pair-vnet-* ]]; then
+    command -v callgrind_control >/dev/null || { echo "SKIP: E2E_CALLGRIND needs valgrind"; exit 77; }
+    mkdir -p "$E2E_CALLGRIND"
+    CALLGRIND=(valgrind -q --tool=callgrind --instr-atstart=no "--callgrind-out-file=$W/callgrind.%p")
+    # valgrind does not support seccomp's thread synchronisation: no sandbox.
+    printf '#!/bin/sh\nexec %s "%s" "$@" --sandbox off\n' "${CALLGRIND[*]}" "$BIN" >"$W/colo-graph-callgrind"
+    chmod +x "$W/colo-graph-callgrind"
+    BIN=$W/colo-graph-callgrind
+    PAIR_START_WAIT=4
+fi
 
 # The same files on both guests, hard links: same bytes, same mtime (Last-Modified).
 mkdir -p "$W/client"
@@ -128,12 +147,12 @@ case ${CONFIG%-b} in   # CONFIG-b: the same on build B (e2e.sh --ab)
         # place: the same namespaces, TAPs, ports and socket, vnet headers on.
         ${CC:-cc} -O2 -Wall -o "$W/e2e-pair-min" "$SRC/tools/bench/e2e_pair_min.c" || exit 1
         pair_start_primary() {
-            "$W/e2e-pair-min" primary $TAP_C $TAP_P ${MIRROR##*:} ${COMPARE##*:} >"$W/primary.out" 2>"$W/primary.err" &
+            ${CALLGRIND[@]+"${CALLGRIND[@]}"} "$W/e2e-pair-min" primary $TAP_C $TAP_P ${MIRROR##*:} ${COMPARE##*:} >"$W/primary.out" 2>"$W/primary.err" &
             PRIMARY=$!
             PIDS+=($PRIMARY)
         }
         pair_start_secondary() {
-            "$W/e2e-pair-min" secondary $TAP_S ${MIRROR##*:} ${COMPARE##*:} >>"$W/secondary.out" 2>>"$W/secondary.err" &
+            ${CALLGRIND[@]+"${CALLGRIND[@]}"} "$W/e2e-pair-min" secondary $TAP_S ${MIRROR##*:} ${COMPARE##*:} >>"$W/secondary.out" 2>>"$W/secondary.err" &
             SECONDARY=$!
             PIDS+=($SECONDARY)
         }
@@ -271,8 +290,17 @@ PERF=
 if [ -n "${E2E_PERF:-}" ] && [ -n "${PRIMARY:-}" ]; then
     perf record -q -e cpu-clock -g -p "$PRIMARY,$SECONDARY" -o "$E2E_PERF/$CONFIG.requests.perf.data" 2>/dev/null & PERF=$!
 fi
+if [ ${#CALLGRIND[@]} -gt 0 ]; then for p in $PRIMARY $SECONDARY; do callgrind_control -i on $p >/dev/null; done; fi
 $C curl -s --max-time 300 -K "$W/req.cfg" -w '%{time_total} %{num_connects} %{size_download} %{http_code}\n' >"$W/req.out"
 if [ -n "$PERF" ]; then kill -INT $PERF; wait $PERF; fi
+if [ ${#CALLGRIND[@]} -gt 0 ]; then   # the dump holds the requests only
+    for role in primary:$PRIMARY secondary:$SECONDARY; do
+        callgrind_control -d ${role#*:} >/dev/null
+        cp "$W/callgrind.${role#*:}.1" "$E2E_CALLGRIND/$CONFIG.${role%:*}.callgrind" || exit 1
+        result ${role%:*}_instructions_per_request \
+            "$(awk -v n="$REQUESTS" '/^totals:/ {printf "%.0f", $2 / n}' "$W/callgrind.${role#*:}.1")"
+    done
+fi
 # Every reply complete, all on one connection (curl connects once).
 [ "$(awk '$3 == 100 && $4 == 200' "$W/req.out" | wc -l)" -eq "$REQUESTS" ] || intact=1
 result connections "$(awk '{s += $2} END {print s}' "$W/req.out")"
