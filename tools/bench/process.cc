@@ -8,6 +8,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -53,6 +54,17 @@ int stop_process(pid_t pid, int signal, std::chrono::milliseconds grace)
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     return status;
+}
+
+std::string unclean_end(int status)
+{
+    if (WIFEXITED(status)) return WEXITSTATUS(status) == 0 ? "" : "exit status " + std::to_string(WEXITSTATUS(status));
+    if (!WIFSIGNALED(status)) return "";
+    const int sig = WTERMSIG(status);
+    if (sig == SIGTERM) return "";
+    if (sig == SIGKILL) return "still running after SIGTERM, killed";
+    return "killed by signal " + std::to_string(sig) + " (" + ::strsignal(sig) + ")" +
+           (WCOREDUMP(status) ? ", core dumped" : "");
 }
 
 int wait_process(pid_t pid, rusage& usage)

@@ -20,6 +20,12 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path);
 // Only for children started by spawn().
 int stop_process(pid_t pid, int signal, std::chrono::milliseconds grace);
 
+// How a process ended, from its wait status, when that was not cleanly:
+// "exit status 3", "killed by signal 11 (Segmentation fault)", "still
+// running after SIGTERM, killed" (stop_process()'s SIGKILL). Empty for exit
+// status 0 and for the SIGTERM that stop_process() sends.
+std::string unclean_end(int status);
+
 // Waits for a child to exit; fills `usage` with its resource use.
 int wait_process(pid_t pid, rusage& usage);
 

@@ -128,10 +128,12 @@ void Server::start()
     pid_ = spawn(argv, log_);
 }
 
-void Server::stop()
+std::string Server::stop()
 {
-    if (pid_ > 0) stop_process(pid_, SIGTERM, std::chrono::seconds(5));
+    if (pid_ <= 0) return {};
+    const int status = stop_process(pid_, SIGTERM, std::chrono::seconds(5));
     pid_ = -1;
+    return unclean_end(status);
 }
 
 int connect_unix(const std::string& path)

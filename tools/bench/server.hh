@@ -46,8 +46,9 @@ public:
 
     // Starts the process; the sockets exist once connect() succeeds.
     void start();
-    // SIGTERM, then SIGKILL after 5 s.
-    void stop();
+    // SIGTERM, then SIGKILL after 5 s. Returns how the process ended when
+    // not cleanly (unclean_end()), empty otherwise or when it was not running.
+    std::string stop();
 
     ServerKind kind() const { return kind_; }
     pid_t pid() const { return pid_; }

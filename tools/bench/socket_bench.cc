@@ -81,6 +81,7 @@ ThroughputResult run_throughput(ServerKind kind, const ServerConfig& config, con
     perf.reset();
     r.tally = client.finish();
     r.seconds = r.tally.last_frame_s - t0;
+    r.stop_fault = server.stop();
     return r;
 }
 
@@ -118,6 +119,7 @@ ScaleResult run_scale(const ServerConfig& base_config, uint32_t connections, uin
     r.seconds = tally.last_frame_s - t0;
     r.lost = written - tally.distinct;
     r.inversions = tally.inversions;
+    r.stop_fault = server.stop();
     return r;
 }
 
@@ -151,6 +153,7 @@ LatencyResult run_latency(ServerKind kind, const ServerConfig& config, uint32_t 
     ReleaseTally tally = client.finish();
 
     LatencyResult r;
+    r.stop_fault = server.stop();
     r.inversions = tally.inversions;
     std::vector<int64_t> lat;
     // The first 1% are a warm-up (caches, thread wake-up patterns).
@@ -189,6 +192,7 @@ MemoryResult run_memory(ServerKind kind, const ServerConfig& config, uint32_t co
     r.idle_kib = process_memory_kib(server.pid(), "VmRSS");
     r.peak_kib = process_memory_kib(server.pid(), "VmHWM");
     r.released = client.finish().distinct;
+    r.stop_fault = server.stop();
     return r;
 }
 

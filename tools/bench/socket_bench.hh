@@ -17,7 +17,8 @@ struct ThroughputResult {
     double seconds = 0;      // first write to last released frame read
     double server_cpu_s = 0; // server utime+stime over the same span
     double writer_cpu_s = 0;
-    bool stalled = false; // releases stopped before every pair came back
+    bool stalled = false;   // releases stopped before every pair came back
+    std::string stop_fault; // how the server ended when stopped after the run, if not cleanly
 
     double pairs_per_s() const { return seconds > 0 ? double(tally.distinct) / seconds : 0; }
     double server_us_per_pair() const { return tally.distinct ? server_cpu_s * 1e6 / double(tally.distinct) : 0; }
@@ -41,6 +42,7 @@ struct ScaleResult {
     double seconds = 0, server_cpu_s = 0;
     uint64_t lost = 0, inversions = 0; // over both phases
     bool stalled = false;
+    std::string stop_fault;
 
     double pairs_per_s() const { return seconds > 0 ? double(pairs) / seconds : 0; }
     double server_us_per_pair() const { return pairs ? server_cpu_s * 1e6 / double(pairs) : 0; }
@@ -54,6 +56,7 @@ ScaleResult run_scale(const ServerConfig& config, uint32_t connections, uint64_t
 struct LatencyResult {
     uint64_t samples = 0, missing = 0, inversions = 0;
     double p50_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+    std::string stop_fault;
 };
 
 // One UDP pair every 1/rate seconds on one flow; latency is the time from
@@ -68,6 +71,7 @@ struct MemoryResult {
     uint64_t idle_kib = 0; // RSS after every pair matched (connections still tracked)
     uint64_t peak_kib = 0; // VmHWM at the end
     uint64_t released = 0;
+    std::string stop_fault;
 };
 
 // `connections` UDP flows, one 64-byte primary each, then their secondaries.
