@@ -35,7 +35,8 @@ FIGURES = [
 CEILINGS = ["pair-kernel", "pair-min"]
 # Summed over the rounds: every one must be 0 (intact: yes everywhere).
 CHECKS = ["checkpoint_requests", "checkpoints_answered", "mismatches", "timeouts", "primary_lost_queue_full",
-          "secondary_dropped_queue_full", "client_ofo_segments", "client_csum_errors", "server_retransmits", "svm_retransmits"]
+          "secondary_dropped_queue_full", "client_ofo_segments", "client_csum_errors", "server_retransmits", "svm_retransmits",
+          "unclean_stops"]
 
 
 def main():

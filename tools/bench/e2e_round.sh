@@ -321,9 +321,18 @@ result intact $([ $intact -eq 0 ] && echo yes || echo NO)
 result client_ofo_segments $(($(netstat_of $NS_C TcpExtTCPOFOQueue) - ofo0))
 result client_csum_errors $(($(netstat_of $NS_C TcpInCsumErrors) - csum0))
 result server_retransmits $(($(netstat_of $NS_P TcpRetransSegs) - retrans0))
-if [ -n "${PRIMARY:-}" ]; then
+if [ -n "${PRIMARY:-}" ]; then   # each proxy must end cleanly: exit 0, or SIGTERM's own 143
     kill -TERM $PRIMARY $SECONDARY 2>/dev/null
-    wait $PRIMARY 2>/dev/null
+    unclean=0
+    for p in primary:$PRIMARY secondary:$SECONDARY; do
+        wait ${p#*:} 2>/dev/null
+        status=$?
+        if [ $status -ne 0 ] && [ $status -ne 143 ]; then
+            say "the ${p%:*} proxy ended with status $status when stopped"
+            unclean=$((unclean + 1))
+        fi
+    done
+    result unclean_stops $unclean
 fi
 if [[ ${CONFIG%-b} == pair-vnet-* ]]; then   # colo-graph's own counters
     for c in checkpoint_requests mismatches timeouts primary_lost_queue_full secondary_dropped_queue_full; do
