@@ -38,7 +38,7 @@ while [ $# -gt 1 ]; do
     esac
     shift
 done
-[ $# -eq 1 ] || { sed -n '2,23p' "$0"; exit 64; }
+[ $# -eq 1 ] || { sed -n '2,25p' "$0"; exit 64; }
 BIN=$(realpath "$1")
 if [ "$(id -u)" -ne 0 ]; then echo "== e2e: skipped (needs root: network namespaces, TAP devices)"; exit 0; fi
 OUT=$(mktemp)

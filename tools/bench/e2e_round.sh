@@ -57,7 +57,7 @@ if [ -n "${E2E_CALLGRIND:-}" ] && [[ ${CONFIG%-b} == pair-min || ${CONFIG%-b} ==
     printf '#!/bin/sh\nexec %s "%s" "$@" --sandbox off\n' "${CALLGRIND[*]}" "$BIN" >"$W/colo-graph-callgrind"
     chmod +x "$W/colo-graph-callgrind"
     BIN=$W/colo-graph-callgrind
-    PAIR_START_WAIT=4
+    PAIR_START_WAIT=${PAIR_START_WAIT:-4}
 fi
 
 # The same files on both guests, hard links: same bytes, same mtime (Last-Modified).
@@ -290,17 +290,13 @@ PERF=
 if [ -n "${E2E_PERF:-}" ] && [ -n "${PRIMARY:-}" ]; then
     perf record -q -e cpu-clock -g -p "$PRIMARY,$SECONDARY" -o "$E2E_PERF/$CONFIG.requests.perf.data" 2>/dev/null & PERF=$!
 fi
-if [ ${#CALLGRIND[@]} -gt 0 ]; then for p in $PRIMARY $SECONDARY; do callgrind_control -i on $p >/dev/null; done; fi
-$C curl -s --max-time 300 -K "$W/req.cfg" -w '%{time_total} %{num_connects} %{size_download} %{http_code}\n' >"$W/req.out"
-if [ -n "$PERF" ]; then kill -INT $PERF; wait $PERF; fi
-if [ ${#CALLGRIND[@]} -gt 0 ]; then   # the dump holds the requests only
-    for role in primary:$PRIMARY secondary:$SECONDARY; do
-        callgrind_control -d ${role#*:} >/dev/null
-        cp "$W/callgrind.${role#*:}.1" "$E2E_CALLGRIND/$CONFIG.${role%:*}.callgrind" || exit 1
-        result ${role%:*}_instructions_per_request \
-            "$(awk -v n="$REQUESTS" '/^totals:/ {printf "%.0f", $2 / n}' "$W/callgrind.${role#*:}.1")"
+if [ ${#CALLGRIND[@]} -gt 0 ]; then   # callgrind_control exits 0 even when it reached no one
+    for p in $PRIMARY $SECONDARY; do
+        callgrind_control -i on $p | grep -q OK || { echo "FAIL: callgrind_control -i on $p"; exit 1; }
     done
 fi
+$C curl -s --max-time 300 -K "$W/req.cfg" -w '%{time_total} %{num_connects} %{size_download} %{http_code}\n' >"$W/req.out"
+if [ -n "$PERF" ]; then kill -INT $PERF; wait $PERF; fi
 # Every reply complete, all on one connection (curl connects once).
 [ "$(awk '$3 == 100 && $4 == 200' "$W/req.out" | wc -l)" -eq "$REQUESTS" ] || intact=1
 result connections "$(awk '{s += $2} END {print s}' "$W/req.out")"
@@ -314,6 +310,18 @@ if [ -n "${PRIMARY:-}" ]; then   # each proxy's CPU (user and system) and wake-u
     result primary_switches_per_request "$(per_request $(($(proxy_switches $PRIMARY) - req_pw0)) %.2f)"
     result secondary_switches_per_request "$(per_request $(($(proxy_switches $SECONDARY) - req_sw0)) %.2f)"
 fi
+# The dump holds the requests only; taken after the CPU figures above, which
+# it would add to. DIR keeps the last round's profiles.
+if [ ${#CALLGRIND[@]} -gt 0 ]; then
+    for role in primary:$PRIMARY secondary:$SECONDARY; do
+        callgrind_control -d ${role#*:} | grep -q OK || { echo "FAIL: callgrind_control -d ${role#*:}"; exit 1; }
+        dump=$W/callgrind.${role#*:}.1
+        per=$(awk -v n="$REQUESTS" '/^totals:/ {printf "%.0f", $2 / n}' "$dump" 2>/dev/null)
+        [ -n "$per" ] || { echo "FAIL: no totals in $dump"; exit 1; }
+        cp "$dump" "$E2E_CALLGRIND/$CONFIG.${role%:*}.callgrind" || exit 1
+        result ${role%:*}_instructions_per_request "$per"
+    done
+fi
 result pvm_requests_sent_kB "$(awk -v b=$(($(sent $NS_P $TAP_P) - pvm0)) 'BEGIN {printf "%.0f", b / 1e3}')"
 if has_svm; then result svm_requests_sent_kB "$(awk -v b=$(($(sent $NS_S $TAP_S) - svm0)) 'BEGIN {printf "%.0f", b / 1e3}')"; fi
 
@@ -323,6 +331,8 @@ result client_csum_errors $(($(netstat_of $NS_C TcpInCsumErrors) - csum0))
 result server_retransmits $(($(netstat_of $NS_P TcpRetransSegs) - retrans0))
 if [ -n "${PRIMARY:-}" ]; then   # each proxy must end cleanly: exit 0, or SIGTERM's own 143
     kill -TERM $PRIMARY $SECONDARY 2>/dev/null
+    # One still running 20 s later is killed (137): unclean, and the round goes on.
+    (sleep 20; kill -KILL $PRIMARY $SECONDARY) </dev/null >/dev/null 2>&1 & watchdog=$!
     unclean=0
     for p in primary:$PRIMARY secondary:$SECONDARY; do
         wait ${p#*:} 2>/dev/null
@@ -332,6 +342,7 @@ if [ -n "${PRIMARY:-}" ]; then   # each proxy must end cleanly: exit 0, or SIGTE
             unclean=$((unclean + 1))
         fi
     done
+    kill $watchdog 2>/dev/null
     result unclean_stops $unclean
 fi
 if [[ ${CONFIG%-b} == pair-vnet-* ]]; then   # colo-graph's own counters

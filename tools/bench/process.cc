@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -40,30 +41,36 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path)
     return pid;
 }
 
-int stop_process(pid_t pid, int signal, std::chrono::milliseconds grace)
+Stopped stop_process(pid_t pid, int signal, std::chrono::milliseconds grace)
 {
     ::kill(pid, signal);
-    int status = 0;
+    Stopped s;
     const auto deadline = std::chrono::steady_clock::now() + grace;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
-        if (std::chrono::steady_clock::now() > deadline) {
+    for (;;) {
+        const pid_t r = ::waitpid(pid, &s.status, WNOHANG);
+        if (r == pid) return s;
+        if (r < 0 && errno != EINTR) {
+            s.unwaited = true;
+            return s;
+        }
+        if (r == 0 && std::chrono::steady_clock::now() > deadline) {
             ::kill(pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            break;
+            s.forced = true;
+            while (::waitpid(pid, &s.status, 0) < 0 && errno == EINTR) {}
+            return s;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    return status;
 }
 
-std::string unclean_end(int status)
+std::string unclean_end(const Stopped& stopped)
 {
+    if (stopped.unwaited) return "not waited for";
+    if (stopped.forced) return "still running after the grace, killed";
+    const int status = stopped.status;
     if (WIFEXITED(status)) return WEXITSTATUS(status) == 0 ? "" : "exit status " + std::to_string(WEXITSTATUS(status));
-    if (!WIFSIGNALED(status)) return "";
-    const int sig = WTERMSIG(status);
-    if (sig == SIGTERM) return "";
-    if (sig == SIGKILL) return "still running after SIGTERM, killed";
-    return "killed by signal " + std::to_string(sig) + " (" + ::strsignal(sig) + ")" +
+    if (!WIFSIGNALED(status) || WTERMSIG(status) == SIGTERM) return "";
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + ::strsignal(WTERMSIG(status)) + ")" +
            (WCOREDUMP(status) ? ", core dumped" : "");
 }
 

@@ -16,15 +16,21 @@ namespace colo::bench {
 // `log_path`; the child gets SIGTERM if the benchmark dies. Throws on failure.
 pid_t spawn(const std::vector<std::string>& argv, const std::string& log_path);
 
-// Sends `signal`, waits up to `grace`, then SIGKILLs; returns the wait status.
-// Only for children started by spawn().
-int stop_process(pid_t pid, int signal, std::chrono::milliseconds grace);
+struct Stopped {
+    int status = 0;        // the wait status
+    bool forced = false;   // still running after the grace: stop_process() SIGKILLed it
+    bool unwaited = false; // waitpid() failed (not our child, or reaped elsewhere)
+};
 
-// How a process ended, from its wait status, when that was not cleanly:
-// "exit status 3", "killed by signal 11 (Segmentation fault)", "still
-// running after SIGTERM, killed" (stop_process()'s SIGKILL). Empty for exit
-// status 0 and for the SIGTERM that stop_process() sends.
-std::string unclean_end(int status);
+// Sends `signal`, waits up to `grace`, then SIGKILLs. Only for children
+// started by spawn().
+Stopped stop_process(pid_t pid, int signal, std::chrono::milliseconds grace);
+
+// How a stopped process ended when that was not cleanly: "exit status 3",
+// "killed by signal 11 (Segmentation fault)", "still running after the
+// grace, killed", "not waited for". Empty for exit status 0 and for death by
+// SIGTERM (what stop_process() sends a server).
+std::string unclean_end(const Stopped& stopped);
 
 // Waits for a child to exit; fills `usage` with its resource use.
 int wait_process(pid_t pid, rusage& usage);

@@ -131,9 +131,9 @@ void Server::start()
 std::string Server::stop()
 {
     if (pid_ <= 0) return {};
-    const int status = stop_process(pid_, SIGTERM, std::chrono::seconds(5));
+    const Stopped stopped = stop_process(pid_, SIGTERM, std::chrono::seconds(5));
     pid_ = -1;
-    return unclean_end(status);
+    return unclean_end(stopped);
 }
 
 int connect_unix(const std::string& path)
