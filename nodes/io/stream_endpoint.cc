@@ -532,6 +532,8 @@ void StreamEndpoint::peer_ready()
     const int fd = conn_fd_;
     connect_failing_ = false;
     backoff_ = config_.reconnect_min;
+    // Logged before it is published, so that whoever sees connected() finds the line.
+    log(LogLevel::info, label_ + ": peer connected" + (tls_ ? " (" + tls_->description() + ")" : ""));
     {
         std::lock_guard lock(mu_);
         write_fd_ = fd;
@@ -544,7 +546,6 @@ void StreamEndpoint::peer_ready()
         connected_.store(true, std::memory_order_release);
         ++counters_.connections;
     }
-    log(LogLevel::info, label_ + ": peer connected" + (tls_ ? " (" + tls_->description() + ")" : ""));
     // Records that came with the end of the handshake wait inside GnuTLS.
     tls_pending_ = tls_ && tls_->pending() > 0;
     if (on_peer_) on_peer_(true);

@@ -6,6 +6,7 @@
 #include "tests/temp_dir.hh"
 #include "tests/wait_until.hh"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <climits>
@@ -879,6 +880,29 @@ TEST_CASE("StreamEndpoint: a read of small records hands over at most 256 and le
     CHECK(a_before_b < kRecords / 2);
     ::close(fa);
     ::close(fb);
+}
+
+TEST_CASE("StreamEndpoint: whoever sees the peer connected finds the line that says so", "[endpoint]")
+{
+    testing::TempDir dir{"colo-endpoint"};
+    StreamEndpoint server(config(dir.unix_address("c.sock"), Mode::server));
+    std::mutex mu;
+    std::vector<std::string> logs;
+    server.on_log([&](StreamEndpoint::LogLevel, std::string_view msg) {
+        // A slow log sink (a terminal, a journal) widens the window a test thread may look into.
+        std::this_thread::sleep_for(50ms);
+        std::lock_guard lock(mu);
+        logs.emplace_back(msg);
+    });
+    server.start();
+    const int fd = raw_connect(server);
+    REQUIRE(wait_until([&] { return server.connected(); }));
+    {
+        std::lock_guard lock(mu);
+        CHECK(std::any_of(logs.begin(), logs.end(),
+                          [](const std::string& l) { return l.find(": peer connected") != std::string::npos; }));
+    }
+    ::close(fd);
 }
 
 TEST_CASE("StreamEndpoint: with nothing queued, send() has written the record when it returns", "[endpoint]")
